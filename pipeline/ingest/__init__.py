@@ -1,0 +1,88 @@
+"""Readers: one per file format, each turning a file into a :class:`Transcript`.
+
+``read_transcript(path)`` picks the reader by extension. Every reader keeps the decoded
+original text, so that segment offsets can always be checked against it; cleaning
+(markers, timestamps, hyphenation) happens later, in segmentation, with offsets mapped
+back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.errors import InputError
+from pipeline.types import Transcript
+
+Reader = Callable[[Path], Transcript]
+
+# Filled by the reader modules below; the key is the lower-case extension.
+READERS: dict[str, Reader] = {}
+
+
+def register(*extensions: str):
+    def deco(func: Reader) -> Reader:
+        for ext in extensions:
+            READERS[ext] = func
+        return func
+
+    return deco
+
+
+def supported_extensions() -> tuple[str, ...]:
+    return tuple(sorted(READERS))
+
+
+def read_transcript(path: str | Path) -> Transcript:
+    """Read one transcript, literature excerpt or unit file.
+
+    Raises:
+        InputError: the file is missing, empty, of an unsupported type or unreadable;
+            the message names the file and says what to do.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    reader = READERS.get(ext)
+    if reader is None:
+        raise InputError(
+            f"{path}: unsupported file type {ext or '(no extension)'!r}. Supported: "
+            f"{', '.join(supported_extensions())}. Convert the file or rename it."
+        )
+    if not path.is_file():
+        raise InputError(f"{path}: no such file. Check the path.")
+    return reader(path)
+
+
+def collect_inputs(inputs: list[str | Path]) -> list[Path]:
+    """Expand files and folders into a sorted, de-duplicated list of supported files.
+
+    A folder contributes every supported file directly inside it (sorted by name);
+    a file is taken as given (its reader reports an unsupported type).
+    """
+    out: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in READERS and not f.name.startswith("."))
+            if not files:
+                raise InputError(
+                    f"{p}: the folder holds no supported file ({', '.join(supported_extensions())}). "
+                    "Point to the folder with the transcripts."
+                )
+            out.extend(files)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputError(f"{p}: no such file or folder. Check the path.")
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+# Register the readers (import for side effect, after READERS exists).
+from pipeline.ingest import text, docx, subtitles, units  # noqa: E402,F401
