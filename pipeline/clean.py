@@ -121,11 +121,15 @@ def normalize_whitespace(text: str) -> list[Edit]:
     return edits
 
 
+remove_space_before_punctuation = _deleting(re.compile(r"\s+(?=[.,;:!?](?:\s|$))"))
+remove_space_before_punctuation.__doc__ = "``Haustür (lacht).`` leaves ``Haustür .``: the space goes."
+
 INTERVIEW_RULES: tuple[Rule, ...] = (
     remove_timestamps,
     remove_backchannels,
     remove_markers,
     remove_overlap_marks,
+    remove_space_before_punctuation,
     normalize_whitespace,
 )
 SUBTITLE_RULES: tuple[Rule, ...] = (remove_tags,) + INTERVIEW_RULES

@@ -107,8 +107,9 @@ class _Block:
     extra: dict = field(default_factory=dict)
 
 
+# Used with .match(text, line_start, line_end), which anchors at the line start.
 _LABEL = re.compile(
-    rf"^[ \t]*(?:{TIMESTAMP}[ \t]*)?"
+    rf"[ \t]*(?:{TIMESTAMP}[ \t]*)?"
     r"(?P<label>[A-ZÄÖÜ][\wÄÖÜäöüß'’.\-]{0,24}(?:[ \t]+[A-ZÄÖÜ][\wÄÖÜäöüß'’.\-]{0,24}){0,2})"
     r"[ \t]*:(?=[ \t]|$)"
 )
@@ -341,7 +342,7 @@ def _iter_segments(transcript: Transcript, blocks: list[_Block], config: Segment
     if needs_sentences:
         nlp = load_spacy(config.spacy_model)
         docs = nlp.pipe(text if block.role not in ("unit", "heading", "footnote") else "" for block, (text, _) in zip(blocks, cleaned))
-    n = 0
+    found = []
     for block, (text, index), doc in zip(blocks, cleaned, docs):
         if not text:
             continue
@@ -352,18 +353,20 @@ def _iter_segments(transcript: Transcript, blocks: list[_Block], config: Segment
             if config.unit == "window":
                 spans = _windows(spans, config.max_chars)
         for a, b in spans:
-            seg_id = block.unit_id or f"{transcript.id}:{n:04d}"
-            n += 1
-            yield Segment(
-                id=seg_id,
-                transcript=transcript.id,
-                start=index[a],
-                end=index[b - 1] + 1,
-                speaker=block.speaker,
-                text=text[a:b],
-                role=block.role,
-                codable=block.codable,
-            )
+            found.append((index[a], index[b - 1] + 1, block, text[a:b]))
+    # Document order; a paragraph joined across a footnote block interleaves with it.
+    found.sort(key=lambda item: (item[0], item[1]))
+    for n, (start, end, block, text) in enumerate(found):
+        yield Segment(
+            id=block.unit_id or f"{transcript.id}:{n:04d}",
+            transcript=transcript.id,
+            start=start,
+            end=end,
+            speaker=block.speaker,
+            text=text,
+            role=block.role,
+            codable=block.codable,
+        )
 
 
 def segment_transcript(transcript: Transcript, *, config: SegmentConfig | None = None) -> list[Segment]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import warnings
+from pathlib import Path
 
 import typer
 
@@ -33,11 +36,28 @@ def note(message: str) -> None:
     typer.echo(f"autocode: {message}", err=True)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"autocode: warning: {message}", file=sys.stderr)
+
+
+def default_model_dir() -> Path:
+    """``$AUTOCODE_MODEL``, else ``models/default`` here, else the one shipped beside the package."""
+    if os.environ.get("AUTOCODE_MODEL"):
+        return Path(os.environ["AUTOCODE_MODEL"])
+    here = Path("models/default")
+    if (here / "model.json").is_file():
+        return here
+    shipped = Path(__file__).resolve().parents[2] / "models" / "default"
+    return shipped if (shipped / "model.json").is_file() else here
+
+
 def reports_errors(func):
-    """Turn an :class:`AutocodeError` into one stderr line and exit code 1."""
+    """Turn an :class:`AutocodeError` into one stderr line and exit code 1; show warnings
+    as one stderr line each."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        warnings.showwarning = _show_warning
         try:
             return func(*args, **kwargs)
         except AutocodeError as exc:

@@ -46,9 +46,11 @@ def read_docx(path: Path) -> Transcript:
         import docx  # python-docx
     except ImportError:  # pragma: no cover - a declared dependency
         raise InputError("reading .docx needs python-docx: pip install python-docx") from None
+    from docx.opc.exceptions import PackageNotFoundError
+
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
         raise InputError(
             f"{path}: not a readable Word document ({type(exc).__name__}: {exc}); the file may be "
             "truncated or not a .docx. Open and save it again in Word, or export it as .txt."

@@ -1,0 +1,64 @@
+"""``autocode classify``: a folder of transcripts in, coded segments out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from pipeline.cli._app import app, default_model_dir, fail, note, reports_errors
+
+
+@app.command()
+@reports_errors
+def classify(
+    inputs: Annotated[list[Path], typer.Argument(help="Transcript files or folders (all supported files in a folder, in sorted order).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <input stem>.jsonl, summary.csv and failures.csv.")],
+    model: Annotated[Optional[Path], typer.Option(help="Model folder (default: models/default).")] = None,
+    force: Annotated[bool, typer.Option(help="Redo files whose outputs are already up to date.")] = False,
+    allow_input_dir: Annotated[bool, typer.Option(help="Allow writing into the folder of an input.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
+) -> None:
+    """Code transcripts with a trained model.
+
+    Writes one JSON object per segment (id, transcript, start, end, speaker, role, text,
+    codes, parent_codes, scores) to OUT/<input stem>.jsonl, counts per transcript and
+    code to OUT/summary.csv, and failed files with their reasons to OUT/failures.csv.
+    A re-run skips files whose outputs are up to date. Exit code 0: all files coded;
+    1: some failed (the others are complete); 2: usage error.
+    """
+    from tqdm import tqdm
+
+    from pipeline.batch import classify_files
+    from pipeline.ingest import collect_inputs
+    from pipeline.model import load_model
+
+    model_dir = model or default_model_dir()
+    loaded = load_model(model_dir)
+    n_files = len(collect_inputs(list(inputs)))
+    bar = tqdm(total=n_files, unit="file", file=sys.stderr, disable=True if quiet else None, desc="classify")
+
+    def on_file(f):
+        bar.update(1)
+        if f.status == "failed":
+            bar.write(f"autocode: FAILED {f.path}: {f.error}", file=sys.stderr)
+
+    result = classify_files(inputs, model=loaded, out_dir=out, force=force, allow_input_dir=allow_input_dir, on_file=on_file)
+    bar.close()
+    ok = result.ok
+    n_segments = sum(f.segments for f in ok)
+    skipped = sum(f.status == "skipped" for f in ok)
+    if not quiet and ok:
+        width = max(len(c) for c in loaded.codes + loaded.codebook.parent_ids)
+        lines = [f"{'code':<{width}}  segments"]
+        for code in loaded.codebook.parent_ids + loaded.codes:
+            lines.append(f"{code:<{width}}  {sum(f.codes.get(code, 0) for f in ok):>8}")
+        typer.echo("\n".join(lines), err=True)
+    note(
+        f"{len(ok)} file(s), {n_segments} segments coded with model {loaded.name!r} into {out}"
+        + (f" ({skipped} up to date, skipped)" if skipped else "")
+    )
+    if result.failed:
+        raise fail(f"{len(result.failed)} of {len(result.files)} file(s) failed; reasons in {out / 'failures.csv'}.")

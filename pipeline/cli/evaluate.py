@@ -1,0 +1,61 @@
+"""``autocode evaluate``: cross-validated quality of a configuration on hand codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from pipeline.cli._app import app, default_model_dir, note, reports_errors
+
+
+def format_scores(cv: dict) -> str:
+    width = max([len(c) for c in cv["per_code"]] + [4])
+    lines = [f"{'code':<{width}}  support  precision  recall     F1"]
+    rows = list(cv["per_code"].items()) + list(cv.get("parent_per_code", {}).items())
+    for code, r in rows:
+        lines.append(f"{code:<{width}}  {r['support']:>7}  {r['precision']:>9.3f}  {r['recall']:>6.3f}  {r['f1']:>5.3f}")
+    lines.append(f"micro-F1 {cv['micro_f1']:.3f}   macro-F1 {cv['macro_f1']:.3f}   (leaf codes, {cv['folds']} folds grouped by document)")
+    if "parent_macro_f1" in cv:
+        lines.append(f"parent level: micro-F1 {cv['parent_micro_f1']:.3f}   macro-F1 {cv['parent_macro_f1']:.3f}")
+    return "\n".join(lines)
+
+
+@app.command()
+@reports_errors
+def evaluate(
+    coded: Annotated[list[Path], typer.Argument(help="Hand-code files (span or unit format).", show_default=False)],
+    model: Annotated[Optional[Path], typer.Option(help="Model whose configuration and code system are evaluated (default: models/default).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Evaluate this run configuration instead of the model's.")] = None,
+    codebook: Annotated[Optional[Path], typer.Option(help="Evaluate with this code system instead of the model's.")] = None,
+    coder: Annotated[Optional[str], typer.Option(help="Whose codes are the truth (default: the coder with most codings).")] = None,
+    texts: Annotated[Optional[list[Path]], typer.Option(help="Folder(s) with the coded documents.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures as JSON to this file.")] = None,
+) -> None:
+    """Cross-validate a model configuration on hand-coded data.
+
+    Trains and tests in folds grouped by document (no interview on both sides), with
+    thresholds chosen inside each training fold, and prints precision, recall and F1 per
+    code and for the parent codes, with micro and macro averages.
+    """
+    from pipeline.codebook import load_codebook
+    from pipeline.codings import read_hand_codes
+    from pipeline.config import load_config
+    from pipeline.evaluate import cross_validate
+    from pipeline.io import atomic_write_text
+    from pipeline.model import load_model
+    from pipeline.train import build_training_set
+
+    if config is None or codebook is None:
+        loaded = load_model(model or default_model_dir())
+    run_config = load_config(config) if config else loaded.config
+    book = load_codebook(codebook) if codebook else loaded.codebook
+    hand = read_hand_codes(coded, codebook=book, texts=texts or ())
+    data = build_training_set(hand, codebook=book, config=run_config, coder=coder)
+    note(f"evaluating on {len(data.segments)} segments from {len(set(data.groups))} documents (coder {data.coder!r})")
+    cv = cross_validate(data, config=run_config)
+    typer.echo(format_scores(cv))
+    if json_out:
+        atomic_write_text(json_out, json.dumps(cv, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,46 @@
+"""``autocode segment``: transcripts in, segments with offsets out (JSONL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from pipeline.cli._app import app, fail, note, reports_errors
+
+
+@app.command()
+@reports_errors
+def segment(
+    inputs: Annotated[list[Path], typer.Argument(help="Transcript files or folders (.txt, .docx, .vtt, .srt, .jsonl, .csv).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <input stem>.jsonl files.")],
+    config: Annotated[Optional[Path], typer.Option(help="Run configuration (YAML); its 'segment' section is used.")] = None,
+    unit: Annotated[Optional[str], typer.Option(help="Coding unit: sentence, turn or window (overrides the configuration).")] = None,
+    force: Annotated[bool, typer.Option(help="Redo files whose output is already up to date.")] = False,
+    allow_input_dir: Annotated[bool, typer.Option(help="Allow writing into the folder of an input.")] = False,
+) -> None:
+    """Split transcripts into coding units and write them as JSONL.
+
+    Each line holds id, transcript, start and end (character offsets into the original
+    text, end exclusive), speaker, role (respondent, interviewer, body, heading,
+    footnote, unit), codable and the cleaned text that would be embedded.
+    """
+    import dataclasses
+
+    from pipeline.batch import segment_files
+    from pipeline.config import load_config
+    from pipeline.segment import SegmentConfig
+
+    seg_config = load_config(config).segment
+    if unit is not None:
+        seg_config = dataclasses.replace(seg_config, unit=unit)
+        SegmentConfig.__post_init__(seg_config)
+    result = segment_files(inputs, out_dir=out, config=seg_config, force=force, allow_input_dir=allow_input_dir)
+    for f in result.files:
+        if f.status == "failed":
+            note(f"FAILED {f.path}: {f.error}")
+    done = [f for f in result.files if f.status != "failed"]
+    note(f"{len(done)} file(s) segmented into {sum(f.segments for f in done)} segments in {out}")
+    if result.failed:
+        raise fail(f"{len(result.failed)} of {len(result.files)} file(s) failed; see the messages above.")

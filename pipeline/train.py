@@ -1,0 +1,165 @@
+"""Training: hand codes → labelled segments → features → classifier with thresholds.
+
+Only codable segments are training examples (interviewer turns, headings and footnotes
+are not coded by convention, so they are neither positive nor negative examples).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.classify import fit_with_thresholds
+from pipeline.codebook import Codebook
+from pipeline.codings import HandCodes, read_hand_codes, segment_labels, warn
+from pipeline.config import RunConfig
+from pipeline.embed import make_embedder
+from pipeline.errors import CodingError
+from pipeline.model import Model, package_versions
+from pipeline.segment import segment_transcript
+from pipeline.types import Segment
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Codable segments with their labels.
+
+    Attributes:
+        segments: The codable segments, in document order.
+        Y: bool ndarray of shape (n_segments, n_codes), columns in ``codebook.leaf_ids``.
+        groups: ndarray of shape (n_segments,), the document of each segment.
+        codebook: The code system (column order).
+        coder: Whose codes these are.
+    """
+
+    segments: tuple[Segment, ...]
+    Y: np.ndarray
+    groups: np.ndarray
+    codebook: Codebook
+    coder: str
+
+    @property
+    def texts(self) -> list[str]:
+        return [s.text for s in self.segments]
+
+
+def choose_coder(hand: HandCodes, coder: str | None) -> str:
+    coders = Counter(c.coder for c in hand.codings)
+    if not coders:
+        raise CodingError("the hand-code files contain no codings. Code some segments first.")
+    if coder is not None:
+        if coder not in coders:
+            raise CodingError(f"coder {coder!r} has no codings; coders in the data: {', '.join(sorted(coders))}. Choose one with --coder.")
+        return coder
+    best = sorted(coders.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    if len(coders) > 1:
+        warn(
+            f"the hand codes come from {len(coders)} coders ({', '.join(f'{k}: {v}' for k, v in sorted(coders.items()))}); "
+            f"training on {best!r}, who coded most. Choose another with --coder."
+        )
+    return best
+
+
+def build_training_set(
+    hand: HandCodes,
+    *,
+    codebook: Codebook,
+    config: RunConfig,
+    coder: str | None = None,
+) -> TrainingSet:
+    """Segment the coded documents and label their codable segments."""
+    who = choose_coder(hand, coder)
+    codings = [c for c in hand.codings if c.coder == who]
+    segments: list[Segment] = []
+    for doc_id in sorted(hand.transcripts):
+        segments.extend(s for s in segment_transcript(hand.transcripts[doc_id], config=config.segment) if s.codable)
+    if not segments:
+        raise CodingError("the coded documents yield no codable segments. Check that they are the transcripts you meant.")
+    labels = segment_labels(segments, codings, min_overlap=config.training.min_overlap)
+    col = {code: j for j, code in enumerate(codebook.leaf_ids)}
+    Y = np.zeros((len(segments), len(col)), dtype=bool)
+    for i, seg in enumerate(segments):
+        for code in labels[seg.id].get(who, ()):
+            if code in col:
+                Y[i, col[code]] = True
+    n_spans = Counter(c.code for c in codings)
+    for code, j in col.items():
+        n = int(Y[:, j].sum())
+        if n < config.training.min_examples:
+            if n_spans.get(code) and not n:
+                reason = f"its {n_spans[code]} span(s) cover no codable segment (spans on interviewer turns or headings, or shorter than min_overlap)"
+            else:
+                reason = f"only {n} coded segment(s)"
+            warn(
+                f"code {code!r}: {reason}; at least {config.training.min_examples} are needed to learn it "
+                f"(20 or more for useful quality). {'It will never be predicted. ' if not n else ''}Code more segments with it."
+            )
+    return TrainingSet(tuple(segments), Y, np.array([s.transcript for s in segments]), codebook, who)
+
+
+def features_for(config: RunConfig, train_texts: Sequence[str], *other: Sequence[str]):
+    """Fit the embedder on ``train_texts`` (if it learns) and encode each text list."""
+    embedder = make_embedder(config.embedder)
+    embedder.fit(train_texts)
+    return embedder, [embedder.encode(list(train_texts))] + [embedder.encode(list(t)) for t in other]
+
+
+def train(
+    coded: Sequence[str | Path],
+    *,
+    config: RunConfig,
+    codebook: Codebook | None = None,
+    coder: str | None = None,
+    texts: Sequence[str | Path] = (),
+    name: str = "",
+    evaluate: bool = True,
+) -> Model:
+    """Train a model on hand-coded files.
+
+    Args:
+        coded: Hand-code files (span or unit format, see :mod:`pipeline.codings`).
+        config: The run configuration.
+        codebook: The code system; ``None`` uses the codes found in the hand codes (with
+            a warning saying so).
+        coder: Whose codes to learn; default the coder with most codings.
+        texts: Extra folders where span documents are looked up.
+        name: Model name (default: derived from the code system).
+        evaluate: Run the document-grouped cross-validation for the model card.
+    """
+    from pipeline.evaluate import cross_validate
+
+    hand = read_hand_codes(coded, codebook=codebook, texts=texts)
+    if codebook is None:
+        found = sorted({c.code for c in hand.codings})
+        codebook = Codebook.from_ids(found)
+        warn(f"no --codebook given: using the {len(found)} codes found in the hand codes ({', '.join(found)}).")
+    data = build_training_set(hand, codebook=codebook, config=config, coder=coder)
+    cv = cross_validate(data, config=config) if evaluate else None
+    embedder, (X,) = features_for(config, data.texts)
+    classifier = fit_with_thresholds(
+        X,
+        data.Y,
+        data.groups,
+        C=config.classifier.C,
+        class_weight=config.classifier.class_weight,
+        seed=config.training.seed,
+        cv_folds=config.training.cv_folds,
+    )
+    card = {
+        "training": {
+            "files": [str(p) for p in coded],
+            "documents": len(set(data.groups)),
+            "segments": len(data.segments),
+            "coded_segments": int(data.Y.any(axis=1).sum()),
+            "per_code": {code: int(n) for code, n in zip(codebook.leaf_ids, data.Y.sum(axis=0))},
+            "coder": data.coder,
+        },
+        "packages": package_versions(),
+    }
+    if cv is not None:
+        card["cv"] = cv
+    return Model(name or f"autocode-{codebook.hash[:8]}", codebook, config, embedder, classifier, card)
