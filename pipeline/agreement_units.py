@@ -1,0 +1,688 @@
+"""Units of analysis for inter-coder agreement: from codings to rating matrices.
+
+Agreement depends on what counts as one unit, so every result states its rule
+(:attr:`CodedUnits.rule`). Four units are supported:
+
+- ``segment`` — coders coded the same segments (unit files matched by unit id, classify
+  outputs by segment id, span files projected onto segments). Multi-label: every code
+  is a present/absent decision per segment.
+- ``span`` — free character ranges as QDA programs export them. Per document and code,
+  spans of all coders that overlap enough are joined into one unit; a coder is
+  "present" on a unit when one of their spans belongs to it. Text nobody coded with the
+  code is not a unit (it never counts as agreement) unless ``count_uncoded`` is set.
+- ``document`` — code present in a document, and code frequency per document.
+- ``table`` — a wide table (unit id, one column per coder, cell = category).
+
+The model is one more coder: the output of ``autocode classify`` is read like a coder's
+file, with the coder name ``model:<name>``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import agreement as A
+from pipeline.codebook import Codebook
+from pipeline.errors import InputError
+from pipeline.types import Coding, Segment
+
+UNITS = ("segment", "span", "document")
+MODEL_PREFIX = "model:"
+#: Coefficients shown for each pair of coders.
+PAIR_COEFFICIENTS = ("percent_agreement", "cohen_kappa", "brennan_prediger", "gwet_ac1", "krippendorff_alpha")
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class CodedUnits:
+    """Codings of several coders on common units, as arrays.
+
+    Attributes:
+        unit: ``"segment"``, ``"span"`` or ``"document"``.
+        rule: How units were formed, in words, for the report.
+        unit_ids: Shape (n_units,). Sorted.
+        documents, texts: Per unit: its document and its text (for the disagreement list).
+        coders: Shape (n_coders,). Humans sorted, model coders last.
+        codes: Shape (n_codes,). Code system order (codebook leaves, else sorted).
+        values: ndarray of float, shape (n_units, n_coders, n_codes): 1/0 presence (or
+            the frequency, for ``document``), NaN where the coder did not code the unit.
+        unit_codes: For ``span`` units, the code each unit belongs to (units are formed
+            per code); empty otherwise.
+    """
+
+    unit: str
+    rule: str
+    unit_ids: tuple[str, ...]
+    documents: tuple[str, ...]
+    texts: tuple[str, ...]
+    coders: tuple[str, ...]
+    codes: tuple[str, ...]
+    values: np.ndarray = field(repr=False)
+    unit_codes: tuple[str, ...] = ()
+
+    @property
+    def model_coders(self) -> tuple[str, ...]:
+        return tuple(c for c in self.coders if c.startswith(MODEL_PREFIX))
+
+    def code_matrix(self, code: str, *, presence: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Rating matrix of one code.
+
+        Returns
+        -------
+        codes : ndarray of int, shape (n_units_of_code, n_coders)
+            0 absent / 1 present (or the frequency when ``presence`` is False), -1 missing.
+        rows : ndarray of int
+            Indices into :attr:`unit_ids` of those units.
+        """
+        j = self.codes.index(code)
+        rows = np.arange(len(self.unit_ids))
+        if self.unit_codes:
+            rows = rows[np.array([c == code for c in self.unit_codes], dtype=bool)]
+        v = self.values[rows, :, j]
+        out = np.where(np.isnan(v), -1, (v > 0) if presence else np.nan_to_num(v)).astype(np.int64)
+        return out, rows
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """Agreement of two coders on one item; ``confusion[k, l]``: a said k, b said l."""
+
+    coder_a: str
+    coder_b: str
+    n_units: int
+    estimates: dict[str, A.Estimate]
+    confusion: np.ndarray = field(repr=False)
+
+    @property
+    def involves_model(self) -> bool:
+        return self.coder_a.startswith(MODEL_PREFIX) or self.coder_b.startswith(MODEL_PREFIX)
+
+
+@dataclass(frozen=True)
+class ItemAgreement:
+    """All coefficients for one item: one code, the whole code system, or a table."""
+
+    name: str
+    level: str
+    categories: tuple
+    n_units: int
+    estimates: dict[str, A.Estimate]
+    pairs: tuple[PairResult, ...]
+    bootstrap: A.AlphaBootstrap | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """One unit on which the coders did not all say the same, for the consensus discussion."""
+
+    unit: str
+    document: str
+    text: str
+    item: str
+    values: tuple[tuple[str, str], ...]  # (coder, what they coded), "" = did not code the unit
+
+
+@dataclass(frozen=True)
+class AgreementResult:
+    """Everything ``autocode agreement`` reports."""
+
+    unit: str
+    rule: str
+    coders: tuple[str, ...]
+    overall: ItemAgreement
+    items: tuple[ItemAgreement, ...]
+    disagreements: tuple[Disagreement, ...]
+    model_coders: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- computing
+
+
+def assess(
+    codes: np.ndarray, *, coders: Sequence[str], categories: Sequence, name: str,
+    level: str = "nominal", values: Sequence[float] | None = None, n_boot: int = 1000, seed: int = 0,
+) -> ItemAgreement:
+    """Every coefficient, every coder pair and a bootstrap α for one rating matrix.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n_units, n_coders)
+        Category indices into ``categories``, -1 missing.
+    coders : sequence of str, length n_coders
+    categories : sequence
+        The category set; its length is ``q``.
+    level : str
+        Krippendorff's metric for α (the κ family is computed unweighted).
+    values : sequence of float, optional
+        Numeric value of each category for ordinal/interval/ratio α.
+    n_boot : int
+        Bootstrap resamples for α (0: none).
+    """
+    q = len(categories)
+    rated = (codes >= 0).sum(axis=1)
+    pairable = codes[rated >= 2]
+    if len(pairable) == 0:
+        return ItemAgreement(name, level, tuple(categories), 0, {}, (), None,
+                             "no unit was coded by two or more coders")
+    estimates = A.agreement_summary(pairable, n_categories=q, level=level, values=values)
+    boot = None
+    if n_boot and np.isfinite(estimates["krippendorff_alpha"].value):
+        boot = A.bootstrap_alpha(pairable, n_categories=q, level=level, values=values, n_boot=n_boot, seed=seed)
+    pairs = []
+    for a, b in combinations(range(len(coders)), 2):
+        sub = codes[:, [a, b]]
+        both = (sub >= 0).all(axis=1)
+        if not both.any():
+            continue
+        sub = sub[both]
+        est = {}
+        for key in PAIR_COEFFICIENTS:
+            if key == "krippendorff_alpha":
+                est[key] = A.krippendorff_alpha(sub, n_categories=q, level=level, values=values)
+            else:
+                est[key] = A.COEFFICIENTS[key].compute(sub, n_categories=q)
+        pairs.append(PairResult(coders[a], coders[b], int(both.sum()), est, A.contingency_table(sub, q)))
+    return ItemAgreement(name, level, tuple(categories), int(len(pairable)), estimates, tuple(pairs), boot)
+
+
+def assess_coded(units: CodedUnits, *, n_boot: int = 1000, seed: int = 0) -> AgreementResult:
+    """Per-code agreement and agreement over the whole code system.
+
+    Per code, each unit is a present/absent decision (nominal). For ``document`` units
+    a second item per code, ``<code> (frequency)``, uses the number of codings per
+    document with the interval metric. The whole code system pools every
+    (unit, code) decision into one binary rating matrix.
+    """
+    items: list[ItemAgreement] = []
+    pooled: list[np.ndarray] = []
+    disagreements: list[Disagreement] = []
+    for code in units.codes:
+        matrix, rows = units.code_matrix(code)
+        item = assess(matrix, coders=units.coders, categories=("absent", "present"), name=code, n_boot=n_boot, seed=seed)
+        if not (matrix == 1).any():
+            item = ItemAgreement(item.name, item.level, item.categories, item.n_units, item.estimates, item.pairs,
+                                 item.bootstrap, "nobody used this code")
+        items.append(item)
+        pooled.append(matrix)
+        if units.unit == "document":
+            freq, _ = units.code_matrix(code, presence=False)
+            top = int(freq.max(initial=0))
+            items.append(assess(freq, coders=units.coders, categories=tuple(range(top + 1)), name=f"{code} (frequency)",
+                                level="interval", values=list(range(top + 1)), n_boot=n_boot, seed=seed))
+        for row, ratings in zip(rows, matrix):
+            present = ratings[ratings >= 0]
+            if len(present) >= 2 and present.min() != present.max():
+                disagreements.append(Disagreement(
+                    units.unit_ids[row], units.documents[row], units.texts[row], code,
+                    tuple((c, "" if v < 0 else ("yes" if v else "no")) for c, v in zip(units.coders, ratings)),
+                ))
+    allcodes = np.concatenate(pooled) if pooled else np.empty((0, len(units.coders)), dtype=np.int64)
+    overall = assess(allcodes, coders=units.coders, categories=("absent", "present"), name="code system",
+                     n_boot=n_boot, seed=seed)
+    return AgreementResult(units.unit, units.rule, units.coders, overall, tuple(items),
+                           tuple(disagreements), units.model_coders)
+
+
+def assess_table(
+    rows: Sequence[tuple[str, Sequence[str]]], *, coders: Sequence[str], level: str = "nominal",
+    n_boot: int = 1000, seed: int = 0,
+) -> AgreementResult:
+    """Agreement on a wide table: ``rows`` are ``(unit_id, [cell per coder])``.
+
+    For ordinal, interval and ratio levels every cell must be a number; the categories
+    are the distinct values, sorted.
+    """
+    if level not in A.LEVELS:
+        raise InputError(f"--level must be one of {', '.join(A.LEVELS)}, found {level!r}.")
+    cells = [list(r[1]) for r in rows]
+    values = None
+    if level != "nominal":
+        parsed = []
+        for (uid, _), row in zip(rows, cells):
+            out = []
+            for coder, cell in zip(coders, row):
+                cell = cell.strip()
+                if not cell:
+                    out.append(None)
+                    continue
+                try:
+                    out.append(float(cell.replace(",", ".")) if cell.count(",") == 1 and "." not in cell else float(cell))
+                except ValueError:
+                    raise InputError(
+                        f"Unit {uid!r}, coder {coder!r}: {level} data needs numbers, found {cell!r}. "
+                        "Use --level nominal for category names."
+                    ) from None
+            parsed.append(out)
+        cells = parsed
+    codes, categories = A.encode_ratings(cells)
+    if level != "nominal":
+        values = [float(c) for c in categories]
+    item = assess(codes, coders=coders, categories=categories, name="table", level=level, values=values,
+                  n_boot=n_boot, seed=seed)
+    if not item.estimates:
+        raise InputError(
+            "No pairable unit: no row of the table has values from two or more coders. "
+            "Check that each coder has a column and blanks mark only missing ratings."
+        )
+    disagreements = tuple(
+        Disagreement(uid, "", "", "table", tuple((c, str(categories[v]) if v >= 0 else "") for c, v in zip(coders, r)))
+        for (uid, _), r in zip(rows, codes)
+        if (r >= 0).sum() >= 2 and len(set(r[r >= 0])) > 1
+    )
+    rule = f"one row of the table per unit; {len(coders)} coders; level {level}"
+    return AgreementResult("table", rule, tuple(coders), item, (), disagreements, ())
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_table(path: str | Path) -> tuple[list[tuple[str, list[str]]], list[str]]:
+    """Read a wide agreement table: first column unit id, one column per coder.
+
+    Returns
+    -------
+    rows : list of (unit_id, cells)
+    coders : list of str
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such table. Check the path.")
+    text = path.read_text(encoding="utf-8-sig")
+    first = text.splitlines()[0] if text.strip() else ""
+    delimiter = max(",;\t", key=first.count)
+    reader = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    if not reader or len(reader[0]) < 3:
+        raise InputError(
+            f"{path}: expected a header 'unit,<coder>,<coder>,...' (a unit id column and at least "
+            f"two coder columns), found {reader[0] if reader else 'an empty file'}."
+        )
+    coders = [c.strip() for c in reader[0][1:]]
+    if len(set(coders)) != len(coders) or not all(coders):
+        raise InputError(f"{path}: coder column names must be non-empty and unique, found {coders}.")
+    rows, seen = [], set()
+    for n, row in enumerate(reader[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(coders) + 1:
+            raise InputError(f"{path}:{n}: expected {len(coders) + 1} cells, found {len(row)}. Use blanks for missing ratings.")
+        uid = row[0].strip()
+        if uid in seen:
+            raise InputError(f"{path}:{n}: unit id {uid!r} occurs twice; unit ids must be unique.")
+        seen.add(uid)
+        rows.append((uid, [c.strip() for c in row[1:]]))
+    if not rows:
+        raise InputError(f"{path}: the table has a header but no units.")
+    return rows, coders
+
+
+def _first_record(path: Path) -> dict | None:
+    if path.suffix.lower() != ".jsonl":
+        return None
+    with path.open(encoding="utf-8-sig") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    return None
+                return rec if isinstance(rec, dict) else None
+    return None
+
+
+def is_classify_output(path: Path) -> bool:
+    """A ``autocode classify`` output: JSONL segments with ``codes`` and ``model``/``scores``."""
+    rec = _first_record(path)
+    return bool(rec) and {"id", "transcript", "start", "end", "codes"} <= rec.keys() and ("model" in rec or "scores" in rec)
+
+
+def _is_span_file(path: Path) -> bool:
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8-sig") as fh:
+            header = fh.readline().lower()
+        return all(f in header for f in ("document", "start", "end", "code"))
+    rec = _first_record(path)
+    return bool(rec) and {"document", "start", "end", "code"} <= rec.keys()
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """One classify output file: its segments and the codes the model gave them."""
+
+    coder: str
+    segments: tuple[Segment, ...]
+    codes: dict[str, frozenset[str]]
+
+
+def read_classify_output(path: str | Path) -> ModelOutput:
+    """Read ``OUT/<stem>.jsonl`` written by ``autocode classify``."""
+    path = Path(path)
+    segments, codes, models = [], {}, set()
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            seg = Segment(str(rec["id"]), str(rec["transcript"]), int(rec["start"]), int(rec["end"]),
+                          str(rec.get("speaker", "")), str(rec.get("text", "")), str(rec.get("role", "")),
+                          bool(rec.get("codable", True)))
+            assigned = rec["codes"]
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise InputError(
+                f"{path}:{n}: not a classify output record ({exc}); expected id, transcript, start, end, "
+                "codes and model as written by 'autocode classify'."
+            ) from None
+        segments.append(seg)
+        codes[seg.id] = frozenset(assigned or ())
+        models.add(str(rec.get("model") or "model"))
+    name = sorted(models)[0] if len(models) == 1 else "+".join(sorted(models))
+    return ModelOutput(MODEL_PREFIX + name, tuple(segments), codes)
+
+
+def _check_codes(found: Iterable[str], codebook: Codebook | None, where: str) -> None:
+    if codebook is None:
+        return
+    for code in found:
+        codebook.check_code(code, where=where)
+
+
+def load_coded_units(
+    paths: Sequence[str | Path], *, unit: str = "segment", codebook: Codebook | None = None,
+    texts: Sequence[str | Path] = (), min_overlap: float = 0.5, count_uncoded: bool = False,
+) -> CodedUnits:
+    """Read hand-code files and classify outputs into one :class:`CodedUnits`.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        Hand-code files (span or unit format, see :mod:`pipeline.codings`) and
+        ``autocode classify`` outputs, in any mix.
+    unit : {"segment", "span", "document"}
+    codebook : Codebook, optional
+        Fixes the code list and its order; codes outside it are an error.
+    texts : sequence of path
+        Folders with the documents of span files.
+    min_overlap : float
+        Overlap rule, see :func:`pipeline.codings.segment_labels` (segments) and
+        :func:`span_units` (free spans).
+    count_uncoded : bool
+        ``span`` only: also count stretches of text that no coder coded with a code
+        as units on which everybody agreed on "absent".
+    """
+    if unit not in UNITS:
+        raise InputError(f"--unit must be one of {', '.join(UNITS)}, found {unit!r}.")
+    if not 0 < min_overlap <= 1:
+        raise InputError(f"--min-overlap must be in (0, 1], found {min_overlap}.")
+    paths = [Path(p) for p in paths]
+    for p in paths:
+        if not p.is_file():
+            raise InputError(f"{p}: no such file. Give hand-code files or classify outputs.")
+    models = [read_classify_output(p) for p in paths if is_classify_output(p)]
+    span_paths = [p for p in paths if not is_classify_output(p) and _is_span_file(p)]
+    unit_paths = [p for p in paths if not is_classify_output(p) and not _is_span_file(p)]
+
+    codings: list[Coding] = []
+    transcripts = {}
+    if span_paths:
+        from pipeline.codings import read_hand_codes
+
+        hand = read_hand_codes(span_paths, codebook=codebook, texts=texts)
+        codings, transcripts = list(hand.codings), dict(hand.transcripts)
+
+    # (unit_id) -> document, text ; (unit_id, coder) -> codes
+    info: dict[str, tuple[str, str]] = {}
+    labels: dict[tuple[str, str], frozenset[str]] = {}
+    coders: set[str] = set()
+
+    for p in unit_paths:
+        from pipeline.ingest.units import read_unit_records
+
+        records = read_unit_records(p)
+        if all(r.get("codes") is None for r in records):
+            raise InputError(f"{p}: no 'codes' field; expected hand codes (id, text, codes[, coder]) or a classify output.")
+        for rec in records:
+            coder = str(rec.get("coder") or p.stem)
+            _check_codes(rec["codes"] or (), codebook, f"{p}:{rec['line']}")
+            doc = str(rec.get("document") or rec.get("transcript") or p.stem)
+            info.setdefault(rec["id"], (doc, rec["text"]))
+            key = (rec["id"], coder)
+            if key in labels:
+                raise InputError(f"{p}:{rec['line']}: coder {coder!r} coded unit {rec['id']!r} twice.")
+            labels[key] = frozenset(rec["codes"] or ())
+            coders.add(coder)
+
+    for m in models:
+        for seg in m.segments:
+            if seg.codable:
+                _check_codes(m.codes[seg.id], codebook, m.coder)
+                info.setdefault(seg.id, (seg.transcript, seg.text))
+                labels[(seg.id, m.coder)] = m.codes[seg.id]
+        coders.add(m.coder)
+
+    coded_docs = defaultdict(set)  # coder -> documents they coded
+    for c in codings:
+        coded_docs[c.coder].add(c.document)
+    coders |= set(coded_docs)
+
+    if unit == "span":
+        if models or unit_paths:
+            raise InputError(
+                "--unit span compares free character spans; it needs span files (document,start,end,code,coder). "
+                "Classify outputs and unit files are segment-level: use --unit segment."
+            )
+        return span_units(codings, {d: t.text for d, t in transcripts.items()}, codebook=codebook,
+                          min_overlap=min_overlap, count_uncoded=count_uncoded)
+
+    if codings and unit == "segment":
+        segments = _segments_for(transcripts, models)
+        projected = _segment_labels(segments, codings, min_overlap)
+        for seg in segments:
+            if not seg.codable:
+                continue
+            info.setdefault(seg.id, (seg.transcript, seg.text))
+            for coder, docs in coded_docs.items():
+                if seg.transcript in docs:
+                    labels[(seg.id, coder)] = projected.get(seg.id, {}).get(coder, frozenset())
+
+    coder_list = tuple(sorted(c for c in coders if not c.startswith(MODEL_PREFIX))) + tuple(
+        sorted(c for c in coders if c.startswith(MODEL_PREFIX)))
+    if len(coder_list) < 2:
+        raise InputError(
+            f"Agreement needs at least two coders; found {len(coder_list)} ({', '.join(coder_list) or 'none'}). "
+            "Give each coder's file, or a 'coder' field/column, or add a classify output as the model coder."
+        )
+    all_codes = {c for v in labels.values() for c in v} | {c.code for c in codings}
+    code_list = tuple(codebook.leaf_ids) if codebook is not None else tuple(sorted(all_codes))
+    if not code_list:
+        raise InputError("No codes found in the given files; there is nothing to compare.")
+
+    if unit == "document":
+        return _document_units(info, labels, codings, coder_list, code_list, transcripts, min_overlap)
+
+    unit_ids = tuple(sorted(info))
+    values = np.full((len(unit_ids), len(coder_list), len(code_list)), np.nan)
+    col = {c: j for j, c in enumerate(code_list)}
+    for i, uid in enumerate(unit_ids):
+        for g, coder in enumerate(coder_list):
+            got = labels.get((uid, coder))
+            if got is None:
+                continue
+            values[i, g, :] = 0.0
+            for code in got:
+                if code in col:
+                    values[i, g, col[code]] = 1.0
+    sources = []
+    if unit_paths:
+        sources.append("unit files matched by unit id")
+    if models:
+        sources.append("classify outputs matched by segment id (codable segments only)")
+    if codings:
+        sources.append(
+            f"spans projected onto {'the classify output' if models else 'autocode'}'s segments: a segment gets a "
+            f"coder's code when the span covers ≥ {min_overlap:.0%} of the segment or the segment covers ≥ "
+            f"{min_overlap:.0%} of the span; a coder counts only on documents in which they coded something"
+        )
+    rule = "unit = segment; each code is a present/absent decision per segment; " + "; ".join(sources)
+    return CodedUnits("segment", rule, unit_ids, tuple(info[u][0] for u in unit_ids),
+                      tuple(info[u][1] for u in unit_ids), coder_list, code_list, values)
+
+
+def _segments_for(transcripts: dict, models: Sequence[ModelOutput]) -> list[Segment]:
+    by_doc: dict[str, list[Segment]] = defaultdict(list)
+    for m in models:
+        for seg in m.segments:
+            by_doc[seg.transcript].append(seg)
+    out: list[Segment] = []
+    for doc in sorted(transcripts):
+        if doc in by_doc:
+            out.extend(by_doc[doc])
+        else:
+            from pipeline.segment import segment_transcript
+
+            out.extend(segment_transcript(transcripts[doc]))
+    return out
+
+
+def _segment_labels(segments, codings, min_overlap):
+    from pipeline.codings import segment_labels
+
+    return segment_labels(segments, codings, min_overlap=min_overlap)
+
+
+def _document_units(info, labels, codings, coders, codes, transcripts, min_overlap) -> CodedUnits:
+    counts: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for (uid, coder), got in labels.items():
+        doc = info[uid][0]
+        entry = counts[(doc, coder)]
+        for code in got:
+            entry[code] += 1
+    for c in codings:
+        counts[(c.document, c.coder)][c.code] += 1
+    docs = tuple(sorted({d for d, _ in counts}))
+    values = np.full((len(docs), len(coders), len(codes)), np.nan)
+    col = {c: j for j, c in enumerate(codes)}
+    for i, doc in enumerate(docs):
+        for g, coder in enumerate(coders):
+            if (doc, coder) not in counts:
+                continue
+            values[i, g, :] = 0.0
+            for code, n in counts[(doc, coder)].items():
+                if code in col:
+                    values[i, g, col[code]] = n
+    rule = ("unit = document; per code: present in the document or not (nominal), and the number of "
+            "codings in the document (interval); a coder counts only on documents in which they coded something")
+    texts = tuple(transcripts[d].text[:200] if d in transcripts else "" for d in docs)
+    return CodedUnits("document", rule, docs, docs, texts, coders, codes, values)
+
+
+def span_units(
+    codings: Sequence[Coding], texts: dict[str, str], *, codebook: Codebook | None = None,
+    min_overlap: float = 0.5, count_uncoded: bool = False,
+) -> CodedUnits:
+    """Units from free spans: same-code spans of different coders joined by overlap.
+
+    Two spans with the same code in the same document *match* when their overlap covers
+    at least ``min_overlap`` of either span. Matching spans (transitively) form one
+    unit; a coder is present on the unit when one of their spans is in it, absent
+    otherwise — absent, not missing, only on documents in which the coder coded
+    something. With ``count_uncoded`` every maximal stretch of non-blank text not
+    touched by a span of the code becomes a further unit on which all coders said
+    "absent"; by default uncoded text never counts as agreement.
+
+    Parameters
+    ----------
+    codings : sequence of Coding
+    texts : dict
+        Document id -> text (for the disagreement list and uncoded stretches).
+
+    Returns
+    -------
+    CodedUnits
+        ``unit="span"``; :attr:`CodedUnits.unit_codes` names the code of each unit.
+    """
+    coders = tuple(sorted({c.coder for c in codings}))
+    if len(coders) < 2:
+        raise InputError(
+            f"Agreement needs at least two coders; found {len(coders)} ({', '.join(coders) or 'none'}) in the span files."
+        )
+    codes = tuple(codebook.leaf_ids) if codebook is not None else tuple(sorted({c.code for c in codings}))
+    coded_docs = defaultdict(set)
+    for c in codings:
+        coded_docs[c.coder].add(c.document)
+    groups: dict[tuple[str, str], list[Coding]] = defaultdict(list)
+    for c in codings:
+        groups[(c.document, c.code)].append(c)
+    unit_ids, documents, unit_texts, unit_codes, rows = [], [], [], [], []
+    for (doc, code) in sorted(groups):
+        spans = sorted(groups[(doc, code)], key=lambda c: (c.start, c.end, c.coder))
+        parent = list(range(len(spans)))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for i in range(len(spans)):
+            for j in range(i + 1, len(spans)):
+                if spans[j].start >= spans[i].end:
+                    break
+                a, b = spans[i], spans[j]
+                overlap = min(a.end, b.end) - max(a.start, b.start)
+                if overlap >= min_overlap * (a.end - a.start) or overlap >= min_overlap * (b.end - b.start):
+                    parent[find(j)] = find(i)
+        clusters: dict[int, list[Coding]] = defaultdict(list)
+        for i, s in enumerate(spans):
+            clusters[find(i)].append(s)
+        text = texts.get(doc, "")
+        for members in sorted(clusters.values(), key=lambda m: (min(s.start for s in m), max(s.end for s in m))):
+            lo, hi = min(s.start for s in members), max(s.end for s in members)
+            present = {s.coder for s in members}
+            unit_ids.append(f"{doc}:{lo}-{hi}:{code}")
+            documents.append(doc)
+            unit_texts.append(text[lo:hi])
+            unit_codes.append(code)
+            rows.append([1.0 if g in present else (0.0 if doc in coded_docs[g] else np.nan) for g in coders])
+        if count_uncoded and text:
+            covered = np.zeros(len(text), dtype=bool)
+            for s in spans:
+                covered[s.start:s.end] = True
+            k = 0
+            while k < len(text):
+                if covered[k] or text[k].isspace():
+                    k += 1
+                    continue
+                start = k
+                while k < len(text) and not covered[k]:
+                    k += 1
+                if text[start:k].strip():
+                    unit_ids.append(f"{doc}:{start}-{k}:{code}:uncoded")
+                    documents.append(doc)
+                    unit_texts.append(text[start:k])
+                    unit_codes.append(code)
+                    rows.append([0.0 if doc in coded_docs[g] else np.nan for g in coders])
+    values = np.full((len(rows), len(coders), len(codes)), np.nan)
+    col = {c: j for j, c in enumerate(codes)}
+    for i, (row, code) in enumerate(zip(rows, unit_codes)):
+        if code in col:
+            values[i, :, col[code]] = row
+    rule = (
+        f"unit = span: per document and code, spans of different coders match when their overlap covers "
+        f"≥ {min_overlap:.0%} of either span; matching spans form one unit, on which a coder is present if one "
+        "of their spans belongs to it; "
+        + ("stretches of text nobody coded with the code count as agreed 'absent' units"
+           if count_uncoded else "uncoded text is not counted as agreement")
+    )
+    return CodedUnits("span", rule, tuple(unit_ids), tuple(documents), tuple(unit_texts), coders, codes, values,
+                      tuple(unit_codes))

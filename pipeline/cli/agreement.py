@@ -1,0 +1,90 @@
+"""``autocode agreement``: how reliably do coders (and the model) code the same material?"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from pipeline.agreement_units import UNITS, assess_coded, assess_table, load_coded_units, read_table
+from pipeline.agreement import LEVELS
+from pipeline.cli._app import app, fail, note, reports_errors
+from pipeline.io import atomic_write_text
+
+
+@app.command()
+@reports_errors
+def agreement(
+    codings: Annotated[Optional[list[Path]], typer.Argument(
+        help="Hand-code files of the coders (span or unit format) and classify outputs (the model as one more "
+             "coder).", show_default=False)] = None,
+    unit: Annotated[str, typer.Option(
+        help="Unit of analysis: 'segment' (same segments, each code present/absent), 'span' (free character "
+             "ranges matched by overlap) or 'document' (code present in / frequency per document).")] = "segment",
+    report: Annotated[Optional[Path], typer.Option(
+        help="Folder for report.html, figures.csv, pairs.csv and disagreements.csv.")] = None,
+    table: Annotated[Optional[Path], typer.Option(
+        help="A wide CSV instead of coding files: first column unit id, one column per coder, cell = category, "
+             "blank = missing.")] = None,
+    level: Annotated[str, typer.Option(
+        help="Level of measurement of --table cells for Krippendorff's α: nominal, ordinal, interval or ratio.")] = "nominal",
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON here.")] = None,
+    codebook: Annotated[Optional[Path], typer.Option(
+        help="Code system (YAML): fixes the list and order of codes and rejects unknown codes.")] = None,
+    texts: Annotated[Optional[list[Path]], typer.Option(
+        help="Folder with the documents that span files refer to (repeatable).")] = None,
+    min_overlap: Annotated[float, typer.Option(
+        help="Share of a segment or span that another span must cover to count as the same coding.")] = 0.5,
+    count_uncoded: Annotated[bool, typer.Option(
+        help="--unit span: count text that no coder coded as agreement (off: uncoded text never counts).")] = False,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence interval of α (0: none).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed for the bootstrap.")] = 0,
+) -> None:
+    """Inter-coder agreement: percent agreement, Cohen's κ, Scott's π, Fleiss' κ, Conger's κ,
+    Brennan–Prediger κ, Gwet's AC1 and Krippendorff's α (with bootstrap interval), per code
+    and per pair of coders, model beside humans.
+
+    Krippendorff: α ≥ .80 reliable, ≥ .667 tentative.
+    """
+    if table is not None and codings:
+        raise fail("give either coding files or --table, not both.", code=2)
+    if table is None and not codings:
+        raise fail("nothing to compare: give coding files (and/or classify outputs) or --table FILE.csv.", code=2)
+    if unit not in UNITS:
+        raise fail(f"--unit must be one of {', '.join(UNITS)}, not {unit!r}.", code=2)
+    if level not in LEVELS:
+        raise fail(f"--level must be one of {', '.join(LEVELS)}, not {level!r}.", code=2)
+    if report is None and json_path is None:
+        raise fail("say where the results go: --report DIR and/or --json PATH.", code=2)
+
+    if table is not None:
+        rows, coders = read_table(table)
+        note(f"{len(rows)} units, {len(coders)} coders from {table}")
+        result = assess_table(rows, coders=coders, level=level, n_boot=bootstrap, seed=seed)
+    else:
+        book = None
+        if codebook is not None:
+            from pipeline.codebook import load_codebook
+
+            book = load_codebook(codebook)
+        units = load_coded_units(codings, unit=unit, codebook=book, texts=texts or (), min_overlap=min_overlap,
+                                 count_uncoded=count_uncoded)
+        note(f"{len(units.unit_ids)} units, {len(units.coders)} coders ({', '.join(units.coders)}), "
+             f"{len(units.codes)} codes")
+        result = assess_coded(units, n_boot=bootstrap, seed=seed)
+
+    if json_path is not None:
+        from pipeline.report import result_to_json
+
+        atomic_write_text(json_path, json.dumps(result_to_json(result), ensure_ascii=False, indent=2) + "\n")
+        note(f"figures written to {json_path}")
+    if report is not None:
+        from pipeline.report import write_report
+
+        paths = write_report(result, report)
+        note(f"report written to {paths[0]}")
+    alpha = result.overall.estimates.get("krippendorff_alpha")
+    if alpha is not None:
+        typer.echo(f"krippendorff_alpha\t{alpha.value:.4f}")
