@@ -60,14 +60,14 @@ class HandCodes:
 def _is_span_file(path: Path, text: str) -> bool:
     if path.suffix.lower() == ".csv":
         header = text.splitlines()[0].lower() if text else ""
-        return all(f in header for f in ("document", "start", "end", "code"))
+        return "document" in header and "text" not in header
     for line in text.splitlines():
         if line.strip():
             try:
                 first = json.loads(line)
             except json.JSONDecodeError:
                 return False
-            return isinstance(first, dict) and {"document", "start", "end", "code"} <= first.keys()
+            return isinstance(first, dict) and "document" in first and "text" not in first
     return False
 
 
@@ -151,6 +151,14 @@ def read_hand_codes(
         path = Path(raw)
         if not path.is_file():
             raise InputError(f"{path}: no such hand-code file. Check the path.")
+        if path.suffix.lower() == ".xlsx":  # MAXQDA's coded-segments export
+            from pipeline.qda.maxqda import read_maxqda_xlsx
+
+            found, xlsx_codings = read_maxqda_xlsx(path, codebook=codebook, texts=texts)
+            for doc_id, transcript in found.items():
+                transcripts.setdefault(doc_id, transcript)
+            codings.extend(xlsx_codings)
+            continue
         content, _ = decode_text(read_bytes(path), where=str(path))
         if _is_span_file(path, content):
             search = [Path(t) for t in texts] + [path.parent, path.parent / "transcripts"]

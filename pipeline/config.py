@@ -5,7 +5,7 @@ A configuration is YAML with four sections (all optional; defaults below)::
     segment:    {unit: sentence, max_chars: 600, code_interviewer: false,
                  spacy_model: de_core_news_lg}
     embedder:   {name: use-multilingual}          # or sentence-transformers (+ model), tfidf
-    classifier: {name: logreg, C: 1.0, class_weight: balanced}
+    classifier: {name: logreg, C: 0.02, class_weight: balanced}
     training:   {min_examples: 5, cv_folds: 5, min_overlap: 0.5, seed: 0}
 """
 
@@ -49,7 +49,7 @@ class ClassifierConfig:
     """
 
     name: str = "logreg"
-    C: float = 1.0
+    C: float = 0.02
     class_weight: str = "balanced"
 
 

@@ -1,0 +1,89 @@
+"""The shipped default: code system, sample corpus and model meet their promises."""
+
+import json
+import re
+from collections import Counter
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.codebook import load_codebook
+from pipeline.codings import read_hand_codes, segment_labels
+from pipeline.config import load_config
+from pipeline.model import load_model
+from pipeline.segment import segment_transcript
+
+runner = CliRunner()
+
+
+def test_codebook_ids_match_the_fixed_code_system(repo, shared):
+    ids = set(re.findall(r"^\| ((?:MOT|HEM)-[A-Z-]+) \|", (shared / "codebook" / "CODEBOOK.md").read_text(encoding="utf-8"), re.M))
+    book = load_codebook(repo / "configs" / "codebook.yaml")
+    assert len(ids) == 14
+    assert set(book.leaf_ids) == ids
+    assert book.parent_ids == ("MOT", "HEM")
+    for code in book.codes:
+        if code.parent:
+            assert code.definition and code.anchors, code.id
+
+
+def test_sample_corpus_size_and_coverage(repo):
+    book = load_codebook(repo / "configs" / "codebook.yaml")
+    transcripts = sorted((repo / "corpus" / "transcripts").glob("*.txt"))
+    assert len(transcripts) >= 8
+    assert sum(len(p.read_text(encoding="utf-8").split()) for p in transcripts) >= 12000
+    hand = read_hand_codes([repo / "corpus" / "codings.jsonl"], codebook=book)
+    config = load_config(repo / "configs" / "default.yaml")
+    segments = [s for doc in hand.transcripts.values() for s in segment_transcript(doc, config=config.segment) if s.codable]
+    labels = segment_labels(segments, [c for c in hand.codings if c.coder == "A"])
+    per_code = Counter(code for seg in segments for code in labels[seg.id]["A"])
+    assert set(per_code) == set(book.leaf_ids)
+    assert min(per_code.values()) >= 20, per_code
+    n_codes = [len(labels[s.id]["A"]) for s in segments]
+    assert sum(n == 2 for n in n_codes) >= 10  # segments with two codes
+    assert sum(n == 0 for n in n_codes) > len(segments) / 2  # plenty with none
+    # Every coded span is a whole sentence of a respondent turn (no stray offsets).
+    for c in hand.codings:
+        text = hand.transcripts[c.document].text[c.start : c.end]
+        assert text == text.strip() and text[-1] in ".?!…–-\"“”)" or text.endswith(("...", "—")), (c, text)
+
+
+def test_default_model_loads_and_matches_config(repo):
+    model = load_model(repo / "models" / "default")
+    assert model.codebook.hash == load_codebook(repo / "configs" / "codebook.yaml").hash
+    assert model.config == load_config(repo / "configs" / "default.yaml")
+    assert model.card["cv"]["macro_f1"] > 0.3
+
+
+@pytest.mark.slow
+def test_classify_sample_corpus_with_default_model(repo, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["classify", str(repo / "corpus" / "transcripts"), "--out", str(out), "--model", str(repo / "models" / "default")])
+    assert result.exit_code == 0, result.stderr
+    files = sorted(p.name for p in out.glob("*.jsonl"))
+    assert len(files) >= 8
+    records = [json.loads(line) for line in (out / "int03_kmu_sensorik.jsonl").read_text(encoding="utf-8").splitlines()]
+    text = (repo / "corpus" / "transcripts" / "int03_kmu_sensorik.txt").read_text(encoding="utf-8")
+    assert any(r["codes"] for r in records)
+    for r in records:
+        assert text[r["start"] : r["end"]].strip()
+        assert all(0.0 <= p <= 1.0 for p in r["scores"].values())
+        assert not re.search(r"#\d\d:\d\d|\(lacht\)", r["text"])
+
+
+@pytest.mark.slow
+def test_classify_seed_literature(repo, shared, tmp_path):
+    seed = shared / "seed" / "000_b638a09ae5ae0509.txt"
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["classify", str(seed), "--out", str(out), "--model", str(repo / "models" / "default")])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in (out / f"{seed.stem}.jsonl").read_text(encoding="utf-8").splitlines()]
+    body = [r for r in records if r["role"] == "body"]
+    assert len(body) > 200
+    assert all(set(r["scores"]) == set(load_codebook(repo / "configs" / "codebook.yaml").leaf_ids) for r in body)
+    assert sum(bool(r["codes"]) for r in body) > 20
+    assert any(r["role"] == "footnote" and not r["codes"] for r in records)
+    # "Informations- und ..." is German; any other "word- word" is a broken hyphenation.
+    elided = {m.group(1) for r in body for m in re.finditer(r"\w- (\w+)", r["text"])}
+    assert elided <= {"und", "oder", "als", "sowie", "bzw"}, elided
