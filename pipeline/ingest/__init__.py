@@ -85,4 +85,4 @@ def collect_inputs(inputs: list[str | Path]) -> list[Path]:
 
 
 # Register the readers (import for side effect, after READERS exists).
-from pipeline.ingest import text, docx, subtitles, units  # noqa: E402,F401
+from pipeline.ingest import text, docx, subtitles, units, rtf, odt  # noqa: E402,F401
