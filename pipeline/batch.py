@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +22,7 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.errors import AutocodeError, OutputError
 from pipeline.ingest import collect_inputs, read_transcript
-from pipeline.io import atomic_write_csv, atomic_write_text
+from pipeline.io import atomic_open, atomic_write_csv, atomic_write_text
 from pipeline.segment import SegmentConfig, segment_transcript
 from pipeline.types import Segment
 
@@ -81,23 +79,11 @@ def check_output_dir(out_dir: Path, inputs: list[Path], *, allow_input_dir: bool
 
 def write_jsonl_stream(path: Path, records: Iterable[dict]) -> int:
     """Write records as JSONL to ``path`` atomically while they are produced."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     n = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                n += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            n += 1
     return n
 
 

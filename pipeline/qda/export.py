@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Sequence
@@ -40,6 +38,7 @@ from pathlib import Path
 from pipeline.codebook import Codebook, load_codebook
 from pipeline.errors import InputError, ModelError, OutputError
 from pipeline.ingest import read_transcript
+from pipeline.io import atomic_open
 from pipeline.qda.offsets import STANDARD, OffsetConvention, index_table
 from pipeline.qda.qdc import _RGB, add_codes, code_guids, describe
 from pipeline.qda.refi import QdaImport, locate_project, read_qdpx
@@ -239,30 +238,18 @@ class ExportResult:
 
 def _write_zip(out: Path, entries: Sequence[tuple[str, object]]) -> None:
     """Write a zip atomically; an entry is ``(name, bytes)`` or ``(name, (archive, name))``."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                for name, content in entries:
-                    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o644 << 16
-                    if isinstance(content, bytes):
-                        zf.writestr(info, content)
-                    else:
-                        archive, entry = content
-                        with zf.open(info, "w", force_zip64=True) as dst:
-                            archive.copy(entry, dst)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_open(out, "wb") as fh:
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, content in entries:
+                info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                if isinstance(content, bytes):
+                    zf.writestr(info, content)
+                else:
+                    archive, entry = content
+                    with zf.open(info, "w", force_zip64=True) as dst:
+                        archive.copy(entry, dst)
 
 
 def _check_out(out: Path, inputs: Sequence[Path], suffix: str) -> None:
