@@ -123,36 +123,30 @@ def test_changed_embedder_refused(saved):
         load_model(saved)
 
 
-def test_wrong_shape_refused(saved):
+def rewrite_weights(saved, change):
+    """Change the arrays of a saved model and re-sign them, as a careful forger would."""
     import hashlib
     import io
 
     with np.load(saved / "weights.npz") as npz:
         arrays = {k: npz[k] for k in npz.files}
-    arrays["coef"] = arrays["coef"][:, :-1]
+    change(arrays)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     (saved / "weights.npz").write_bytes(buf.getvalue())
     meta = json.loads((saved / "model.json").read_text())
     meta["weights"]["sha256"] = hashlib.sha256(buf.getvalue()).hexdigest()
     (saved / "model.json").write_text(json.dumps(meta))
+
+
+def test_wrong_shape_refused(saved):
+    rewrite_weights(saved, lambda arrays: arrays.update(coef=arrays["coef"][:, :-1]))
     with pytest.raises(ModelError, match="array 'coef' has shape"):
         load_model(saved)
 
 
 def test_pickled_array_refused(saved):
-    import hashlib
-    import io
-
-    with np.load(saved / "weights.npz") as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    arrays["coef"] = np.array([object()], dtype=object)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    (saved / "weights.npz").write_bytes(buf.getvalue())
-    meta = json.loads((saved / "model.json").read_text())
-    meta["weights"]["sha256"] = hashlib.sha256(buf.getvalue()).hexdigest()
-    (saved / "model.json").write_text(json.dumps(meta))
+    rewrite_weights(saved, lambda arrays: arrays.update(coef=np.array([object()], dtype=object)))
     with pytest.raises(ModelError, match="without executing code"):
         load_model(saved)
 
