@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import traceback
 from collections import Counter
@@ -22,7 +21,7 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.errors import AutocodeError, OutputError
 from pipeline.ingest import collect_inputs, read_transcript
-from pipeline.io import atomic_open, atomic_write_csv, atomic_write_text
+from pipeline.io import atomic_open, atomic_write_csv, atomic_write_text, sha256_file
 from pipeline.segment import SegmentConfig, segment_transcript
 from pipeline.types import Segment
 
@@ -52,14 +51,6 @@ class BatchResult:
     @property
     def ok(self) -> list[FileResult]:
         return [f for f in self.files if f.status != "failed"]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def check_output_dir(out_dir: Path, inputs: list[Path], *, allow_input_dir: bool = False) -> None:

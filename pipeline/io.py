@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import json
 import os
@@ -63,3 +64,12 @@ def atomic_write_csv(path: str | Path, header: list[str], rows: Iterable[Iterabl
     writer.writerow(header)
     writer.writerows(rows)
     atomic_write_text(path, buf.getvalue())
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks (bounded memory for large inputs)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -32,7 +32,6 @@ to GUIDs is kept (``qda_project.json``) so that exports can refer to the same co
 
 from __future__ import annotations
 
-import hashlib
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
@@ -42,6 +41,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from pipeline.codebook import Code, Codebook
 from pipeline.errors import InputError
 from pipeline.ingest.decode import decode_text
+from pipeline.io import sha256_file
 from pipeline.qda.offsets import STANDARD, Detection, OffsetConvention, detect_convention, position_table
 from pipeline.qda.safezip import SafeArchive, ZipLimits
 from pipeline.qda.xmlsafe import PROJECT_NS, child, child_text, children, local, namespace, norm_guid, parse_xml
@@ -222,14 +222,6 @@ def assign_code_ids(nodes: list[tuple[str, str, str, int]]) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------- reading
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -437,7 +429,7 @@ def read_qdpx(
         InputError: the archive is unsafe, damaged or holds no REFI-QDA project.
     """
     path = Path(path)
-    sha = file_sha256(path) if path.is_file() else ""
+    sha = sha256_file(path) if path.is_file() else ""
     warnings: list[str] = []
     with SafeArchive(path, limits=limits) as archive:
         project = locate_project(archive)
