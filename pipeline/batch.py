@@ -78,11 +78,6 @@ def write_jsonl_stream(path: Path, records: Iterable[dict]) -> int:
     return n
 
 
-def _chunks(items: list[Segment], size: int) -> Iterator[list[Segment]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _read_meta(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -217,10 +212,12 @@ def classify_files(inputs, *, model, out_dir, force=False, allow_input_dir=False
     """``autocode classify``: coded segments as JSONL per input, plus summary and failures."""
 
     def records(segments: list[Segment]) -> Iterator[dict]:
-        for chunk in _chunks(segments, CHUNK):
-            yield from model.code_segments(chunk)
-            if on_segments is not None:
-                on_segments(len(chunk))
+        for i, rec in enumerate(model.code_stream(segments, chunk=CHUNK), 1):
+            yield rec
+            if on_segments is not None and i % CHUNK == 0:
+                on_segments(CHUNK)
+        if on_segments is not None and segments and len(segments) % CHUNK:
+            on_segments(len(segments) % CHUNK)
 
     def process(path: Path, output: Path) -> tuple[int, Counter]:
         transcript = read_transcript(path)

@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -81,8 +82,37 @@ class Model:
             return np.zeros((0, len(self.codes)))
         return self.classifier.predict_proba(self.features(texts))
 
-    def code_segments(self, segments: list[Segment]) -> list[dict]:
-        """Code the codable segments; return one output record per segment (all kept)."""
+    @property
+    def context(self) -> int:
+        """How many neighbouring segments on each side the model reads (0: none)."""
+        return 0
+
+    def code_stream(self, segments: Iterable[Segment], *, chunk: int = 2048) -> Iterator[dict]:
+        """Code a document's segments in order, ``chunk`` at a time (bounded memory).
+
+        Yields the same records as :meth:`code_segments` on the whole list: each chunk is
+        given its neighbours as context, so chunk boundaries do not change the output.
+        """
+        k = self.context
+        buffer: list[Segment] = []
+        before: list[Segment] = []
+        for seg in segments:
+            buffer.append(seg)
+            if len(buffer) >= chunk + k:
+                yield from self.code_segments(buffer[:chunk], before=before, after=buffer[chunk:])
+                before = buffer[max(0, chunk - k) : chunk] if k else []
+                buffer = buffer[chunk:]
+        if buffer:
+            yield from self.code_segments(buffer, before=before, after=[])
+
+    def code_segments(
+        self, segments: list[Segment], *, before: Sequence[Segment] = (), after: Sequence[Segment] = ()
+    ) -> list[dict]:
+        """Code the codable segments; return one output record per segment (all kept).
+
+        ``before`` and ``after`` are the segments just outside ``segments`` in the same
+        document (at most :attr:`context` of each are read); they are not coded here.
+        """
         codable = [i for i, s in enumerate(segments) if s.codable]
         proba = self.predict_proba([segments[i].text for i in codable])
         thresholds = self.classifier.thresholds_
