@@ -105,7 +105,10 @@ remove_backchannels.__doc__ = "Back-channel turns in parentheses, e.g. ``(I: Mhm
 remove_tags = _deleting(re.compile(r"</?(?:v|c|i|b|u|lang|ruby|rt)(?:[.\s][^>]*)?>|<\d{1,2}:\d{2}[:.\d]*>"))
 remove_tags.__doc__ = "WebVTT voice, class and timestamp tags."
 
-remove_overlap_marks = _deleting(re.compile(r"(?<!\S)//|//(?!\S)"))
+# A whole run of slashes goes: taking "//" pairs would leave "Warum//" of "Warum////",
+# which a second cleaning would change again.
+remove_overlap_marks = _deleting(re.compile(r"(?<!\S)/{2,}|/{2,}(?!\S)"))
+remove_overlap_marks.__doc__ = "Overlap marks ``//`` at the start or end of a word (two adjacent ones included)."
 
 
 def normalize_whitespace(text: str) -> list[Edit]:
@@ -153,7 +156,15 @@ def make_dehyphenate(document: str) -> Rule:
     ``deutschfranzösisch``); ``Informations-⏎und`` keeps hyphen and space.
     """
     # Words written on one line only: fragments around a line-end hyphen are no evidence.
-    vocabulary = {w.lower() for w in _WORD.findall(_LINE_HYPHEN.sub(" ", document))}
+    # (Collected between the hyphenations rather than from a copy of the document
+    # without them: a large document is not copied, nor its words listed.)
+    vocabulary: set[str] = set()
+    pos = 0
+    for m in _LINE_HYPHEN.finditer(document):
+        vocabulary.update(w.group().lower() for w in _WORD.finditer(document, pos, m.start()))
+        pos = m.end()
+    vocabulary.update(w.group().lower() for w in _WORD.finditer(document, pos))
+    compounds = [w for w in vocabulary if "-" in w]
 
     def rule(text: str) -> list[Edit]:
         edits = []
@@ -169,7 +180,7 @@ def make_dehyphenate(document: str) -> Rule:
                 joined = (left + right).lower()
                 hyphenated = f"{left}-{right}".lower()
                 keep = joined not in vocabulary and any(
-                    w.endswith(hyphenated) or w.startswith(hyphenated) for w in vocabulary if "-" in w
+                    w.endswith(hyphenated) or w.startswith(hyphenated) for w in compounds
                 )
                 edits.append(Edit(gap[0], gap[1]) if keep else Edit(hyphen, gap[1]))
         return edits

@@ -19,9 +19,10 @@ turn up to ``max_chars``.
 from __future__ import annotations
 
 import functools
+import heapq
 import re
 import sys
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -116,17 +117,24 @@ _LABEL = re.compile(
 _GENERIC_LABEL = re.compile(r"^(?:I|B|IP|P|R|S|INT|Int|Interviewer|Interviewerin|Befragte[r]?)\d*$")
 
 
-def _lines(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of every line, without its line break."""
-    out, pos = [], 0
-    for line in text.splitlines(keepends=True):
-        content = line.rstrip("\r\n")
-        out.append((pos, pos + len(content)))
-        pos += len(line)
-    return out
+# The line boundaries of str.splitlines: a 50 MB transcript is walked line by line
+# without holding a list of its lines.
+_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE = re.compile(rf"[^{_LINE_BREAKS}]*(?:\r\n|[{_LINE_BREAKS}])|[^{_LINE_BREAKS}]+")
 
 
-def _speaker_labels(text: str, lines: list[tuple[int, int]]) -> set[str]:
+def _lines(text: str) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of every line (as ``str.splitlines`` cuts them), without its line break."""
+    for m in _LINE.finditer(text):
+        a, b = m.span()
+        if text.endswith("\n", a, b):
+            b -= 2 if text.endswith("\r\n", a, b) else 1
+        elif text.endswith("\r", a, b):
+            b -= 1
+        yield a, b
+
+
+def _speaker_labels(text: str, lines: Iterable[tuple[int, int]]) -> set[str]:
     counts = Counter()
     for a, b in lines:
         m = _LABEL.match(text, a, b)
@@ -138,13 +146,18 @@ def _speaker_labels(text: str, lines: list[tuple[int, int]]) -> set[str]:
     return frequent | {label for label in counts if _GENERIC_LABEL.match(label)}
 
 
-def _interview_blocks(t: Transcript, lines, labels: set[str], config: SegmentConfig) -> list[_Block]:
-    blocks: list[_Block] = []
+def _interview_blocks(t: Transcript, lines: Iterable[tuple[int, int]], labels: set[str], config: SegmentConfig) -> Iterator[_Block]:
+    """Turns in document order, each yielded once complete; lines before the first turn
+    form a heading block."""
     current: _Block | None = None
     header: list[tuple[int, int]] = []
     for a, b in lines:
         m = _LABEL.match(t.text, a, b)
         if m and m.group("label") in labels:
+            if current is not None:
+                yield current
+            elif header:
+                yield _Block(fragments=header, role="heading", rules=INTERVIEW_RULES, codable=False)
             label = m.group("label")
             interviewer = config.is_interviewer(label)
             current = _Block(
@@ -154,37 +167,39 @@ def _interview_blocks(t: Transcript, lines, labels: set[str], config: SegmentCon
                 rules=INTERVIEW_RULES,
                 codable=config.code_interviewer or not interviewer,
             )
-            blocks.append(current)
         elif current is not None:
             current.fragments.append((a, b))
         elif t.text[a:b].strip():
             header.append((a, b))
-    if header:
-        blocks.insert(0, _Block(fragments=header, role="heading", rules=INTERVIEW_RULES, codable=False))
-    return blocks
+    if current is not None:
+        yield current
+    elif header:
+        yield _Block(fragments=header, role="heading", rules=INTERVIEW_RULES, codable=False)
 
 
-def _cue_blocks(t: Transcript, config: SegmentConfig) -> list[_Block]:
-    blocks: list[_Block] = []
-    for start, end, voice in t.cues:
+def _cue_blocks(t: Transcript, config: SegmentConfig) -> Iterator[_Block]:
+    """Turns from subtitle cues: consecutive cues of one speaker form a turn."""
+    current: _Block | None = None
+    for start, end, voice in sorted(t.cues):
         speaker = voice
         m = _LABEL.match(t.text, start, end)
         if not speaker and m:
             speaker, start = m.group("label"), m.end()
-        if blocks and blocks[-1].speaker == speaker:
-            blocks[-1].fragments.append((start, end))
+        if current is not None and current.speaker == speaker:
+            current.fragments.append((start, end))
             continue
+        if current is not None:
+            yield current
         interviewer = bool(speaker) and config.is_interviewer(speaker)
-        blocks.append(
-            _Block(
-                fragments=[(start, end)],
-                role="interviewer" if interviewer else "respondent",
-                speaker=speaker,
-                rules=SUBTITLE_RULES,
-                codable=config.code_interviewer or not interviewer,
-            )
+        current = _Block(
+            fragments=[(start, end)],
+            role="interviewer" if interviewer else "respondent",
+            speaker=speaker,
+            rules=SUBTITLE_RULES,
+            codable=config.code_interviewer or not interviewer,
         )
-    return blocks
+    if current is not None:
+        yield current
 
 
 _PAGE_ARTEFACT = re.compile(r"^[\s\f\-–—]*(?:(?:Seite|S\.)\s*)?\d{0,4}[\s\f\-–—]*$")
@@ -215,62 +230,84 @@ def _classify_line(line: str, prev_blank: bool, next_blank: bool) -> str:
     return "body"
 
 
-def _literature_blocks(t: Transcript, lines) -> list[_Block]:
-    rules = literature_rules(t.text)
-    texts = [t.text[a:b] for a, b in lines]
-    kinds = []
-    for i, line in enumerate(texts):
-        prev_blank = i == 0 or not texts[i - 1].strip()
-        next_blank = i == len(texts) - 1 or not texts[i + 1].strip()
-        kinds.append(_classify_line(line, prev_blank, next_blank))
-    # A heading broken over two lines: a short second line before a blank line.
-    for i in range(1, len(kinds) - 1):
-        if kinds[i] == "body" and kinds[i - 1] == "heading" and kinds[i + 1] == "blank" and len(texts[i].strip()) <= 60:
-            kinds[i] = "heading-continued"
-    # A footnote that stops mid-sentence continues on the next line; one that ends a
-    # sentence is followed by body text (the next page) or another footnote.
-    for i in range(1, len(kinds)):
-        if kinds[i] == "body" and kinds[i - 1] == "footnote" and not _SENTENCE_END.search(texts[i - 1]):
-            kinds[i] = "footnote"
+def _line_kinds(text: str, lines: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int, str, str]]:
+    """``(start, end, kind, previous kind)`` of each literature line, with one line of look-ahead.
 
-    blocks: list[_Block] = []
+    The kind is that of :func:`_classify_line`, refined by its neighbours: a short line
+    after a heading and before a blank line continues the heading; a body line after a
+    footnote that stops mid-sentence continues the footnote.
+    """
+    it = iter(lines)
+    current = next(it, None)
+    prev_line: str | None = None
+    prev_base = prev_kind = ""
+    while current is not None:
+        a, b = current
+        line = text[a:b]
+        following = next(it, None)
+        next_line = text[following[0]:following[1]] if following is not None else None
+        prev_blank = prev_line is None or not prev_line.strip()
+        next_blank = next_line is None or not next_line.strip()
+        base = kind = _classify_line(line, prev_blank, next_blank)
+        # A heading broken over two lines: a short second line before a blank line.
+        if kind == "body" and prev_base == "heading" and next_line is not None and not next_line.strip() and len(line.strip()) <= 60:
+            kind = "heading-continued"
+        # A footnote that stops mid-sentence continues on the next line; one that ends a
+        # sentence is followed by body text (the next page) or another footnote.
+        if kind == "body" and prev_kind == "footnote" and not _SENTENCE_END.search(prev_line):
+            kind = "footnote"
+        yield a, b, kind, prev_kind
+        prev_line, prev_base, prev_kind, current = line, base, kind, following
+
+
+def _literature_paragraphs(text: str, lines: Iterable[tuple[int, int]], rules: tuple) -> Iterator[_Block]:
+    """Body paragraphs, headings and footnote blocks in order of their first line, each
+    yielded once no later line can extend it."""
+    open_blocks: deque[_Block] = deque()  # made but perhaps not complete, in order
     paragraph: _Block | None = None
-    for i, ((a, b), kind) in enumerate(zip(lines, kinds)):
+    for a, b, kind, prev_kind in _line_kinds(text, lines):
         if kind == "body":
             if paragraph is None:
                 paragraph = _Block(fragments=[], role="body", rules=rules)
-                blocks.append(paragraph)
+                open_blocks.append(paragraph)
             paragraph.fragments.append((a, b))
         elif kind == "heading-continued":
-            blocks[-1].fragments.append((a, b))
+            open_blocks[-1].fragments.append((a, b))
         elif kind in ("footnote", "heading"):
-            if kind == "footnote" and blocks and blocks[-1].role == "footnote" and kinds[i - 1] == "footnote" and not _NUMBERED.match(texts[i]):
-                blocks[-1].fragments.append((a, b))
+            last = open_blocks[-1] if open_blocks else None
+            if kind == "footnote" and last is not None and last.role == "footnote" and prev_kind == "footnote" and not _NUMBERED.match(text[a:b]):
+                last.fragments.append((a, b))
             else:
-                blocks.append(_Block(fragments=[(a, b)], role=kind, rules=rules, codable=False))
+                open_blocks.append(_Block(fragments=[(a, b)], role=kind, rules=rules, codable=False))
             if kind == "heading":
                 paragraph = None
-        else:  # blank lines and page artefacts end a paragraph ...
+        else:  # blank lines and page artefacts end a paragraph
             paragraph = None
+        # Only the open paragraph and the newest block can still grow.
+        while len(open_blocks) > 1 and open_blocks[0] is not paragraph:
+            yield open_blocks.popleft()
+    yield from open_blocks
 
-    # ... unless it stops mid-sentence: then the next paragraph (after blank lines,
-    # footnotes and page artefacts, but no heading) goes on with it, and the paragraph
-    # was only broken by the page layout.
-    merged: list[_Block] = []
+
+def _literature_blocks(t: Transcript, lines: Iterable[tuple[int, int]]) -> Iterator[_Block]:
+    """Literature blocks in document order (of their first line), each yielded once complete."""
+    rules = literature_rules(t.text)
+    # A paragraph ends at a blank line or page artefact, unless it stops mid-sentence:
+    # then the next paragraph (after blank lines, footnotes and page artefacts, but no
+    # heading) goes on with it, and the paragraph was only broken by the page layout.
+    merged: deque[_Block] = deque()  # in output order; the front is yielded once complete
     pending: list[_Block] = []  # footnotes seen since the last body paragraph
     last_body: _Block | None = None
-    for block in blocks:
+    for block in _literature_paragraphs(t.text, lines, rules):
         if block.role == "body":
-            prev_end = t.text[last_body.fragments[-1][0]:last_body.fragments[-1][1]] if last_body else ""
-            if last_body is not None and not _SENTENCE_END.search(prev_end):
+            joins = last_body is not None and not _SENTENCE_END.search(t.text[slice(*last_body.fragments[-1])])
+            if joins:
                 last_body.fragments.extend(block.fragments)
-                merged.extend(pending)
-                pending = []
-                continue
             merged.extend(pending)
             pending = []
-            merged.append(block)
-            last_body = block
+            if not joins:
+                merged.append(block)
+                last_body = block
         elif block.role == "footnote":
             pending.append(block)
         else:
@@ -278,26 +315,32 @@ def _literature_blocks(t: Transcript, lines) -> list[_Block]:
             pending = []
             merged.append(block)
             last_body = None
+        while merged and merged[0] is not last_body:
+            yield merged.popleft()
     merged.extend(pending)
-    return merged
+    yield from merged
 
 
-def _unit_blocks(t: Transcript) -> list[_Block]:
-    return [_Block(fragments=[(a, b)], role="unit", unit_id=uid, rules=INTERVIEW_RULES) for uid, a, b in t.units]
+def _unit_blocks(t: Transcript) -> Iterator[_Block]:
+    for uid, a, b in sorted(t.units, key=lambda u: (u[1], u[2])):
+        yield _Block(fragments=[(a, b)], role="unit", unit_id=uid, rules=INTERVIEW_RULES)
 
 
-def layout(transcript: Transcript, config: SegmentConfig) -> tuple[str, list[_Block]]:
-    """Decide the layout of a transcript and cut it into blocks."""
+def layout(transcript: Transcript, config: SegmentConfig) -> tuple[str, Iterator[_Block]]:
+    """Decide the layout of a transcript; return it with its blocks.
+
+    The blocks come as a stream in order of their first character, each complete when it
+    is yielded, so that a very large transcript is never held as blocks all at once.
+    """
     if transcript.units:
         return "units", _unit_blocks(transcript)
     if transcript.cues:
         return "interview", _cue_blocks(transcript, config)
-    lines = _lines(transcript.text)
     if transcript.kind != "literature":
-        labels = _speaker_labels(transcript.text, lines)
+        labels = _speaker_labels(transcript.text, _lines(transcript.text))
         if labels:
-            return "interview", _interview_blocks(transcript, lines, labels, config)
-    return "literature", _literature_blocks(transcript, lines)
+            return "interview", _interview_blocks(transcript, _lines(transcript.text), labels, config)
+    return "literature", _literature_blocks(transcript, _lines(transcript.text))
 
 
 # --- sentences -------------------------------------------------------------------------
@@ -335,38 +378,72 @@ def _windows(spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, in
     return out
 
 
-def _iter_segments(transcript: Transcript, blocks: list[_Block], config: SegmentConfig) -> Iterator[Segment]:
-    cleaned = [_block_text(transcript.text, block) for block in blocks]
-    needs_sentences = config.unit != "turn"
-    docs: Iterable = [None] * len(blocks)
-    if needs_sentences:
-        nlp = load_spacy(config.spacy_model)
-        docs = nlp.pipe(text if block.role not in ("unit", "heading", "footnote") else "" for block, (text, _) in zip(blocks, cleaned))
-    found = []
-    for block, (text, index), doc in zip(blocks, cleaned, docs):
+_WHOLE = ("unit", "heading", "footnote")  # roles that are one segment, never split into sentences
+
+
+def _block_spans(transcript: Transcript, blocks: Iterable[_Block], config: SegmentConfig) -> Iterator[tuple[_Block, list[tuple[int, int, str]]]]:
+    """Each block with its coding units ``(start, end, cleaned text)``, offsets into the original."""
+
+    def cleaned():
+        for block in blocks:
+            text, index = _block_text(transcript.text, block)
+            yield ("" if block.role in _WHOLE else text), (block, text, index)
+
+    if config.unit == "turn":
+        pairs: Iterable = ((None, item) for _, item in cleaned())
+    else:
+        # nlp.pipe consumes the blocks lazily, a batch at a time.
+        pairs = load_spacy(config.spacy_model).pipe(cleaned(), as_tuples=True)
+    for doc, (block, text, index) in pairs:
         if not text:
-            continue
-        if block.role in ("unit", "heading", "footnote") or not needs_sentences:
+            spans = []
+        elif doc is None or block.role in _WHOLE:
             spans = [(0, len(text))]
         else:
             spans = _sentence_spans(doc)
             if config.unit == "window":
                 spans = _windows(spans, config.max_chars)
-        for a, b in spans:
-            found.append((index[a], index[b - 1] + 1, block, text[a:b]))
-    # Document order; a paragraph joined across a footnote block interleaves with it.
-    found.sort(key=lambda item: (item[0], item[1]))
-    for n, (start, end, block, text) in enumerate(found):
-        yield Segment(
-            id=block.unit_id or f"{transcript.id}:{n:04d}",
-            transcript=transcript.id,
-            start=start,
-            end=end,
-            speaker=block.speaker,
-            text=text,
-            role=block.role,
-            codable=block.codable,
-        )
+        yield block, [(index[a], index[b - 1] + 1, text[a:b]) for a, b in spans]
+
+
+def iter_segments(transcript: Transcript, *, config: SegmentConfig | None = None) -> Iterator[Segment]:
+    """Cut a transcript into coding units, as a stream (see :func:`segment_transcript`).
+
+    Memory stays bounded however long the transcript is: blocks are cleaned and split
+    into sentences as they come, and only the segments that may still be overtaken
+    (a paragraph joined across a footnote block interleaves with it) are held back.
+    """
+    config = config or SegmentConfig()
+    _, blocks = layout(transcript, config)
+    waiting: list[tuple[int, int, int, _Block, str]] = []  # heap by (start, end, arrival)
+    arrival = n = 0
+    for block, spans in _block_spans(transcript, blocks, config):
+        # Blocks come in order of their first character, so no later segment can start
+        # before this block does: everything that starts earlier is final.
+        first = block.fragments[0][0]
+        while waiting and waiting[0][0] < first:
+            yield _segment(transcript, n, heapq.heappop(waiting))
+            n += 1
+        for start, end, text in spans:
+            heapq.heappush(waiting, (start, end, arrival, block, text))
+            arrival += 1
+    while waiting:
+        yield _segment(transcript, n, heapq.heappop(waiting))
+        n += 1
+
+
+def _segment(transcript: Transcript, n: int, item: tuple[int, int, int, _Block, str]) -> Segment:
+    start, end, _, block, text = item
+    return Segment(
+        id=block.unit_id or f"{transcript.id}:{n:04d}",
+        transcript=transcript.id,
+        start=start,
+        end=end,
+        speaker=block.speaker,
+        text=text,
+        role=block.role,
+        codable=block.codable,
+    )
 
 
 def segment_transcript(transcript: Transcript, *, config: SegmentConfig | None = None) -> list[Segment]:
@@ -377,9 +454,8 @@ def segment_transcript(transcript: Transcript, *, config: SegmentConfig | None =
         config: Segmentation options; defaults to sentences, interviewer not coded.
 
     Returns:
-        Segments in document order. ``transcript.text[s.start:s.end]`` is the original
-        passage; ``s.text`` its cleaned form (equal where nothing needed cleaning).
+        Segments in document order (by start, then end). ``transcript.text[s.start:s.end]``
+        is the original passage; ``s.text`` its cleaned form (equal where nothing needed
+        cleaning). :func:`iter_segments` yields the same segments one at a time.
     """
-    config = config or SegmentConfig()
-    _, blocks = layout(transcript, config)
-    return list(_iter_segments(transcript, blocks, config))
+    return list(iter_segments(transcript, config=config))

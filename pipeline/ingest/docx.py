@@ -7,11 +7,11 @@ transcription tables) becomes ``"speaker: text"`` so that speaker turns are foun
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 from pipeline.errors import InputError
 from pipeline.ingest import register
+from pipeline.ingest.decode import unreadable_package
 from pipeline.types import Transcript
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -46,23 +46,22 @@ def read_docx(path: Path) -> Transcript:
         import docx  # python-docx
     except ImportError:  # pragma: no cover - a declared dependency
         raise InputError("reading .docx needs python-docx: pip install python-docx") from None
-    from docx.opc.exceptions import PackageNotFoundError
 
     try:
-        document = docx.Document(str(path))
-    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
-        raise InputError(
-            f"{path}: not a readable Word document ({type(exc).__name__}: {exc}); the file may be "
-            "truncated or not a .docx. Open and save it again in Word, or export it as .txt."
+        body = docx.Document(str(path)).element.body
+        blocks = []
+        for child in body.iterchildren():
+            if child.tag == _W + "p":
+                blocks.append(_paragraph_text(child))
+            elif child.tag == _W + "tbl":
+                blocks.extend(_row_text(row) for row in child.iter(_W + "tr"))
+    except Exception as exc:  # noqa: BLE001 - zipfile, zlib, lxml and python-docx each raise their own
+        raise unreadable_package(
+            path,
+            expected="Word document",
+            detail=f"{type(exc).__name__}: {exc}",
+            fix="Open it in Word and save it again as .docx, or export it as .txt.",
         ) from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc}). Check the path and permissions.") from None
-    blocks = []
-    for child in document.element.body.iterchildren():
-        if child.tag == _W + "p":
-            blocks.append(_paragraph_text(child))
-        elif child.tag == _W + "tbl":
-            blocks.extend(_row_text(row) for row in child.iter(_W + "tr"))
     text = "\n".join(blocks)
     if not text.strip():
         raise InputError(f"{path}: the Word document contains no text. Check that it is the transcript you meant.")

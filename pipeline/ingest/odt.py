@@ -7,11 +7,11 @@ are paragraphs too); ``<text:s>``, tabs and line breaks inside a paragraph are k
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 from pipeline.errors import InputError
 from pipeline.ingest import register
+from pipeline.ingest.decode import unreadable_package
 from pipeline.types import Transcript
 
 _TEXTNS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
@@ -35,15 +35,15 @@ def read_odt(path: Path) -> Transcript:
         raise InputError("reading .odt needs odfpy: pip install odfpy") from None
     try:
         document = load(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InputError(
-            f"{path}: not a readable OpenDocument text ({type(exc).__name__}: {exc}); the file may be "
-            "truncated or not an .odt. Open and save it again in LibreOffice, or export it as .txt."
+        blocks: list[str] = []
+        _blocks(document.text, blocks, teletype)
+    except Exception as exc:  # noqa: BLE001 - zipfile, zlib and the SAX parser each raise their own
+        raise unreadable_package(
+            path,
+            expected="OpenDocument text",
+            detail=f"{type(exc).__name__}: {exc}",
+            fix="Open it in LibreOffice and save it again as .odt, or export it as .txt.",
         ) from None
-    except Exception as exc:  # the XML inside is malformed (SAX errors)
-        raise InputError(f"{path}: the OpenDocument's content cannot be parsed ({type(exc).__name__}). Save it again in LibreOffice.") from None
-    blocks: list[str] = []
-    _blocks(document.text, blocks, teletype)
     text = "\n".join(blocks)
     if not text.strip():
         raise InputError(f"{path}: the document contains no text. Check that it is the transcript you meant.")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pipeline.errors import InputError
 from pipeline.ingest import register
-from pipeline.ingest.decode import read_bytes
+from pipeline.ingest.decode import CONTROL, read_bytes
 from pipeline.types import Transcript
 
 
@@ -31,7 +31,10 @@ def read_rtf(path: Path) -> Transcript:
         raise InputError(f"{path}: the RTF cannot be read ({type(exc).__name__}: {exc}). Open and save it again, or export it as .txt.") from None
     # Characters outside the BMP are written as two \uN escapes (a UTF-16 surrogate pair).
     text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    text = text.replace("\r\n", "\n").rstrip("\n")
+    text = text.replace("\r\n", "\n")
+    # Control characters are never text in RTF: some writers pad the file with NUL bytes,
+    # and raw \bin data can leak through. Dropped here, so offsets point into clean text.
+    text = CONTROL.sub("", text).rstrip("\n")
     if not text.strip():
         raise InputError(f"{path}: the RTF document contains no text. Check that it is the transcript you meant.")
     return Transcript(id=path.stem, text=text, path=str(path), encoding="rtf")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipeline.errors import InputError
 from pipeline.ingest import register
-from pipeline.ingest.decode import decode_text, read_bytes
+from pipeline.ingest.decode import read_text
 from pipeline.types import Transcript
 
 _TIMING = re.compile(
@@ -59,14 +59,16 @@ def parse_cues(text: str) -> list[tuple[int, int, str]]:
 
 
 def _read(path: Path, kind: str) -> Transcript:
-    text, encoding = decode_text(read_bytes(path), where=str(path))
+    text, encoding = read_text(path)
     if kind == "vtt" and not text.lstrip("\ufeff").startswith("WEBVTT"):
         raise InputError(f"{path}: a WebVTT file must start with 'WEBVTT', found {text[:20]!r}. Check the file type.")
     cues = parse_cues(text)
     if not cues:
+        timings = sum(1 for *_, line in _lines(text) if _TIMING.match(line))
+        found = f"{timings} timing line(s) but no text after them" if timings else "no timing line"
         raise InputError(
-            f"{path}: no cues found (expected timing lines like '00:00:01.000 --> 00:00:04.000' "
-            "followed by text). Check that the transcription export is complete."
+            f"{path}: no cues found: expected timing lines like '00:00:01.000 --> 00:00:04.000' "
+            f"followed by text, found {found}. Check that the transcription export is complete."
         )
     return Transcript(id=path.stem, text=text, path=str(path), kind="interview", encoding=encoding, cues=tuple(cues))
 

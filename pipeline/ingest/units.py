@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipeline.errors import InputError
 from pipeline.ingest import register
-from pipeline.ingest.decode import decode_text, read_bytes
+from pipeline.ingest.decode import read_text
 from pipeline.types import Transcript
 
 
@@ -25,7 +25,7 @@ def read_unit_records(path: Path) -> list[dict]:
     ``codes`` (if present) is returned as a list of strings; ``line`` is the 1-based line
     (JSONL) or row (CSV, header = row 1) for messages.
     """
-    text, _ = decode_text(read_bytes(path), where=str(path))
+    text, _ = read_text(path)
     if path.suffix.lower() == ".csv":
         records = _csv_records(text, path)
     else:
