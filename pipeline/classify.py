@@ -1,4 +1,5 @@
-"""The multi-label classifier: one logistic regression per code, per-code thresholds.
+"""The classifiers: multi-label (one logistic regression per code, per-code thresholds)
+and single-label (one linear model over all codes).
 
 A segment can carry several codes or none. Each code gets its own probability; a code is
 assigned where its probability reaches the code's threshold, chosen by document-grouped
@@ -104,6 +105,115 @@ class MultiLabelLogReg(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
 
 
+def class_weights(counts: np.ndarray, how: str) -> np.ndarray:
+    """Weight of each class's examples from its count.
+
+    ``balanced`` gives every class the same total weight (n / (k · count)); ``sqrt`` the
+    square root of that, which lifts rare codes without letting a handful of examples
+    outweigh the common ones; ``none`` ones.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    present = counts > 0
+    w = np.ones_like(counts)
+    if how in ("balanced", "sqrt"):
+        w[present] = counts[present].sum() / (present.sum() * counts[present])
+        if how == "sqrt":
+            w = np.sqrt(w)
+    return w
+
+
+class SingleLabelLinear(ClassifierMixin, BaseEstimator):
+    """Exactly one code per segment: a linear model over all codes, the best one wins.
+
+    Parameters:
+        name: ``svm`` (LinearSVC, one-vs-rest squared hinge) or ``logreg`` (multinomial
+            logistic regression).
+        C: Inverse regularisation strength.
+        class_weight: ``balanced``, ``sqrt`` or ``none`` (see :func:`class_weights`).
+        seed: Random seed of the solver.
+
+    Attributes:
+        coef_: ndarray of shape (n_codes, n_features); codes without training examples
+            have zero weights and a very low intercept, so they are never chosen.
+        intercept_: ndarray of shape (n_codes,).
+        mean_, scale_: ndarray of shape (n_features,), as in :class:`MultiLabelLogReg`.
+        thresholds_: ndarray of shape (n_codes,), zeros (the arg-max decides, not a threshold).
+    """
+
+    def __init__(self, name: str = "svm", C: float = 0.5, class_weight: str = "sqrt", seed: int = 0):
+        self.name = name
+        self.C = C
+        self.class_weight = class_weight
+        self.seed = seed
+
+    def fit(self, X, Y):
+        """Fit on features X of shape (n_samples, n_features) and a 0/1 label matrix Y of
+        shape (n_samples, n_codes) with exactly one 1 per row."""
+        from sklearn.svm import LinearSVC
+
+        Y = np.asarray(Y, dtype=bool)
+        per_row = Y.sum(axis=1)
+        if Y.ndim != 2 or Y.shape[0] != X.shape[0] or (per_row != 1).any():
+            bad = int((per_row != 1).sum()) if Y.ndim == 2 else -1
+            raise ValueError(f"single-label training needs exactly one code per segment; {bad} segment(s) have none or several")
+        y = Y.argmax(axis=1)
+        n_features = X.shape[1]
+        if sp.issparse(X):
+            self.mean_, self.scale_ = np.zeros(n_features), np.ones(n_features)
+        else:
+            X = np.asarray(X, dtype=np.float64)
+            self.mean_ = X.mean(axis=0)
+            scale = X.std(axis=0)
+            self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+        Xs = MultiLabelLogReg._standardise(self, X)
+        weights = class_weights(np.bincount(y, minlength=Y.shape[1]), self.class_weight)
+        seen = np.unique(y)
+        self.coef_ = np.zeros((Y.shape[1], n_features))
+        self.intercept_ = np.full(Y.shape[1], -1e3)
+        self.thresholds_ = np.zeros(Y.shape[1])
+        if len(seen) == 1:
+            self.intercept_[seen[0]] = 0.0
+            return self
+        cw = {int(c): float(weights[c]) for c in seen}
+        if self.name == "svm":
+            est = LinearSVC(C=self.C, class_weight=cw, random_state=self.seed)
+        else:
+            est = LogisticRegression(C=self.C, class_weight=cw, max_iter=2000, random_state=self.seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(Xs, y)
+        coef = est.coef_ if len(seen) > 2 else np.vstack([-est.coef_[0], est.coef_[0]])
+        intercept = est.intercept_ if len(seen) > 2 else np.array([-est.intercept_[0], est.intercept_[0]])
+        self.coef_[seen] = coef
+        self.intercept_[seen] = intercept
+        return self
+
+    _standardise = MultiLabelLogReg._standardise
+    decision_function = MultiLabelLogReg.decision_function
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Scores of shape (n_samples, n_codes) summing to 1 per row (softmax of the
+        decision values: a ranking of the codes, calibrated only for ``logreg``)."""
+        Z = self.decision_function(X)
+        Z = Z - Z.max(axis=1, keepdims=True)
+        P = np.exp(Z)
+        return P / P.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        """0/1 matrix of shape (n_samples, n_codes) with one 1 per row."""
+        Z = self.decision_function(X)
+        out = np.zeros(Z.shape, dtype=int)
+        out[np.arange(len(Z)), Z.argmax(axis=1)] = 1
+        return out
+
+
+def make_classifier(config, *, seed: int = 0):
+    """The classifier named by a ``classifier`` configuration section (unfitted)."""
+    if config.labels == "single":
+        return SingleLabelLinear(name=config.name, C=config.C, class_weight=config.class_weight, seed=seed)
+    return MultiLabelLogReg(C=config.C, class_weight=config.class_weight, seed=seed)
+
+
 def best_thresholds(Y: np.ndarray, P: np.ndarray) -> np.ndarray:
     """Per code, the threshold on the grid 0.05–0.95 that maximises F1.
 
@@ -140,15 +250,24 @@ def grouped_folds(groups: np.ndarray, n_folds: int) -> list[tuple[np.ndarray, np
     return list(GroupKFold(n_splits=min(n_folds, n_groups)).split(np.zeros(len(groups)), groups=groups))
 
 
-def fit_with_thresholds(X, Y, groups, *, C: float, class_weight: str, seed: int, cv_folds: int) -> MultiLabelLogReg:
-    """Fit on all data; thresholds from out-of-fold probabilities of grouped CV."""
+def fit_with_thresholds(X, Y, groups, *, config, seed: int, cv_folds: int):
+    """Fit the configured classifier on all data.
+
+    Multi-label: thresholds from out-of-fold probabilities of document-grouped CV.
+    Single-label needs no thresholds (the best code wins), so it is fitted once.
+
+    Args:
+        config: The ``classifier`` section of the run configuration.
+    """
     Y = np.asarray(Y, dtype=bool)
+    if config.labels == "single":
+        return make_classifier(config, seed=seed).fit(X, Y)
     P = np.full(Y.shape, np.nan)
     folds = grouped_folds(groups, cv_folds)
     for train, test in folds:
-        model = MultiLabelLogReg(C=C, class_weight=class_weight, seed=seed).fit(X[train], Y[train])
+        model = make_classifier(config, seed=seed).fit(X[train], Y[train])
         P[test] = model.predict_proba(X[test])
-    model = MultiLabelLogReg(C=C, class_weight=class_weight, seed=seed).fit(X, Y)
+    model = make_classifier(config, seed=seed).fit(X, Y)
     if folds:
         model.thresholds_ = best_thresholds(Y, P)
     return model

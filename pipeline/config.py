@@ -1,11 +1,13 @@
 """One declarative run configuration, validated on load and copied next to the model.
 
-A configuration is YAML with four sections (all optional; defaults below)::
+A configuration is YAML with five sections (all optional; defaults below)::
 
     segment:    {unit: sentence, max_chars: 600, code_interviewer: false,
                  spacy_model: de_core_news_lg}
     embedder:   {name: use-multilingual}          # or sentence-transformers (+ model), tfidf
-    classifier: {name: logreg, C: 0.02, class_weight: balanced}
+    features:   {lexical: false, embedding_weight: 1.0, context: 0, context_window: 0,
+                 context_weight: 0.5}
+    classifier: {name: logreg, labels: multi, C: 0.02, class_weight: balanced}
     training:   {min_examples: 5, cv_folds: 5, min_overlap: 0.5, seed: 0}
 """
 
@@ -39,16 +41,48 @@ class EmbedderConfig:
 
 
 @dataclass(frozen=True)
-class ClassifierConfig:
-    """The multi-label classifier.
+class FeaturesConfig:
+    """What the classifier sees of a segment besides its embedding.
 
     Attributes:
-        name: ``logreg`` (one logistic regression per code).
+        lexical: Add word 1–2-gram and character 2–5-gram TF-IDF (sublinear) to the
+            embedding: the exact words of a code's vocabulary, which sentence embeddings
+            blur.
+        embedding_weight: Scale of the (L2-normalised) embedding against the lexical
+            block when ``lexical`` is on.
+        context: Embeddings of this many neighbouring segments on each side of the
+            segment, in the same document, as extra features (0: none). Transcripts and
+            manifestos are read in order; what comes just before and after says much
+            about what a segment is about.
+        context_window: Also the mean embedding of the segments from ``context + 1`` to
+            this many places away on each side (0: none).
+        context_weight: Scale of the context blocks against the segment's own embedding.
+    """
+
+    lexical: bool = False
+    embedding_weight: float = 1.0
+    context: int = 0
+    context_window: int = 0
+    context_weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """The classifier.
+
+    Attributes:
+        name: ``logreg`` (logistic regression) or ``svm`` (linear support vector
+            machine; single-label only).
+        labels: ``multi`` (a segment carries any number of codes: one model per code,
+            per-code thresholds) or ``single`` (exactly one code per segment, as in the
+            Manifesto Project's quasi-sentences).
         C: Inverse regularisation strength.
-        class_weight: ``balanced`` (rare codes weigh more) or ``none``.
+        class_weight: ``balanced`` (rare codes weigh more), ``sqrt`` (half-way: weights
+            grow with the square root of rarity) or ``none``.
     """
 
     name: str = "logreg"
+    labels: str = "multi"
     C: float = 0.02
     class_weight: str = "balanced"
 
@@ -76,6 +110,7 @@ class TrainingConfig:
 class RunConfig:
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
 
@@ -92,6 +127,7 @@ class RunConfig:
 _SECTIONS = {
     "segment": SegmentConfig,
     "embedder": EmbedderConfig,
+    "features": FeaturesConfig,
     "classifier": ClassifierConfig,
     "training": TrainingConfig,
 }
@@ -139,10 +175,26 @@ def config_from_dict(data: dict | None, *, where: str = "configuration") -> RunC
 
     if config.embedder.name not in EMBEDDERS:
         raise ConfigError(f"{where}: embedder {config.embedder.name!r} is unknown; choose one of {', '.join(EMBEDDERS)}.")
-    if config.classifier.name != "logreg":
-        raise ConfigError(f"{where}: classifier {config.classifier.name!r} is unknown; choose 'logreg'.")
-    if config.classifier.class_weight not in ("balanced", "none"):
-        raise ConfigError(f"{where}: class_weight must be 'balanced' or 'none', found {config.classifier.class_weight!r}.")
+    clf = config.classifier
+    if clf.name not in ("logreg", "svm"):
+        raise ConfigError(f"{where}: classifier {clf.name!r} is unknown; choose 'logreg' or 'svm'.")
+    if clf.labels not in ("multi", "single"):
+        raise ConfigError(f"{where}: classifier.labels must be 'multi' or 'single', found {clf.labels!r}.")
+    if clf.name == "svm" and clf.labels == "multi":
+        raise ConfigError(
+            f"{where}: classifier 'svm' gives no probabilities for per-code thresholds, so it serves "
+            "single-label code systems only. Set labels: single, or use name: logreg."
+        )
+    if clf.class_weight not in ("balanced", "sqrt", "none"):
+        raise ConfigError(f"{where}: class_weight must be 'balanced', 'sqrt' or 'none', found {clf.class_weight!r}.")
+    feats = config.features
+    if feats.context < 0 or feats.context_window < 0:
+        raise ConfigError(f"{where}: features.context and features.context_window must be 0 or more.")
+    if feats.context_window and feats.context_window <= feats.context:
+        raise ConfigError(
+            f"{where}: features.context_window ({feats.context_window}) must reach beyond features.context "
+            f"({feats.context}), or be 0."
+        )
     if config.training.cv_folds < 2:
         raise ConfigError(f"{where}: training.cv_folds must be at least 2, found {config.training.cv_folds}.")
     if not 0 < config.training.min_overlap <= 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.classify import fit_with_thresholds, grouped_folds
+from pipeline.features import Featurizer
 from pipeline.codebook import Codebook
 from pipeline.config import RunConfig
 from pipeline.embed import make_embedder
@@ -64,6 +65,55 @@ def parent_matrix(M: np.ndarray, codebook: Codebook) -> tuple[np.ndarray, tuple[
     return out, parents
 
 
+def _shared_embeddings(data, config: RunConfig):
+    """Embeddings of all segments, computed once when the embedder does not learn."""
+    from pipeline.train import embed_segments
+
+    if make_embedder(config.embedder, cache=False).trainable:
+        return None
+    return embed_segments(make_embedder(config.embedder), data.all_segments, context=Featurizer(config.features).context)
+
+
+def _fit_predict(data, config: RunConfig, train_idx: np.ndarray, test_idx: np.ndarray, shared) -> np.ndarray:
+    """Train on ``train_idx`` of ``data`` and predict ``test_idx``: bool (n_test, n_codes)."""
+    from pipeline.train import features_for
+
+    _, _, X = features_for(config, data, train_idx, embedded=shared)
+    model = fit_with_thresholds(
+        X[train_idx], data.Y[train_idx], data.groups[train_idx], config=config.classifier, seed=config.training.seed, cv_folds=config.training.cv_folds
+    )
+    return model.predict(X[test_idx]).astype(bool)
+
+
+def learning_curve(data, *, config: RunConfig, fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 0.75, 1.0)) -> list[dict]:
+    """Quality against the number of coded segments: for each fraction, every outer fold
+    is trained on that share of its training documents' segments (drawn with the
+    configured seed) and tested on the whole held-out documents.
+
+    Returns:
+        One dict per fraction: ``fraction``, ``train_segments`` (mean over folds),
+        ``micro_f1``, ``macro_f1`` (pooled over folds).
+    """
+    folds = grouped_folds(data.groups, config.training.cv_folds)
+    if not folds:
+        raise CodingError("a learning curve needs hand codes from at least two documents.")
+    shared = _shared_embeddings(data, config)
+    rng = np.random.default_rng(config.training.seed)
+    orders = [rng.permutation(train_idx) for train_idx, _ in folds]
+    out = []
+    for fraction in fractions:
+        pred = np.zeros_like(data.Y, dtype=bool)
+        sizes = []
+        for (train_idx, test_idx), order in zip(folds, orders):
+            n = max(2, int(round(fraction * len(train_idx))))
+            subset = np.sort(order[:n])
+            sizes.append(len(subset))
+            pred[test_idx] = _fit_predict(data, config, subset, test_idx, shared)
+        scores = per_code_scores(data.Y, pred, data.codebook.leaf_ids)
+        out.append({"fraction": fraction, "train_segments": int(np.mean(sizes)), "micro_f1": scores["micro_f1"], "macro_f1": scores["macro_f1"]})
+    return out
+
+
 def cross_validate(data, *, config: RunConfig) -> dict:
     """Nested, document-grouped cross-validation of ``config`` on a training set.
 
@@ -80,30 +130,15 @@ def cross_validate(data, *, config: RunConfig) -> dict:
             "cross-validation needs hand codes from at least two documents (folds are grouped by "
             f"document); found {len(set(data.groups))}. Add coded documents."
         )
-    texts = data.texts
-    shared = None
-    if not make_embedder(config.embedder, cache=False).trainable:
-        shared = make_embedder(config.embedder).encode(texts)
     pred = np.zeros_like(data.Y, dtype=bool)
+    shared = _shared_embeddings(data, config)
     for train_idx, test_idx in folds:
-        if shared is not None:
-            X_train, X_test = shared[train_idx], shared[test_idx]
-        else:
-            embedder = make_embedder(config.embedder).fit([texts[i] for i in train_idx])
-            X_train = embedder.encode([texts[i] for i in train_idx])
-            X_test = embedder.encode([texts[i] for i in test_idx])
-        model = fit_with_thresholds(
-            X_train,
-            data.Y[train_idx],
-            data.groups[train_idx],
-            C=config.classifier.C,
-            class_weight=config.classifier.class_weight,
-            seed=config.training.seed,
-            cv_folds=config.training.cv_folds,
-        )
-        pred[test_idx] = model.predict(X_test).astype(bool)
+        pred[test_idx] = _fit_predict(data, config, train_idx, test_idx, shared)
+    texts = data.texts
     result = {"folds": len(folds), "segments": int(len(texts))}
     result.update(per_code_scores(data.Y, pred, data.codebook.leaf_ids))
+    if config.classifier.labels == "single":
+        result["accuracy"] = float((pred == data.Y).all(axis=1).mean())
     if data.codebook.parent_ids:
         Yp, parents = parent_matrix(data.Y, data.codebook)
         Pp, _ = parent_matrix(pred, data.codebook)

