@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import traceback
 from collections import Counter
@@ -22,7 +23,7 @@ from pipeline import __version__
 from pipeline.errors import AutocodeError, OutputError
 from pipeline.ingest import collect_inputs, read_transcript
 from pipeline.io import atomic_open, atomic_write_csv, atomic_write_text, sha256_file
-from pipeline.segment import SegmentConfig, segment_transcript
+from pipeline.segment import SegmentConfig, iter_segments
 from pipeline.types import Segment
 
 CHUNK = 2048  # segments embedded and classified at a time: bounds memory on huge files
@@ -51,6 +52,58 @@ class BatchResult:
     @property
     def ok(self) -> list[FileResult]:
         return [f for f in self.files if f.status != "failed"]
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by Ctrl-C or SIGTERM.
+
+    Outputs finished before are kept; the output in progress was discarded by its atomic
+    writer; ``summary.csv`` and ``failures.csv`` are not written, and those of an earlier
+    run are removed, because they describe complete runs only. Re-running the same
+    command resumes.
+    """
+
+    def __init__(self, *, out_dir: Path, finished: list[FileResult], current: Path | None) -> None:
+        super().__init__()
+        self.out_dir, self.finished, self.current = out_dir, finished, current
+
+    def __str__(self) -> str:
+        names = [f.output.name for f in self.finished if f.output is not None]
+        listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        kept = f"{len(names)} finished output(s) kept in {self.out_dir}" + (f" ({listed})" if listed else "")
+        stopped = f"{self.current.name} was not finished and left no partial file" if self.current else "no partial file was written"
+        return (
+            f"{kept}; {stopped}. Run the same command again to resume: finished files are skipped. "
+            "summary.csv and failures.csv are written when a run completes."
+        )
+
+
+class _Progress:
+    """What a batch has finished so far, to say what an interruption kept."""
+
+    def __init__(self, out_dir: Path, on_file: Callable[[FileResult], None] | None) -> None:
+        self.out_dir, self.on_file = out_dir, on_file
+        self.finished: list[FileResult] = []
+        self.current: Path | None = None  # set by the process function when it starts a file
+
+    def file_done(self, result: FileResult) -> None:
+        self.current = None
+        if result.status != "failed":
+            self.finished.append(result)
+        if self.on_file is not None:
+            self.on_file(result)
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        try:
+            yield
+        except BatchInterrupted:
+            raise
+        except KeyboardInterrupt as exc:
+            for name in ("summary.csv", "failures.csv"):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.out_dir / name).unlink()
+            raise BatchInterrupted(out_dir=self.out_dir, finished=self.finished, current=self.current) from exc
 
 
 def check_output_dir(out_dir: Path, inputs: list[Path], *, allow_input_dir: bool = False) -> None:
@@ -106,6 +159,7 @@ def run_files(
     force: bool = False,
     allow_input_dir: bool = False,
     on_file: Callable[[FileResult], None] | None = None,
+    prefetch: Callable[[list[Path]], None] | None = None,
 ) -> BatchResult:
     """Apply ``process(input, output)`` to each file with fault isolation and resume.
 
@@ -113,57 +167,83 @@ def run_files(
         process: Writes the output for one input atomically; returns (segments, code counts).
         fingerprint: What the output depends on besides the input (model, configuration);
             stored in the metadata and compared on resume.
+        prefetch: Called once, before the first ``process``, with the files that will be
+            processed (in order), so that a runner can start on them ahead of the writer
+            (the distributed run submits them to the cluster).
     """
     out_dir = Path(out_dir)
     files = collect_inputs(list(inputs))
     check_output_dir(out_dir, files, allow_input_dir=allow_input_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    results: list[FileResult] = []
+    # First decide for every file whether it is up to date, then process: the skip rules
+    # live in one place and a distributed runner learns the whole to-do list up front.
+    planned: list[tuple[FileResult, dict | None]] = []
     stems: dict[str, Path] = {}
     for path in files:
-        output = out_dir / f"{path.stem}.jsonl"
-        meta_path = out_dir / f"{path.stem}.meta.json"
-        result = FileResult(path=path, status="done", output=output)
-        try:
-            if path.stem in stems:
-                raise AutocodeError(
-                    f"{path}: its output name {output.name} is already taken by {stems[path.stem]}. "
-                    "Rename one of the two files."
-                )
-            stems[path.stem] = path
-            if output.resolve() == path.resolve():
-                raise OutputError(f"{path}: the output would overwrite this input. Choose another --out folder.")
-            digest = sha256_file(path)
-            meta = {
-                "autocode_version": __version__,
-                "source": str(path.resolve()),
-                "source_sha256": digest,
-                **fingerprint,
-            }
-            old = None if force else _read_meta(meta_path)
-            if old is not None and output.is_file() and all(old.get(k) == v for k, v in meta.items() if k != "source"):
-                result.status = "skipped"
-                result.segments, result.codes = _counts_from_output(output)
-            else:
+        result = FileResult(path=path, status="done", output=out_dir / f"{path.stem}.jsonl")
+        meta = None
+        with _fault_isolated(result):
+            meta = _plan_file(result, out_dir / f"{path.stem}.meta.json", fingerprint=fingerprint, force=force, stems=stems)
+        planned.append((result, meta))
+    if prefetch is not None:
+        prefetch([result.path for result, meta in planned if meta is not None])
+    results: list[FileResult] = []
+    for result, meta in planned:
+        if meta is not None:
+            with _fault_isolated(result):
+                meta_path = out_dir / f"{result.path.stem}.meta.json"
                 # Stale metadata goes first, so that an interruption never leaves an old
                 # meta beside a new output (or the reverse) looking complete.
                 if meta_path.exists():
                     meta_path.unlink()
-                result.segments, result.codes = process(path, output)
+                result.segments, result.codes = process(result.path, result.output)
                 meta["segments"] = result.segments
                 atomic_write_text(meta_path, json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
-        except AutocodeError as exc:
-            result.status, result.error = "failed", str(exc)
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the batch
-            result.status = "failed"
-            result.error = f"{path}: internal error {type(exc).__name__}: {exc} (please report this with the file)"
-            traceback.print_exc()
         results.append(result)
         if on_file is not None:
             on_file(result)
     return BatchResult(results)
+
+
+def _plan_file(result: FileResult, meta_path: Path, *, fingerprint: dict, force: bool, stems: dict[str, Path]) -> dict | None:
+    """The metadata to write once ``result.path`` is processed, or None when its output is
+    up to date (``result`` is then marked skipped, with the counts of the existing output)."""
+    path, output = result.path, result.output
+    if path.stem in stems:
+        raise AutocodeError(
+            f"{path}: its output name {output.name} is already taken by {stems[path.stem]}. "
+            "Rename one of the two files."
+        )
+    stems[path.stem] = path
+    if output.resolve() == path.resolve():
+        raise OutputError(f"{path}: the output would overwrite this input. Choose another --out folder.")
+    meta = {
+        "autocode_version": __version__,
+        "source": str(path.resolve()),
+        "source_sha256": sha256_file(path),
+        **fingerprint,
+    }
+    old = None if force else _read_meta(meta_path)
+    if old is not None and output.is_file() and all(old.get(k) == v for k, v in meta.items() if k != "source"):
+        result.status = "skipped"
+        result.segments, result.codes = _counts_from_output(output)
+        return None
+    return meta
+
+
+@contextlib.contextmanager
+def _fault_isolated(result: FileResult) -> Iterator[None]:
+    """Record an error while handling one file in ``result`` instead of stopping the batch."""
+    try:
+        yield
+    except AutocodeError as exc:
+        result.status, result.error = "failed", str(exc)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the batch
+        result.status = "failed"
+        result.error = f"{result.path}: internal error {type(exc).__name__}: {exc} (please report this with the file)"
+        traceback.print_exc()
 
 
 def write_batch_reports(result: BatchResult, out_dir: Path, codes: Iterable[str]) -> None:
@@ -183,16 +263,19 @@ def write_batch_reports(result: BatchResult, out_dir: Path, codes: Iterable[str]
 def segment_files(inputs, *, out_dir, config: SegmentConfig, force=False, allow_input_dir=False, on_file=None) -> BatchResult:
     """``autocode segment``: segments as JSONL, one file per input."""
 
+    progress = _Progress(Path(out_dir), on_file)
+
     def process(path: Path, output: Path) -> tuple[int, Counter]:
+        progress.current = path
         transcript = read_transcript(path)
-        segments = segment_transcript(transcript, config=config)
-        n = write_jsonl_stream(output, (segment_record(s) for s in segments))
+        n = write_jsonl_stream(output, (segment_record(s) for s in iter_segments(transcript, config=config)))
         return n, Counter()
 
     from dataclasses import asdict
 
     fingerprint = {"task": "segment", "config": json.loads(json.dumps(asdict(config)))}
-    return run_files(inputs, out_dir=out_dir, process=process, fingerprint=fingerprint, force=force, allow_input_dir=allow_input_dir, on_file=on_file)
+    with progress.interruptible():
+        return run_files(inputs, out_dir=out_dir, process=process, fingerprint=fingerprint, force=force, allow_input_dir=allow_input_dir, on_file=progress.file_done)
 
 
 def segment_record(s: Segment) -> dict:
@@ -211,17 +294,23 @@ def segment_record(s: Segment) -> dict:
 def classify_files(inputs, *, model, out_dir, force=False, allow_input_dir=False, on_file=None, on_segments=None) -> BatchResult:
     """``autocode classify``: coded segments as JSONL per input, plus summary and failures."""
 
-    def records(segments: list[Segment]) -> Iterator[dict]:
+    progress = _Progress(Path(out_dir), on_file)
+
+    def records(segments: Iterable[Segment]) -> Iterator[dict]:
+        i = 0
         for i, rec in enumerate(model.code_stream(segments, chunk=CHUNK), 1):
             yield rec
             if on_segments is not None and i % CHUNK == 0:
                 on_segments(CHUNK)
-        if on_segments is not None and segments and len(segments) % CHUNK:
-            on_segments(len(segments) % CHUNK)
+        if on_segments is not None and i % CHUNK:
+            on_segments(i % CHUNK)
 
     def process(path: Path, output: Path) -> tuple[int, Counter]:
+        progress.current = path
         transcript = read_transcript(path)
-        segments = segment_transcript(transcript, config=model.config.segment)
+        # Segments stream from segmentation through embedding and classification to the
+        # output, CHUNK at a time: memory does not grow with the length of the transcript.
+        segments = iter_segments(transcript, config=model.config.segment)
         counts: Counter = Counter()
 
         def counted(recs):
@@ -233,7 +322,16 @@ def classify_files(inputs, *, model, out_dir, force=False, allow_input_dir=False
         n = write_jsonl_stream(output, counted(records(segments)))
         return n, counts
 
-    fingerprint = {
+    with progress.interruptible():
+        result = run_files(inputs, out_dir=out_dir, process=process, fingerprint=classify_fingerprint(model), force=force, allow_input_dir=allow_input_dir, on_file=progress.file_done)
+    write_batch_reports(result, Path(out_dir), list(model.codes) + list(model.codebook.parent_ids))
+    return result
+
+
+def classify_fingerprint(model) -> dict:
+    """What a classify output depends on besides its input; the same for every runner, so
+    that a distributed run resumes a local one and the reverse."""
+    return {
         "task": "classify",
         "model": model.name,
         "model_dir": str(Path(model.path).resolve()) if model.path else "",
@@ -241,6 +339,3 @@ def classify_files(inputs, *, model, out_dir, force=False, allow_input_dir=False
         "codebook_hash": model.codebook.hash,
         "config_hash": model.config.hash,
     }
-    result = run_files(inputs, out_dir=out_dir, process=process, fingerprint=fingerprint, force=force, allow_input_dir=allow_input_dir, on_file=on_file)
-    write_batch_reports(result, Path(out_dir), list(model.codes) + list(model.codebook.parent_ids))
-    return result

@@ -33,3 +33,7 @@ class ModelError(AutocodeError):
 
 class OutputError(AutocodeError):
     """An output cannot be written where it was asked for."""
+
+
+class ClusterError(AutocodeError):
+    """A Dask cluster cannot be reached, has no workers, or its workers cannot run the job."""

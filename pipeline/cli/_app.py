@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -51,19 +52,70 @@ def default_model_dir() -> Path:
     return shipped if (shipped / "model.json").is_file() else here
 
 
+def peak_memory() -> str:
+    """This process's peak resident memory, e.g. ``"612 MiB"``; ``""`` where unknown."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return ""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KiB elsewhere
+    return f"{peak / 2**20 if sys.platform == 'darwin' else peak / 1024:.0f} MiB"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, taken like Ctrl-C."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _by_sigterm(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, Terminated):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _take_sigterm():
+    """Install the SIGTERM handler; return the handler to restore, or None where signals
+    are not ours to change (not the main thread, or SIGTERM ignored by whoever started us,
+    as Python leaves an ignored SIGINT ignored)."""
+    try:
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+            return None
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread, e.g. autocode called from a server
+        return None
+    return signal.SIG_DFL if previous is None else previous
+
+
 def reports_errors(func):
     """Turn an :class:`AutocodeError` into one stderr line and exit code 1; show warnings
-    as one stderr line each."""
+    as one stderr line each.
+
+    SIGTERM (``kill``, the time limit of a batch system) interrupts like Ctrl-C, so that
+    the work in progress unwinds the same way: atomic writers remove their temporary
+    files and the message says what was kept. Exit code 130 after Ctrl-C (SIGINT), 143
+    after SIGTERM, as a shell reports a process killed by them.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         warnings.showwarning = _show_warning
+        previous = _take_sigterm()
         try:
             return func(*args, **kwargs)
         except AutocodeError as exc:
             raise fail(str(exc)) from None
-        except KeyboardInterrupt:
-            typer.echo("autocode: interrupted; finished outputs are kept, no partial file was written.", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            sigterm = _by_sigterm(exc)
+            detail = str(exc) or "finished outputs are kept, no partial file was written. Run the same command again to resume."
+            typer.echo(f"autocode: interrupted by {'SIGTERM' if sigterm else 'Ctrl-C (SIGINT)'}: {detail}", err=True)
+            sys.exit(143 if sigterm else 130)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper

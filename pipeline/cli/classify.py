@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import app, default_model_dir, fail, note, reports_errors
+from pipeline.cli._app import app, default_model_dir, fail, note, peak_memory, reports_errors
 
 
 @app.command()
@@ -20,13 +20,16 @@ def classify(
     force: Annotated[bool, typer.Option(help="Redo files whose outputs are already up to date.")] = False,
     allow_input_dir: Annotated[bool, typer.Option(help="Allow writing into the folder of an input.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
+    scheduler: Annotated[Optional[str], typer.Option(help="Code on the Dask cluster of this scheduler (tcp://HOST:8786); workers need the inputs and the model under the same paths.", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Code on a Dask cluster of N worker processes started on this machine.", show_default=False)] = None,
 ) -> None:
     """Code transcripts with a trained model.
 
     Writes one JSON object per segment (id, transcript, start, end, speaker, role, text,
     codes, parent_codes, scores) to OUT/<input stem>.jsonl, counts per transcript and
     code to OUT/summary.csv, and failed files with their reasons to OUT/failures.csv.
-    A re-run skips files whose outputs are up to date. Exit code 0: all files coded;
+    A re-run skips files whose outputs are up to date. With --scheduler or --workers the
+    files are coded on a Dask cluster, with the same outputs. Exit code 0: all files coded;
     1: some failed (the others are complete); 2: usage error.
     """
     from tqdm import tqdm
@@ -35,17 +38,29 @@ def classify(
     from pipeline.ingest import collect_inputs
     from pipeline.model import load_model
 
+    if scheduler is not None and workers is not None:
+        raise fail("give --scheduler (an existing cluster) or --workers (a cluster on this machine), not both.", code=2)
     model_dir = model or default_model_dir()
     loaded = load_model(model_dir)
     n_files = len(collect_inputs(list(inputs)))
     bar = tqdm(total=n_files, unit="file", file=sys.stderr, disable=True if quiet else None, desc="classify")
+    # Segments coded, under the file bar: a large transcript holds the file bar still for
+    # minutes. Shown only once coding has taken a few seconds.
+    segment_bar = tqdm(unit=" segments", unit_scale=True, file=sys.stderr, disable=True if quiet else None, desc="coded", position=1, leave=False, delay=3)
 
     def on_file(f):
         bar.update(1)
         if f.status == "failed":
             bar.write(f"autocode: FAILED {f.path}: {f.error}", file=sys.stderr)
 
-    result = classify_files(inputs, model=loaded, out_dir=out, force=force, allow_input_dir=allow_input_dir, on_file=on_file)
+    if scheduler is not None or workers is not None:
+        from pipeline.distributed import classify_files_on_cluster, cluster_client
+
+        with cluster_client(scheduler=scheduler, workers=workers) as client:
+            result = classify_files_on_cluster(inputs, model=loaded, out_dir=out, client=client, force=force, allow_input_dir=allow_input_dir, on_file=on_file)
+    else:
+        result = classify_files(inputs, model=loaded, out_dir=out, force=force, allow_input_dir=allow_input_dir, on_file=on_file, on_segments=segment_bar.update)
+    segment_bar.close()
     bar.close()
     ok = result.ok
     n_segments = sum(f.segments for f in ok)
@@ -59,6 +74,7 @@ def classify(
     note(
         f"{len(ok)} file(s), {n_segments} segments coded with model {loaded.name!r} into {out}"
         + (f" ({skipped} up to date, skipped)" if skipped else "")
+        + (f"; peak memory {peak_memory()}" if peak_memory() else "")
     )
     if result.failed:
         raise fail(f"{len(result.failed)} of {len(result.files)} file(s) failed; reasons in {out / 'failures.csv'}.")
