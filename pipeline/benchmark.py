@@ -295,6 +295,7 @@ def run_benchmark(
     splits: tuple[str, ...] = SPLITS,
     levels: tuple[str, ...] = LEVELS,
     isolate: bool = True,
+    client=None,
     on_result: Callable[[str, str, str, dict], None] | None = None,
 ) -> dict:
     """Train and test autocode and the peer on every split and level.
@@ -305,14 +306,27 @@ def run_benchmark(
         peak_memory_mib per method, and autocode / peer for each figure under ``ratio``.
     """
     results: dict = {}
+    jobs = [(split, level, method) for split in splits for level in levels for method in METHODS]
+    done: dict[tuple[str, str, str], dict] = {}
+    if client is not None:
+        # One task a job on a Dask cluster; a job's peak memory is then its worker
+        # process's peak so far (a worker may have run other jobs before).
+        futures = {client.submit(_job, m, corpus, sp, lv, config, pure=False, key=f"benchmark-{sp}-{lv}-{m}"): (sp, lv, m) for sp, lv, m in jobs}
+        from distributed import as_completed
+
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()
+            if on_result is not None:
+                on_result(*futures[future], done[futures[future]])
+    else:
+        for sp, lv, m in jobs:
+            job = lambda m=m, sp=sp, lv=lv: _job(m, corpus, sp, lv, config)  # noqa: E731
+            done[(sp, lv, m)] = _in_child(job) if isolate else job()
+            if on_result is not None:
+                on_result(sp, lv, m, done[(sp, lv, m)])
     for split in splits:
         for level in levels:
-            row = {}
-            for method in METHODS:
-                job = lambda m=method: _job(m, corpus, split, level, config)  # noqa: E731
-                row[method] = _in_child(job) if isolate else job()
-                if on_result is not None:
-                    on_result(split, level, method, row[method])
+            row = {m: done[(split, level, m)] for m in METHODS}
             row["ratio"] = {
                 k: (round(row["autocode"][k] / row["peer"][k], 3) if row["peer"].get(k) else None) for k in RATIO_KEYS
             }

@@ -135,9 +135,9 @@ def embed_segments(embedder, segments: Sequence[Segment], *, context: int) -> np
     idx = [i for i, s in enumerate(segments) if s.codable]
     E = embedder.encode([segments[i].text for i in idx])
     if sp.issparse(E):
-        out = sp.lil_matrix((len(segments), E.shape[1]), dtype=np.float32)
-        out[idx] = E
-        return out.tocsr()
+        # Row i of E goes to row idx[i]: a 0/1 placement matrix does it without a LIL detour.
+        place = sp.csr_matrix((np.ones(len(idx), dtype=np.float32), (idx, np.arange(len(idx)))), shape=(len(segments), len(idx)))
+        return (place @ E).tocsr()
     out = np.zeros((len(segments), E.shape[1]), dtype=np.float32)
     out[idx] = E
     return out

@@ -100,3 +100,17 @@ def test_cli_refuses_unknown_split_and_missing_data(tmp_path):
     with pytest.raises(InputError, match="grouping_info.txt"):
         (tmp_path / "manifestos_2021.csv").write_text("text,label,party\n", encoding="utf-8")
         load_manifesto(tmp_path)
+
+
+def test_benchmark_on_a_local_dask_cluster_gives_the_same_figures(manifesto):
+    pytest.importorskip("distributed")
+    from pipeline.distributed import cluster_client
+
+    corpus = load_manifesto(manifesto, limit_per_document=40)
+    config = config_from_dict(FAST)
+    local = run_benchmark(corpus, config=config, splits=("new-documents",), levels=("code",), isolate=False)
+    with cluster_client(workers=1) as client:
+        remote = run_benchmark(corpus, config=config, splits=("new-documents",), levels=("code",), client=client)
+    for method in ("autocode", "peer"):
+        a, b = local["results"]["new-documents"]["code"][method], remote["results"]["new-documents"]["code"][method]
+        assert (a["accuracy"], a["macro_f1"], a["per_code_f1"]) == (b["accuracy"], b["macro_f1"], b["per_code_f1"])

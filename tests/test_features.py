@@ -171,3 +171,24 @@ def test_single_label_training_refuses_segments_without_a_code(tmp_path):
     hand = read_hand_codes([path], codebook=CODEBOOK)
     with pytest.raises(CodingError, match="exactly one code"):
         build_training_set(hand, codebook=CODEBOOK, config=config)
+
+
+@pytest.mark.slow
+def test_learning_curve_ends_at_the_cross_validated_figure(repo):
+    """Same folds, same procedure: the full-data point is the cross-validation itself."""
+    from pipeline.codebook import load_codebook
+    from pipeline.codings import read_hand_codes
+    from pipeline.evaluate import cross_validate, learning_curve
+    from pipeline.train import build_training_set
+
+    book = load_codebook(repo / "configs" / "codebook.yaml")
+    hand = read_hand_codes([repo / "corpus" / "codings.jsonl"], codebook=book)
+    config = config_from_dict({"embedder": {"name": "tfidf"}, "classifier": {"C": 1.0}, "training": {"cv_folds": 3}})
+    data = build_training_set(hand, codebook=book, config=config, coder="A")
+    curve = learning_curve(data, config=config, fractions=(0.25, 1.0))
+    cv = cross_validate(data, config=config)
+    assert [p["fraction"] for p in curve] == [0.25, 1.0]
+    assert curve[0]["train_segments"] < curve[1]["train_segments"]
+    assert curve[1]["macro_f1"] == pytest.approx(cv["macro_f1"]) and curve[1]["micro_f1"] == pytest.approx(cv["micro_f1"])
+    # a quarter of the coded segments is worth less than all of them on this corpus
+    assert curve[0]["micro_f1"] < curve[1]["micro_f1"]

@@ -25,6 +25,8 @@ def manifesto(
     split: Annotated[Optional[list[str]], typer.Option(help="in-domain and/or new-documents (default: both).")] = None,
     level: Annotated[Optional[list[str]], typer.Option(help="code and/or domain (default: both).")] = None,
     limit: Annotated[int, typer.Option(help="Only the first N rows of each party (quick checks; 0: all).")] = 0,
+    scheduler: Annotated[Optional[str], typer.Option(help="Run the jobs on the Dask cluster of this scheduler (tcp://HOST:8786).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Run the jobs on a local Dask cluster of N worker processes.")] = None,
 ) -> None:
     """Train and test autocode and the TF-IDF + LinearSVC peer on the Manifesto Project's
     German 2021 quasi-sentences, on both splits and levels of the protocol in
@@ -33,6 +35,7 @@ def manifesto(
     Writes OUT/benchmark.json and OUT/benchmark.md: accuracy, macro-F1, per-code F1,
     training time, classification throughput and peak memory of each method, and
     autocode / peer for each figure. Deterministic for a fixed seed (training.seed).
+    With --scheduler or --workers the eight jobs run as tasks on a Dask cluster.
     """
     from pipeline.benchmark import LEVELS, SPLITS, load_manifesto, markdown_table, run_benchmark, write_report
     from pipeline.config import load_config
@@ -54,7 +57,14 @@ def manifesto(
         note(f"{s:<13} {lv:<6} {method:<8} accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  "
              f"train {r['train_seconds']:.1f} s  {r['segments_per_second'] or 0:.0f} seg/s  {r['peak_memory_mib']:.0f} MiB")
 
-    report = run_benchmark(corpus, config=run_config, splits=tuple(split or SPLITS), levels=tuple(level or LEVELS), on_result=on_result)
+    kwargs = dict(config=run_config, splits=tuple(split or SPLITS), levels=tuple(level or LEVELS), on_result=on_result)
+    if scheduler is not None or workers is not None:
+        from pipeline.distributed import cluster_client
+
+        with cluster_client(scheduler=scheduler, workers=workers) as client:
+            report = run_benchmark(corpus, client=client, **kwargs)
+    else:
+        report = run_benchmark(corpus, **kwargs)
     js, md = write_report(report, out)
     sys.stdout.write(markdown_table(report).split("\n## ")[0])
     note(f"wrote {js} and {md}")
