@@ -359,7 +359,7 @@ def markdown_table(report: dict) -> str:
 
                 def fmt(key, spec):
                     v = r.get(key)
-                    return "" if v is None else format(v, spec)
+                    return "" if v is None else format(v, ".2f" if method == "ratio" else spec)
 
                 lines.append(
                     f"| {split} | {level} | {label} | {fmt('accuracy', '.3f')} | {fmt('macro_f1', '.3f')} | "

@@ -176,7 +176,9 @@ class SingleLabelLinear(ClassifierMixin, BaseEstimator):
             return self
         cw = {int(c): float(weights[c]) for c in seen}
         if self.name == "svm":
-            est = LinearSVC(C=self.C, class_weight=cw, random_state=self.seed)
+            # tol 1e-3 (scikit-learn's default is 1e-4): on the Manifesto benchmark the same
+            # accuracy and macro-F1 to three decimals in a fraction of the solver's time.
+            est = LinearSVC(C=self.C, class_weight=cw, tol=1e-3, random_state=self.seed)
         else:
             est = LogisticRegression(C=self.C, class_weight=cw, max_iter=2000, random_state=self.seed)
         with warnings.catch_warnings():

@@ -27,6 +27,14 @@ def _l2(X: np.ndarray) -> np.ndarray:
     return X / np.where(norm > 0, norm, 1.0)
 
 
+def _dense_csr(D: np.ndarray) -> sp.csr_matrix:
+    """A dense block as CSR without scanning it for zeros (every entry is stored)."""
+    n, d = D.shape
+    indptr = np.arange(0, (n + 1) * d, d, dtype=np.int64)
+    indices = np.tile(np.arange(d, dtype=np.int32), n)
+    return sp.csr_matrix((np.ascontiguousarray(D, dtype=np.float32).ravel(), indices, indptr), shape=(n, d))
+
+
 def neighbour_index(docs: Sequence[str], offset: int) -> tuple[np.ndarray, np.ndarray]:
     """Row of the segment ``offset`` places away in the same document.
 
@@ -127,7 +135,7 @@ class Featurizer:
         lexical = sp.hstack([self.word_.transform(texts), self.char_.transform(texts)]).tocsr()
         norm = np.sqrt(np.asarray(lexical.multiply(lexical).sum(axis=1)).ravel())
         lexical = sp.diags(1.0 / np.where(norm > 0, norm, 1.0)) @ lexical
-        return sp.hstack([lexical, sp.csr_matrix(cfg.embedding_weight * dense)], format="csr", dtype=np.float32)
+        return sp.hstack([lexical, _dense_csr(cfg.embedding_weight * dense)], format="csr", dtype=np.float32)
 
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(JSON-able metadata, arrays) to store in a model folder."""

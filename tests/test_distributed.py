@@ -37,6 +37,7 @@ from pipeline.distributed import (  # noqa: E402
     load_model_on_workers,
 )
 from pipeline.embed import EmbeddingCache  # noqa: E402
+from tests.test_cli import UNITS  # noqa: E402  (the same tiny hand-coded units)
 from pipeline.errors import ClusterError  # noqa: E402
 from pipeline.ingest import read_transcript  # noqa: E402
 from pipeline.model import Model, load_model  # noqa: E402
@@ -46,14 +47,6 @@ REPO = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT = 120  # seconds; a run that takes longer hangs, and fails the test instead of the suite
 runner = CliRunner()
 
-UNITS = [
-    ("u1", "Wir wollten neue Kunden in Frankreich gewinnen.", ["MOT-MARKT"]),
-    ("u2", "Der Vertrieb in Lyon soll neue Kunden bringen.", ["MOT-MARKT"]),
-    ("u3", "Das Geld für die Reisen fehlt einfach.", ["HEM-FINANZEN"]),
-    ("u4", "Die Übersetzungen und Reisen kosten uns viel Geld.", ["HEM-FINANZEN"]),
-    ("u5", "Das Wetter war an dem Tag schön.", []),
-    ("u6", "Dann haben wir zu Mittag gegessen.", []),
-]
 
 
 def train_tiny(folder: Path, *, C: float = 20) -> Path:
