@@ -245,3 +245,22 @@ def test_whole_code_system_pools_decisions(tmp_path):
     assert result.overall.n_units == 8  # 4 units × 2 codes
     assert result.overall.estimates["percent_agreement"].value == pytest.approx(7 / 8)
     assert np.isfinite(result.overall.estimates["krippendorff_alpha"].value)
+
+
+def test_command_takes_a_classify_output_folder(tmp_path):
+    files = [unit_file(tmp_path, "A", HUMAN_A), unit_file(tmp_path, "B", HUMAN_B)]
+    out = tmp_path / "classified"
+    out.mkdir()
+    classify_file(out, MODEL)
+    (out / "summary.csv").write_text("transcript,segments\nunits,4\n", encoding="utf-8")
+    (out / "classified.meta.json").write_text("{}", encoding="utf-8")
+    by_folder, by_file = tmp_path / "folder.json", tmp_path / "file.json"
+    args = ["--bootstrap", "0", "--json"]
+    assert CliRunner().invoke(app, ["agreement", *map(str, files), str(out), *args, str(by_folder)]).exit_code == 0
+    assert CliRunner().invoke(app, ["agreement", *map(str, files), str(out / "classified.jsonl"), *args, str(by_file)]).exit_code == 0
+    assert by_folder.read_text(encoding="utf-8") == by_file.read_text(encoding="utf-8")
+    assert "model:tfidf-logreg" in by_folder.read_text(encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(app, ["agreement", *map(str, files), str(empty), *args, str(by_file)])
+    assert result.exit_code == 1 and "without .jsonl files" in result.output
