@@ -15,12 +15,12 @@ import contextlib
 import json
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.errors import AutocodeError, OutputError
+from pipeline.errors import AutocodeError, InputError, OutputError
 from pipeline.ingest import collect_inputs, read_transcript
 from pipeline.io import atomic_open, atomic_write_csv, atomic_write_text, sha256_file
 from pipeline.segment import SegmentConfig, iter_segments
@@ -339,3 +339,18 @@ def classify_fingerprint(model) -> dict:
         "codebook_hash": model.codebook.hash,
         "config_hash": model.config.hash,
     }
+
+
+def classify_output_files(inputs: Sequence[str | Path]) -> list[Path]:
+    """Files and folders → classify outputs: a folder gives every ``*.jsonl`` with a ``.meta.json`` beside it."""
+    out: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(f for f in p.glob("*.jsonl") if f.with_name(f.stem + ".meta.json").is_file())
+            if not found:
+                raise InputError(f"{p}: no classify output in the folder (<stem>.jsonl with <stem>.meta.json). Pass the --out folder of 'autocode classify'.")
+            out.extend(found)
+        else:
+            out.append(p)
+    return out

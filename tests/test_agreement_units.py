@@ -253,7 +253,8 @@ def test_command_takes_a_classify_output_folder(tmp_path):
     out.mkdir()
     classify_file(out, MODEL)
     (out / "summary.csv").write_text("transcript,segments\nunits,4\n", encoding="utf-8")
-    (out / "classified.meta.json").write_text("{}", encoding="utf-8")
+    (out / "classified.meta.json").write_text("{}", encoding="utf-8")  # as classify writes it
+    (out / "stray.jsonl").write_text("", encoding="utf-8")  # no .meta.json beside it: not an output
     by_folder, by_file = tmp_path / "folder.json", tmp_path / "file.json"
     args = ["--bootstrap", "0", "--json"]
     assert CliRunner().invoke(app, ["agreement", *map(str, files), str(out), *args, str(by_folder)]).exit_code == 0
@@ -263,4 +264,4 @@ def test_command_takes_a_classify_output_folder(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = CliRunner().invoke(app, ["agreement", *map(str, files), str(empty), *args, str(by_file)])
-    assert result.exit_code == 1 and "without .jsonl files" in result.output
+    assert result.exit_code == 1 and "no classify output in the folder" in result.output

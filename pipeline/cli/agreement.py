@@ -14,21 +14,6 @@ from pipeline.cli._app import app, fail, note, reports_errors
 from pipeline.io import atomic_write_text
 
 
-def expand_folders(paths: list[Path]) -> list[Path]:
-    """A folder stands for its ``*.jsonl`` files (a ``classify`` output folder: one file
-    per transcript; summary.csv, failures.csv and the .meta.json files are not codings)."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(path.glob("*.jsonl"))
-            if not found:
-                raise fail(f"{path} is a folder without .jsonl files; give coding files or a classify output folder.")
-            out.extend(found)
-        else:
-            out.append(path)
-    return out
-
-
 @app.command()
 @reports_errors
 def agreement(
@@ -84,7 +69,9 @@ def agreement(
             from pipeline.codebook import load_codebook
 
             book = load_codebook(codebook)
-        codings = expand_folders(codings)
+        from pipeline.batch import classify_output_files
+
+        codings = classify_output_files(codings)
         units = load_coded_units(codings, unit=unit, codebook=book, texts=texts or (), min_overlap=min_overlap,
                                  count_uncoded=count_uncoded)
         note(f"{len(units.unit_ids)} units, {len(units.coders)} coders ({', '.join(units.coders)}), "

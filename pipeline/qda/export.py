@@ -37,6 +37,7 @@ from pathlib import Path
 
 from pipeline.codebook import Codebook, load_codebook
 from pipeline.errors import InputError, ModelError, OutputError
+from pipeline.batch import classify_output_files
 from pipeline.ingest import read_transcript
 from pipeline.io import atomic_open
 from pipeline.qda.offsets import STANDARD, OffsetConvention, index_table
@@ -129,21 +130,6 @@ def read_classify_output(path: str | Path) -> ClassifiedDocument:
         codings=tuple(codings),
         path=str(path),
     )
-
-
-def classify_output_files(inputs: Sequence[str | Path]) -> list[Path]:
-    """Files and folders → classify outputs: a folder gives every ``*.jsonl`` with a ``.meta.json`` beside it."""
-    out: list[Path] = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            found = sorted(f for f in p.glob("*.jsonl") if f.with_name(f.stem + ".meta.json").is_file())
-            if not found:
-                raise InputError(f"{p}: no classify output in the folder (<stem>.jsonl with <stem>.meta.json). Pass the --out folder of 'autocode classify'.")
-            out.extend(found)
-        else:
-            out.append(p)
-    return out
 
 
 def model_codebook(docs: Sequence[ClassifiedDocument]) -> Codebook:
