@@ -20,6 +20,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -236,9 +237,31 @@ class EmbeddingCache:
         con = getattr(self._local, "con", None)
         if con is None:
             con = sqlite3.connect(self.path, timeout=60)
-            con.execute("PRAGMA journal_mode=WAL")
+            self._use_wal(con)
             self._local.con = con
         return con
+
+    @staticmethod
+    def _use_wal(con: sqlite3.Connection, *, patience: float = 60.0) -> None:
+        """Switch the file to write-ahead logging (readers never wait for the writer).
+
+        WAL is a property of the file, so once set nothing is to do. Setting it needs a
+        moment of exclusive access, and SQLite answers "database is locked" at once, without
+        its busy timeout, while another process opens the file: several Dask workers start
+        together, so retry with a growing pause instead of failing the worker.
+        """
+        if con.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            return
+        deadline, pause = time.monotonic() + patience, 0.01
+        while True:
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
 
     def get(self, embedder: str, keys: list[str]) -> dict[str, np.ndarray]:
         con = self._connect()
