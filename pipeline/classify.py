@@ -21,6 +21,19 @@ from sklearn.utils.validation import check_is_fitted
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 
+def _fit_scaling(estimator, X):
+    """Learn ``mean_``/``scale_`` on ``estimator`` (identity for sparse X); return X as
+    float64 when dense."""
+    if sp.issparse(X):
+        estimator.mean_, estimator.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        return X
+    X = np.asarray(X, dtype=np.float64)
+    estimator.mean_ = X.mean(axis=0)
+    scale = X.std(axis=0)
+    estimator.scale_ = np.where(scale > 1e-12, scale, 1.0)
+    return X
+
+
 class MultiLabelLogReg(ClassifierMixin, BaseEstimator):
     """One binary logistic regression per column of the label matrix.
 
@@ -52,14 +65,7 @@ class MultiLabelLogReg(ClassifierMixin, BaseEstimator):
         if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
             raise ValueError(f"Y must have shape (n_samples, n_codes) with n_samples={X.shape[0]}, found {Y.shape}")
         n_features = X.shape[1]
-        if sp.issparse(X):
-            self.mean_ = np.zeros(n_features)
-            self.scale_ = np.ones(n_features)
-        else:
-            X = np.asarray(X, dtype=np.float64)
-            self.mean_ = X.mean(axis=0)
-            scale = X.std(axis=0)
-            self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+        X = _fit_scaling(self, X)
         Xs = self._standardise(X)
         self.coef_ = np.zeros((Y.shape[1], n_features))
         self.intercept_ = np.zeros(Y.shape[1])
@@ -158,14 +164,8 @@ class SingleLabelLinear(ClassifierMixin, BaseEstimator):
             raise ValueError(f"single-label training needs exactly one code per segment; {bad} segment(s) have none or several")
         y = Y.argmax(axis=1)
         n_features = X.shape[1]
-        if sp.issparse(X):
-            self.mean_, self.scale_ = np.zeros(n_features), np.ones(n_features)
-        else:
-            X = np.asarray(X, dtype=np.float64)
-            self.mean_ = X.mean(axis=0)
-            scale = X.std(axis=0)
-            self.scale_ = np.where(scale > 1e-12, scale, 1.0)
-        Xs = MultiLabelLogReg._standardise(self, X)
+        X = _fit_scaling(self, X)
+        Xs = self._standardise(X)
         weights = class_weights(np.bincount(y, minlength=Y.shape[1]), self.class_weight)
         seen = np.unique(y)
         self.coef_ = np.zeros((Y.shape[1], n_features))

@@ -98,7 +98,8 @@ class Featurizer:
         """Feature matrix of shape (n_segments, n_features).
 
         Args:
-            embeddings: ndarray of shape (n_segments, dim), segments in document order.
+            embeddings: ndarray (or sparse matrix) of shape (n_segments, dim), segments
+                in document order.
             texts: The segments' texts (for the lexical block).
             docs: The document of each segment (neighbours stay within a document).
 
@@ -106,6 +107,10 @@ class Featurizer:
             A CSR matrix when ``lexical`` is on, else a dense ndarray.
         """
         cfg = self.config
+        if sp.issparse(embeddings):
+            if not (cfg.lexical or self.context):
+                return embeddings  # the tfidf embedder's sparse vectors go to the classifier as they are
+            embeddings = embeddings.toarray()
         E = np.asarray(embeddings, dtype=np.float32)
         blocks: list[np.ndarray] = [E]
         if cfg.context or cfg.context_window:

@@ -31,7 +31,6 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 import yaml
 
 from pipeline import __version__
@@ -82,12 +81,7 @@ class Model:
     def features(self, texts: list[str], docs: Sequence[str] | None = None):
         """Features of shape (n_texts, n_features); ``texts`` in document order, ``docs``
         the document of each (default: all one document)."""
-        E = self.embedder.encode(texts)
-        if sp.issparse(E) and not self.featurizer.context and not self.config.features.lexical:
-            return E
-        if sp.issparse(E):
-            E = E.toarray()
-        return self.featurizer.transform(E, texts, [""] * len(texts) if docs is None else docs)
+        return self.featurizer.transform(self.embedder.encode(texts), texts, [""] * len(texts) if docs is None else docs)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Probabilities of shape (n_texts, n_codes), columns in ``self.codes`` order; the

@@ -160,14 +160,7 @@ def features_for(config: RunConfig, data: TrainingSet, train_rows: np.ndarray, e
         embedded = embed_segments(embedder, data.all_segments, context=featurizer.context)
     featurizer.fit(train_texts)
     everything = data.all_segments
-    if sp.issparse(embedded) and not featurizer.context and not config.features.lexical:
-        X = embedded  # the tfidf embedder's sparse vectors go to the classifier as they are
-    else:
-        X = featurizer.transform(
-            embedded.toarray() if sp.issparse(embedded) else embedded,
-            [s.text for s in everything],
-            [s.transcript for s in everything],
-        )
+    X = featurizer.transform(embedded, [s.text for s in everything], [s.transcript for s in everything])
     return embedder, featurizer, X[data.all_rows]
 
 
