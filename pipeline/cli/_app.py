@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import signal
 import sys
 import warnings
@@ -42,14 +41,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def default_model_dir() -> Path:
-    """``$AUTOCODE_MODEL``, else ``models/default`` here, else the one shipped beside the package."""
-    if os.environ.get("AUTOCODE_MODEL"):
-        return Path(os.environ["AUTOCODE_MODEL"])
-    here = Path("models/default")
-    if (here / "model.json").is_file():
-        return here
-    shipped = Path(__file__).resolve().parents[2] / "models" / "default"
-    return shipped if (shipped / "model.json").is_file() else here
+    """``$AUTOCODE_MODEL`` where set, else the model shipped inside the package."""
+    from pipeline.defaults import model_dir
+
+    return model_dir()
 
 
 def peak_memory() -> str:

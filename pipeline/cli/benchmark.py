@@ -13,7 +13,6 @@ from pipeline.cli._app import app, note, reports_errors
 benchmark_app = typer.Typer(help="Benchmarks on real hand-coded corpora (figures against a TF-IDF + LinearSVC peer).", no_args_is_help=True)
 app.add_typer(benchmark_app, name="benchmark")
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "manifesto.yaml"
 
 
 @benchmark_app.command()
@@ -21,12 +20,13 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "manifesto.ya
 def manifesto(
     data: Annotated[Path, typer.Option(help="The manifesto_de_2021 folder (manifestos_2021.csv, grouping_info.txt).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for benchmark.json and benchmark.md.")],
-    config: Annotated[Optional[Path], typer.Option(help="autocode's run configuration (default: configs/manifesto.yaml).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="autocode's run configuration (default: the shipped Manifesto configuration, configs/manifesto.yaml).")] = None,
     split: Annotated[Optional[list[str]], typer.Option(help="in-domain and/or new-documents (default: both).")] = None,
     level: Annotated[Optional[list[str]], typer.Option(help="code and/or domain (default: both).")] = None,
     limit: Annotated[int, typer.Option(help="Only the first N rows of each party (quick checks; 0: all).")] = 0,
     scheduler: Annotated[Optional[str], typer.Option(help="Run the jobs on the Dask cluster of this scheduler (tcp://HOST:8786).")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Run the jobs on a local Dask cluster of N worker processes.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the configuration and the data, print what would run (JSON), train nothing.")] = False,
 ) -> None:
     """Train and test autocode and the TF-IDF + LinearSVC peer on the Manifesto Project's
     German 2021 quasi-sentences, on both splits and levels of the protocol in
@@ -44,7 +44,9 @@ def manifesto(
         bad = [g for g in given or () if g not in allowed]
         if bad:
             raise typer.BadParameter(f"{', '.join(bad)} unknown; choose from {', '.join(allowed)}.", param_hint=name)
-    run_config = load_config(config or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None))
+    from pipeline.defaults import manifesto_config_path
+
+    run_config = load_config(config or manifesto_config_path())
     if run_config.classifier.labels != "single":
         note("the Manifesto codes are single-label: using classifier.labels = single for this run.")
         from dataclasses import replace
@@ -52,6 +54,18 @@ def manifesto(
         run_config = replace(run_config, classifier=replace(run_config.classifier, labels="single"))
     corpus = load_manifesto(data, limit_per_document=limit)
     note(f"{len(corpus.segments)} quasi-sentences, {len(set(corpus.codes))} codes, {len(set(corpus.domains))} domains")
+    if dry_run:
+        import json
+
+        plan = {
+            "configuration": str(config or manifesto_config_path()),
+            "config": run_config.to_dict(),
+            "splits": list(split or SPLITS),
+            "levels": list(level or LEVELS),
+            "segments": len(corpus.segments),
+        }
+        typer.echo(json.dumps(plan, indent=2, ensure_ascii=False))
+        return
 
     def on_result(s, lv, method, r):
         note(f"{s:<13} {lv:<6} {method:<8} accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  "
