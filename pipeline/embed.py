@@ -80,7 +80,7 @@ class UseMultilingual(Embedder):
     name = "use-multilingual"
 
     def __init__(self, config: EmbedderConfig):
-        self.batch_size = max(config.batch_size, 256)
+        self.batch_size = config.batch_size
         self._model = None
 
     def _load(self):

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from pipeline.clean import INTERVIEW_RULES, SUBTITLE_RULES, TIMESTAMP, apply_rules, literature_rules
 from pipeline.errors import ConfigError
-from pipeline.types import Segment, Transcript
+from pipeline.types import Segment, Transcript, option
 
 UNITS = ("sentence", "turn", "window")
 DEFAULT_INTERVIEWER_LABELS = (
@@ -51,8 +51,8 @@ class SegmentConfig:
             sentencizer is used where it is not installed.
     """
 
-    unit: str = "sentence"
-    max_chars: int = 600
+    unit: str = option("sentence", choices=UNITS)
+    max_chars: int = option(600, ge=20)
     code_interviewer: bool = False
     interviewer_labels: tuple[str, ...] = DEFAULT_INTERVIEWER_LABELS
     spacy_model: str = "de_core_news_lg"

@@ -10,6 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def option(default, **rules):
+    """A configuration field with its default and the rules :mod:`pipeline.config` checks
+    on load: ``choices`` (allowed values), ``gt``/``ge``/``le`` (bounds of a number)."""
+    return field(default=default, metadata=rules)
+
+
 @dataclass(frozen=True)
 class Transcript:
     """One source document as read from disk.

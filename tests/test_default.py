@@ -3,14 +3,18 @@
 import json
 import re
 from collections import Counter
+from importlib.resources import files
+from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.codebook import load_codebook
 from pipeline.codings import read_hand_codes, segment_labels
-from pipeline.config import load_config
+from pipeline import defaults
+from pipeline.config import RunConfig, load_config
 from pipeline.model import load_model
 from pipeline.segment import segment_transcript
 
@@ -54,6 +58,42 @@ def test_default_model_loads_and_matches_config(repo):
     assert model.codebook.hash == load_codebook(repo / "configs" / "codebook.yaml").hash
     assert model.config == load_config(repo / "configs" / "default.yaml")
     assert model.card["cv"]["macro_f1"] > 0.3
+
+
+def test_one_source_of_truth_for_the_defaults(repo):
+    """The dataclass defaults, the packaged YAML and the repository's configs/ agree, and
+    the repository's configs/ and models/default are the package data itself."""
+    assert RunConfig() == load_config(None) == load_config(defaults.config_path())
+    assert load_config(repo / "configs" / "default.yaml") == RunConfig()
+    for repo_path, packaged in (
+        (repo / "configs" / "default.yaml", defaults.config_path()),
+        (repo / "configs" / "codebook.yaml", defaults.codebook_path()),
+        (repo / "configs" / "manifesto.yaml", defaults.manifesto_config_path()),
+        (repo / "models" / "default" / "model.json", defaults.model_dir() / "model.json"),
+    ):
+        assert repo_path.read_bytes() == packaged.read_bytes(), repo_path
+    # The shipped model was trained with the shipped configuration, code system and the
+    # sample corpus, so that its README figures are what a user reproduces.
+    model = load_model(defaults.model_dir())
+    assert model.config == RunConfig()
+    assert model.codebook.hash == load_codebook(defaults.codebook_path()).hash
+
+
+def test_default_model_dir_follows_autocode_model(monkeypatch, tmp_path):
+    monkeypatch.delenv("AUTOCODE_MODEL", raising=False)
+    assert defaults.model_dir() == Path(str(files("pipeline.defaults") / "model"))
+    monkeypatch.setenv("AUTOCODE_MODEL", str(tmp_path))
+    assert defaults.model_dir() == tmp_path
+
+
+@pytest.mark.slow
+def test_train_without_config_uses_the_shipped_default(repo, tmp_path):
+    coded = repo / "corpus" / "codings.jsonl"
+    out = tmp_path / "m"
+    result = runner.invoke(app, ["train", str(coded), "--codebook", str(repo / "configs" / "codebook.yaml"), "--coder", "A", "--out", str(out), "--no-cv"])
+    assert result.exit_code == 0, result.stderr
+    assert yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8")) == yaml.safe_load(defaults.config_path().read_text(encoding="utf-8"))
+    assert load_model(out).config == RunConfig()
 
 
 @pytest.mark.slow
