@@ -10,6 +10,7 @@ import pytest
 from pipeline.codebook import load_codebook
 from pipeline.codings import read_hand_codes, segment_labels
 from pipeline.config import load_config
+from pipeline.defaults import codebook_path
 from pipeline.segment import layout, segment_transcript
 
 # After these a trailing hyphen marks an elided compound part ("Sprach- und Kulturbarrieren").
@@ -18,7 +19,7 @@ CONJUNCTIONS = {"und", "oder", "bzw", "sowie", "als", "wie", "noch", "bis", "sta
 
 @pytest.fixture(scope="module")
 def literature(repo):
-    book = load_codebook(repo / "configs" / "codebook.yaml")
+    book = load_codebook(codebook_path())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         hand = read_hand_codes([repo / "corpus" / "literature" / "codings.jsonl"], codebook=book)
@@ -29,11 +30,12 @@ def literature(repo):
 
 def test_every_excerpt_is_coded_and_read_as_literature(repo, literature):
     _, hand, _ = literature
+    config = load_config(None).segment
     files = sorted(p.stem for p in (repo / "corpus" / "literature").glob("*.txt"))
     assert len(files) >= 7
     assert sorted(hand.transcripts) == files  # every excerpt carries hand codes, none is missing
     for doc_id, t in hand.transcripts.items():
-        kind, _ = layout(t, load_config(None).segment)
+        kind, _ = layout(t, config)
         assert kind == "literature", doc_id
     words = sum(len(t.text.split()) for t in hand.transcripts.values())
     assert words >= 12000, words
