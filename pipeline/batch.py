@@ -44,6 +44,8 @@ class FileResult:
 @dataclass
 class BatchResult:
     files: list[FileResult]
+    overview: Path | None = None  # overview.html of a classify run, once written
+    overview_error: str = ""  # why it could not be written (the coded outputs are complete)
 
     @property
     def failed(self) -> list[FileResult]:
@@ -58,8 +60,8 @@ class BatchInterrupted(KeyboardInterrupt):
     """A batch stopped by Ctrl-C or SIGTERM.
 
     Outputs finished before are kept; the output in progress was discarded by its atomic
-    writer; ``summary.csv`` and ``failures.csv`` are not written, and those of an earlier
-    run are removed, because they describe complete runs only. Re-running the same
+    writer; ``summary.csv``, ``failures.csv`` and ``overview.html`` are not written, and
+    those of an earlier run are removed, because they describe complete runs only. Re-running the same
     command resumes.
     """
 
@@ -100,7 +102,7 @@ class _Progress:
         except BatchInterrupted:
             raise
         except KeyboardInterrupt as exc:
-            for name in ("summary.csv", "failures.csv"):
+            for name in ("summary.csv", "failures.csv", "overview.html"):
                 with contextlib.suppress(FileNotFoundError):
                     (self.out_dir / name).unlink()
             raise BatchInterrupted(out_dir=self.out_dir, finished=self.finished, current=self.current) from exc
@@ -291,8 +293,9 @@ def segment_record(s: Segment) -> dict:
     }
 
 
-def classify_files(inputs, *, model, out_dir, force=False, allow_input_dir=False, on_file=None, on_segments=None) -> BatchResult:
-    """``autocode classify``: coded segments as JSONL per input, plus summary and failures."""
+def classify_files(inputs, *, model, out_dir, force=False, allow_input_dir=False, on_file=None, on_segments=None, overview_lang: str | None = "de") -> BatchResult:
+    """``autocode classify``: coded segments as JSONL per input, plus summary, failures and
+    the results overview (in ``overview_lang``; None: no overview)."""
 
     progress = _Progress(Path(out_dir), on_file)
 
@@ -324,8 +327,31 @@ def classify_files(inputs, *, model, out_dir, force=False, allow_input_dir=False
 
     with progress.interruptible():
         result = run_files(inputs, out_dir=out_dir, process=process, fingerprint=classify_fingerprint(model), force=force, allow_input_dir=allow_input_dir, on_file=progress.file_done)
-    write_batch_reports(result, Path(out_dir), list(model.codes) + list(model.codebook.parent_ids))
+    finish_classify_run(result, Path(out_dir), model, overview_lang=overview_lang)
     return result
+
+
+def finish_classify_run(result: BatchResult, out_dir: Path, model, *, overview_lang: str | None = "de") -> None:
+    """What a complete classify run writes last, on one machine or a cluster:
+    ``summary.csv``, ``failures.csv`` and ``overview.html``.
+
+    The overview is read from the outputs just written. Should it fail, the coded outputs
+    stay complete: the reason goes to ``result.overview_error`` (and a stale overview
+    of an earlier run is removed) instead of an exception.
+    """
+    write_batch_reports(result, out_dir, list(model.codes) + list(model.codebook.parent_ids))
+    if overview_lang is None or not result.ok:
+        return
+    from pipeline.overview import OVERVIEW_FILE, model_view, write_overview
+
+    try:
+        result.overview, _ = write_overview(out_dir, model=model_view(model), paths=[f.output for f in result.ok], lang=overview_lang)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the coded outputs must survive any failure of the overview
+        result.overview_error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, AutocodeError) else str(exc)
+        with contextlib.suppress(FileNotFoundError):
+            (out_dir / OVERVIEW_FILE).unlink()
 
 
 def classify_fingerprint(model) -> dict:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.batch import CHUNK, BatchResult, FileResult, _Progress, classify_fingerprint, run_files, write_batch_reports
+from pipeline.batch import CHUNK, BatchResult, FileResult, _Progress, classify_fingerprint, finish_classify_run, run_files
 from pipeline.errors import AutocodeError, ClusterError, InputError, ModelError
 from pipeline.io import atomic_open, dumps_jsonl
 from pipeline.types import Segment, Transcript
@@ -419,6 +419,7 @@ def classify_files_on_cluster(
     on_segments: Callable[[int], None] | None = None,
     batch_size: int = CHUNK,
     in_flight: int | None = None,
+    overview_lang: str | None = "de",
 ) -> BatchResult:
     """``autocode classify`` on a Dask cluster: the outputs of :func:`pipeline.batch.classify_files`.
 
@@ -428,10 +429,11 @@ def classify_files_on_cluster(
         batch_size: Segments per task; a file with more is split into several tasks.
         in_flight: Files started ahead of the writer, and further batches of a long file
             in flight (default: :func:`default_in_flight`); bounds the memory in use.
+        overview_lang: Language of ``overview.html`` (None: no overview).
 
     Returns:
-        The per-file results, in input order; ``summary.csv`` and ``failures.csv`` are
-        written as on one machine.
+        The per-file results, in input order; ``summary.csv``, ``failures.csv`` and
+        ``overview.html`` are written as on one machine.
 
     Raises:
         ClusterError: the workers cannot load the model (before any file is touched).
@@ -470,7 +472,7 @@ def classify_files_on_cluster(
             )  # fmt: skip
     finally:
         pipeline.close()
-    write_batch_reports(result, Path(out_dir), list(model.codes) + list(model.codebook.parent_ids))
+    finish_classify_run(result, Path(out_dir), model, overview_lang=overview_lang)
     return result
 
 

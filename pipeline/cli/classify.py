@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from pipeline.cli._app import app, default_model_dir, fail, note, peak_memory, reports_errors
+from pipeline.overview import LANGUAGES
 
 
 @app.command()
@@ -22,13 +23,14 @@ def classify(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
     scheduler: Annotated[Optional[str], typer.Option(help="Code on the Dask cluster of this scheduler (tcp://HOST:8786); workers need the inputs and the model under the same paths.", show_default=False)] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Code on a Dask cluster of N worker processes started on this machine.", show_default=False)] = None,
+    overview_lang: Annotated[str, typer.Option("--overview-lang", help="Language of OUT/overview.html: de or en ('autocode overview OUT --lang en' re-creates it).")] = "de",
 ) -> None:
     """Code transcripts with a trained model.
 
     Writes one JSON object per segment (id, transcript, start, end, speaker, role, text,
     codes, parent_codes, scores) to OUT/<input stem>.jsonl, counts per transcript and
-    code to OUT/summary.csv, and failed files with their reasons to OUT/failures.csv.
-    A re-run skips files whose outputs are up to date. With --scheduler or --workers the
+    code to OUT/summary.csv, failed files with their reasons to OUT/failures.csv, and a
+    results overview to read in the browser to OUT/overview.html. A re-run skips files whose outputs are up to date. With --scheduler or --workers the
     files are coded on a Dask cluster, with the same outputs. Exit code 0: all files coded;
     1: some failed (the others are complete); 2: usage error.
     """
@@ -40,6 +42,8 @@ def classify(
 
     if scheduler is not None and workers is not None:
         raise fail("give --scheduler (an existing cluster) or --workers (a cluster on this machine), not both.", code=2)
+    if overview_lang not in LANGUAGES:
+        raise fail(f"--overview-lang {overview_lang!r}: expected one of {', '.join(LANGUAGES)}.", code=2)
     model_dir = model or default_model_dir()
     loaded = load_model(model_dir)
     n_files = len(collect_inputs(list(inputs)))
@@ -57,9 +61,9 @@ def classify(
         from pipeline.distributed import classify_files_on_cluster, cluster_client
 
         with cluster_client(scheduler=scheduler, workers=workers) as client:
-            result = classify_files_on_cluster(inputs, model=loaded, out_dir=out, client=client, force=force, allow_input_dir=allow_input_dir, on_file=on_file)
+            result = classify_files_on_cluster(inputs, model=loaded, out_dir=out, client=client, force=force, allow_input_dir=allow_input_dir, on_file=on_file, overview_lang=overview_lang)
     else:
-        result = classify_files(inputs, model=loaded, out_dir=out, force=force, allow_input_dir=allow_input_dir, on_file=on_file, on_segments=segment_bar.update)
+        result = classify_files(inputs, model=loaded, out_dir=out, force=force, allow_input_dir=allow_input_dir, on_file=on_file, on_segments=segment_bar.update, overview_lang=overview_lang)
     segment_bar.close()
     bar.close()
     ok = result.ok
@@ -76,5 +80,12 @@ def classify(
         + (f" ({skipped} up to date, skipped)" if skipped else "")
         + (f"; peak memory {peak_memory()}" if peak_memory() else "")
     )
+    if result.overview is not None:
+        note(f"results overview: {result.overview}")
     if result.failed:
         raise fail(f"{len(result.failed)} of {len(result.files)} file(s) failed; reasons in {out / 'failures.csv'}.")
+    if result.overview_error:
+        raise fail(
+            f"the coded outputs in {out} are complete, but overview.html could not be written: {result.overview_error}. "
+            f"Run 'autocode overview {out}' to try again."
+        )
