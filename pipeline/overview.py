@@ -291,38 +291,52 @@ def _source_text(meta: dict) -> str | None:
 
 
 class _Cooccurrence:
-    """Same-segment and window co-occurrence, fed one codable segment at a time."""
+    """Same-segment and window co-occurrence, fed one codable segment at a time.
+
+    Counts live in nested Python lists while streaming (a NumPy update per segment costs
+    more than the counting itself) and become arrays at the end.
+    """
 
     def __init__(self, n: int, window: int):
-        self.same = np.zeros((n, n), dtype=np.int64)
-        self.near = np.zeros((n, n), dtype=np.int64)
+        self._same = [[0] * n for _ in range(n)]
+        self._near = [[0] * n for _ in range(n)]
         self.window = window
         self._buf: deque[tuple[tuple[int, ...], set[int]]] = deque()
 
     def add(self, codes: tuple[int, ...]) -> None:
+        near = set(codes)
         if codes:
-            ix = np.asarray(codes)
-            self.same[np.ix_(ix, ix)] += 1
-        entry = (codes, set(codes))
-        if codes:
+            for a in codes:
+                row = self._same[a]
+                for b in codes:
+                    row[b] += 1
             for prev_codes, prev_near in self._buf:
                 prev_near.update(codes)
-                entry[1].update(prev_codes)
+                near.update(prev_codes)
         else:
             for prev_codes, _ in self._buf:
-                entry[1].update(prev_codes)
-        self._buf.append(entry)
+                near.update(prev_codes)
+        self._buf.append((codes, near))
         if len(self._buf) > self.window:
-            self._finish(self._buf.popleft())
+            self._finish(*self._buf.popleft())
 
-    def _finish(self, entry) -> None:
-        codes, near = entry
-        if codes:
-            self.near[np.ix_(np.asarray(codes), np.asarray(sorted(near)))] += 1
+    def _finish(self, codes: tuple[int, ...], near: set[int]) -> None:
+        for a in codes:
+            row = self._near[a]
+            for b in near:
+                row[b] += 1
 
     def end_document(self) -> None:
         while self._buf:
-            self._finish(self._buf.popleft())
+            self._finish(*self._buf.popleft())
+
+    @property
+    def same(self) -> np.ndarray:
+        return np.asarray(self._same, dtype=np.int64)
+
+    @property
+    def near(self) -> np.ndarray:
+        return np.asarray(self._near, dtype=np.int64)
 
 
 class _Pool:
@@ -400,10 +414,10 @@ def build_overview(
         path = Path(path)
         meta = _read_meta(path)
         fingerprints.setdefault(meta.get("model_fingerprint", ""), []).append(path.stem)
-        counts = np.zeros(len(ids), dtype=np.int64)
+        counts = [0] * len(ids)
         light: list[tuple] = []  # codable segments: (index, record)
         score_rows: list[list[float]] = []
-        coded_rows: list[list[bool]] = []
+        coded_cells: list[tuple[int, int]] = []  # (row, leaf column) of each code assigned
         n = 0
         try:
             fh = open(path, encoding="utf-8")
@@ -432,17 +446,19 @@ def build_overview(
                 co.add(tuple(sorted(set(known))))
                 roles.add(str(rec.get("role", "")))
                 scores = rec.get("scores") or {}
-                score_rows.append([float(scores.get(c, math.nan)) for c in leaves])
-                own = set(rec.get("codes", []))
-                coded_rows.append([c in own for c in leaves])
+                # classify writes the scores in code-system order: take them as they are.
+                score_rows.append(list(scores.values()) if tuple(scores) == leaves else [float(scores.get(c, math.nan)) for c in leaves])
+                coded_cells.extend((len(light), leaf_col[c]) for c in rec.get("codes", []) if c in leaf_col)
                 light.append((index, rec))
         co.end_document()
         stem = path.stem
-        documents.append(DocumentCounts(stem, n, len(light), {c: int(counts[col[c]]) for c in ids}))
+        documents.append(DocumentCounts(stem, n, len(light), {c: counts[col[c]] for c in ids}))
         if not light:
             continue
         S = np.asarray(score_rows, dtype=np.float64)
-        K = np.asarray(coded_rows, dtype=bool)
+        K = np.zeros(S.shape, dtype=bool)
+        if coded_cells:
+            K[tuple(np.asarray(coded_cells).T)] = True
         coded_total += K.sum(axis=0)
         valid = ~np.isnan(S)
         picked: set[int] = set()
@@ -562,7 +578,7 @@ TEXT = {
         "matrix": "Code × Dokument", "matrix_note": "Segmente je Code und Dokument (wie summary.csv) und ihr Anteil an den codierbaren Segmenten des Dokuments; die Farbe zeigt den Anteil (Obercodes eigene Skala).",
         "document": "Dokument", "segments": "Segmente", "codable": "codierbar", "total": "Summe",
         "cooc": "Gemeinsames Auftreten", "cooc_same": "Im selben Segment", "cooc_near": "In der Nähe (±{w} codierbare Segmente)",
-        "cooc_same_note": "Segmente, die beide Codes tragen; die Diagonale zählt die Segmente des Codes.",
+        "cooc_same_note": "Segmente, die beide Codes tragen; die Diagonale zählt die Segmente des Codes. Obercode und Untercode (grau) treten immer gemeinsam auf.",
         "cooc_near_note": "Segmente des Zeilencodes, bei denen der Spaltencode im selben oder in einem der {w} codierbaren Segmente davor oder danach (im selben Dokument) vorkommt.",
         "per_code": "Codes im Einzelnen", "threshold": "Schwelle", "coded_n": "{n} Segmente codiert", "f1": "F1 (Kreuzvalidierung)",
         "top": "Höchste Scores", "borderline": "Grenzfälle", "above": "knapp codiert", "below": "knapp nicht codiert",
@@ -591,7 +607,7 @@ TEXT = {
         "matrix": "Code × document", "matrix_note": "Segments per code and document (as in summary.csv) and their share of the document's codable segments; the colour shows the share (parent codes on their own scale).",
         "document": "Document", "segments": "Segments", "codable": "codable", "total": "Total",
         "cooc": "Co-occurrence", "cooc_same": "In the same segment", "cooc_near": "Nearby (±{w} codable segments)",
-        "cooc_same_note": "Segments carrying both codes; the diagonal counts the code's segments.",
+        "cooc_same_note": "Segments carrying both codes; the diagonal counts the code's segments. A parent code and its children (grey) always occur together.",
         "cooc_near_note": "Segments of the row's code with the column's code in the same segment or in one of the {w} codable segments before or after it (same document).",
         "per_code": "Codes one by one", "threshold": "threshold", "coded_n": "{n} segments coded", "f1": "F1 (cross-validation)",
         "top": "Highest scores", "borderline": "Borderline", "above": "just coded", "below": "just not coded",
@@ -806,17 +822,24 @@ def _matrix(ov: Overview, t: dict) -> str:
 
 
 def _cooc_table(ov: Overview, M: np.ndarray, table_id: str) -> str:
-    parents = set(ov.model.codebook.parent_ids)
-    off = M[~np.eye(len(ov.ids), dtype=bool)] if len(ov.ids) > 1 else np.zeros(1)
-    top = float(off.max()) if off.size else 0.0
+    cb = ov.model.codebook
+    parents = set(cb.parent_ids)
+    lineage = {c: {c, *cb.ancestors(c)} for c in ov.ids}
+
+    def related(a: str, b: str) -> bool:
+        # A parent always co-occurs with its children: kept out of the colour scale.
+        return a in lineage[b] or b in lineage[a]
+
+    others = [int(M[a, b]) for a, ca in enumerate(ov.ids) for b, cb_ in enumerate(ov.ids) if not related(ca, cb_)]
+    top = float(max(others, default=0))
     head = "".join(f"<th class='v{' parent' if c in parents else ''}' data-col='{_e(c)}'>{_e(c)}</th>" for c in ov.ids)
     rows = []
     for a, ca in enumerate(ov.ids):
         cells = []
-        for b, cb in enumerate(ov.ids):
+        for b, cb_ in enumerate(ov.ids):
             v = int(M[a, b])
-            style = "font-weight:600" if a == b else _heat(v, top, 28)
-            cells.append(f"<td class='cell{' parent' if cb in parents else ''}' style='{style}'>{v}</td>")
+            style = "font-weight:600" if a == b else "color:#8a94a3" if related(ca, cb_) else _heat(v, top, 28)
+            cells.append(f"<td class='cell{' parent' if cb_ in parents else ''}' style='{style}'>{v}</td>")
         rows.append(f"<tr><th class='row{' parent' if ca in parents else ''}' scope='row' data-col='{_e(ca)}'>{_e(ca)}</th>{''.join(cells)}</tr>")
     return f"<div class='frame'><table id='{table_id}'><thead><tr><th class='row'></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
 
