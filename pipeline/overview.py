@@ -488,7 +488,7 @@ def build_overview(
                 codes=tuple(c for c in rec.get("codes", []) if c in leaf_col), words=words if words is not None else str(rec.get("text", "")),
                 original=words is not None, text=str(rec.get("text", "")),
             )
-            scores_of[(d, index)] = S[r]
+            scores_of[(d, index)] = S[r].copy()  # not a view: the document's matrix can go
         # Forget what no list kept: memory stays bounded by the pools and the per-document examples.
         keep = set().union(*(p.keys() for ps in pools.values() for p in ps), *(k for ls in local.values() for k in ls))
         for key in [k for k in shown if k not in keep]:
