@@ -236,7 +236,7 @@ def model_card(model: Model) -> str:
     if cv:
         lines += [
             "",
-            f"## Cross-validated quality ({cv.get('folds')} document-grouped folds)",
+            f"## Cross-validated quality ({cv.get('fold_rule') or str(cv.get('folds')) + ' document-grouped folds'})",
             "",
             f"Micro-F1 {cv['micro_f1']:.3f}, macro-F1 {cv['macro_f1']:.3f} (leaf codes)"
             + (f"; parent level micro-F1 {cv['parent_micro_f1']:.3f}, macro-F1 {cv['parent_macro_f1']:.3f}." if "parent_macro_f1" in cv else "."),
