@@ -195,7 +195,7 @@ def _describe_classifier(config: RunConfig) -> str:
     if clf.labels == "single":
         kind = "linear SVM" if clf.name == "svm" else "multinomial logistic regression"
         return f"single-label {kind} over all codes (C={clf.C}, class_weight={clf.class_weight})"
-    return f"one logistic regression per code (C={clf.C}, class_weight={clf.class_weight}), thresholds by document-grouped CV"
+    return f"one logistic regression per code (C={clf.C}, class_weight={clf.class_weight}), thresholds by cross-validation (grouped by document where there are enough documents)"
 
 
 def _describe_features(config: RunConfig) -> str:

@@ -107,7 +107,9 @@ def unit_key(rec: dict) -> str:
 def read_unit_records(path: Path) -> list[dict]:
     """Read and validate unit records: each has a non-empty ``id`` and ``text`` (both
     returned as strings); other fields are returned as found."""
-    _, records = read_records(path)
+    header, records = read_records(path)
+    if header is not None and not {"id", "text"} <= {canonical(h) for h in header}:
+        raise InputError(f"{path}: expected columns 'id' and 'text', found {', '.join(header) or 'no header'}. Rename the columns.")
     if not records:
         raise InputError(f"{path}: no units found. Expected one unit per line with 'id' and 'text'.")
     for rec in records:
@@ -122,30 +124,32 @@ def read_unit_records(path: Path) -> list[dict]:
     return records
 
 
-def units_transcript(path: Path, records: list[dict], *, name: str | None = None) -> Transcript:
-    """One transcript of units, in order; a unit repeated with the same text (several
-    coders of one unit) is one unit.
+def units_transcript(path: Path, records: list[dict]) -> Transcript:
+    """One transcript of units, in order. A unit repeated with the same text by another
+    coder (a file of several coders' hand codes) is one unit.
 
     Raises:
-        InputError: the same unit (id, within its document) twice with different texts.
+        InputError: a unit id twice within a document, other than one unit per coder.
     """
     parts, units, pos = [], [], 0
-    seen: dict[str, tuple[int, str]] = {}
+    seen: dict[str, tuple[int, str, set]] = {}
     for rec in records:
         key = unit_key(rec)
+        coder = str(rec.get("coder") or "")
         if key in seen:
-            line, text = seen[key]
-            if text != rec["text"]:
+            line, text, coders = seen[key]
+            if text != rec["text"] or not coder or coder in coders:
                 raise InputError(
-                    f"{path}:{rec['line']}: unit {key!r} also on line {line} with another text. "
-                    "Unit ids must be unique within a document; give each document its own 'document' value."
+                    f"{path}:{rec['line']}: unit id {key!r} also on line {line}. Unit ids must be unique within "
+                    "a document (a unit may repeat only with the same text, once per coder)."
                 )
+            coders.add(coder)
             continue
-        seen[key] = (rec["line"], rec["text"])
+        seen[key] = (rec["line"], rec["text"], {coder})
         parts.append(rec["text"])
         units.append((key, pos, pos + len(rec["text"])))
         pos += len(rec["text"]) + 1
-    return Transcript(id=name or path.stem, text="\n".join(parts), path=str(path), kind="units", units=tuple(units))
+    return Transcript(id=path.stem, text="\n".join(parts), path=str(path), kind="units", units=tuple(units))
 
 
 @register(".jsonl", ".csv")
