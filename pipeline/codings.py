@@ -53,6 +53,7 @@ class _Layout:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     also: str  # other spellings understood, for messages
+    unused: frozenset[str] = frozenset()  # accepted and not read (a span's text, for the eye)
 
     def describe(self) -> str:
         return (f"{self.title} have the columns {', '.join(self.required)} and optionally "
@@ -60,7 +61,7 @@ class _Layout:
 
 
 SPAN_LAYOUT = _Layout("Hand codes as spans", ("document", "start", "end", "code"), ("coder",),
-                      "Dokument, Anfang/Beginn, Ende, Kode, Kodierer/Codierer")
+                      "Dokument, Anfang/Beginn, Ende, Kode, Kodierer/Codierer", frozenset({"text"}))
 UNIT_LAYOUT = _Layout("Hand codes as units", ("id", "text", "codes"), ("coder", "document"),
                       "ID/Einheit, Text, Codes/Kodes or Code, Kodierer/Codierer, Dokument")
 SPAN_FIELDS = SPAN_LAYOUT.required + SPAN_LAYOUT.optional
@@ -170,8 +171,10 @@ def detect_format(path: str | Path) -> str:
         found = ", ".join(sorted(rec)) if isinstance(rec, dict) else f"a JSON {type(rec).__name__}"
         if _CLASSIFY_KEYS <= names and names & {"model", "scores"}:
             return "classify"
-    if "segment" in names and "code" in names:
+    if "segment" in names and "code" in names:  # MAXQDA: Anfang/Ende are paragraphs, the segment's text locates it
         return "maxqda"
+    if set(SPAN_LAYOUT.required) <= names and "id" not in names:
+        return "spans"
     if names & {"id", "text", "codes"}:
         return "units"
     if names & {"document", "start", "end", "code"}:
@@ -188,7 +191,7 @@ def _check_header(path: Path, header: list[str], layout: _Layout) -> None:
     names = [canonical(h) for h in header]
     if layout is UNIT_LAYOUT:
         names = ["codes" if n == "code" else n for n in names]
-    known = set(layout.required) | set(layout.optional)
+    known = set(layout.required) | set(layout.optional) | layout.unused
     problems = []
     unknown = [h for h, n in zip(header, names) if n not in known]
     if unknown:
@@ -208,7 +211,7 @@ def _check_header(path: Path, header: list[str], layout: _Layout) -> None:
 
 
 def _unused_keys(path: Path, records: list[dict], layout: _Layout, ignored: frozenset[str] = frozenset()) -> None:
-    known = set(layout.required) | set(layout.optional) | ignored | {"line"}
+    known = set(layout.required) | set(layout.optional) | layout.unused | ignored | {"line"}
     if layout is UNIT_LAYOUT:
         known.add("code")
     unknown = sorted({k for rec in records for k in rec} - known)

@@ -1,6 +1,7 @@
 """Hand codes: both formats, every check that protects the training data."""
 
 import json
+import warnings
 
 import pytest
 
@@ -227,3 +228,12 @@ def test_classify_output_is_not_taken_for_hand_codes(tmp_path):
     assert detect_format(path) == "classify"
     with pytest.raises(CodingError, match="an 'autocode classify' output .* not hand codes"):
         read_hand_codes([path])
+
+
+def test_span_records_may_carry_their_text(tmp_path, codebook):
+    path = write_spans(tmp_path, [dict(span("MOT-MARKT", "Wegen der Kunden."), text="Wegen der Kunden.")])
+    assert detect_format(path) == "spans"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (c,) = read_hand_codes([path], codebook=codebook).codings
+    assert TEXT[c.start:c.end] == "Wegen der Kunden."
