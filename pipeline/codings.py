@@ -334,26 +334,10 @@ def read_hand_codes(
                 coverage[coding.coder][coding.document] = None
                 codings.append(coding)
             continue
-        if header is not None:
-            _check_header(path, header, UNIT_LAYOUT)
-        else:
-            _unused_keys(path, records, UNIT_LAYOUT, _SEGMENT_KEYS)
-        if not records:
-            raise CodingError(f"{path}: no units found. {UNIT_LAYOUT.describe()}.")
-        if header is None and not any("codes" in r or "code" in r for r in records):
-            raise CodingError(f"{path}: no 'codes' field found. {UNIT_LAYOUT.describe()}.")
-        for rec in records:
-            rec.setdefault("codes", rec.pop("code", None))
-            for key in ("id", "text"):
-                if rec.get(key) is None or str(rec[key]).strip() == "":
-                    raise CodingError(f"{path}:{rec['line']}: missing or empty {key!r}. {UNIT_LAYOUT.describe()}.")
-            rec["id"], rec["text"] = str(rec["id"]).strip(), str(rec["text"])
-            rec["coder"] = str(rec.get("coder") or "").strip() or default_coder
-            named = str(rec.get("document") or "").strip()
-            rec["document"] = named
-            if not named and coder_from_file:
+        for rec in _unit_records(path, header, records, default_coder):
+            if not rec["document"] and coder_from_file:
                 shared_units = shared_units or path.stem
-            unit_rows.append((named or (shared_units if coder_from_file else path.stem), rec, path))
+            unit_rows.append((rec["document"] or (shared_units if coder_from_file else path.stem), rec, path))
     units = _unit_documents(unit_rows, codebook, transcripts, coverage)
     offsets = {(d, k): (a, b) for d, t in transcripts.items() if t.kind == "units" for k, a, b in t.units}
     for u in units:
@@ -361,6 +345,29 @@ def read_hand_codes(
         codings.extend(Coding(u.document, start, end, code, u.coder, u.where) for code in sorted(u.codes))
     frozen = {coder: {d: (None if ids is None else frozenset(ids)) for d, ids in docs.items()} for coder, docs in coverage.items()}
     return HandCodes(transcripts, tuple(_check(codings, transcripts, codebook)), tuple(units), frozen)
+
+
+def _unit_records(path: Path, header: list[str] | None, records: list[dict], default_coder: str) -> list[dict]:
+    """Check a unit file's header (or keys) and normalise its records: ``id``, ``text``,
+    ``coder`` and ``document`` as strings ("" where no document is named), ``codes`` as
+    found (``None`` where a JSON record has none)."""
+    if header is not None:
+        _check_header(path, header, UNIT_LAYOUT)
+    else:
+        _unused_keys(path, records, UNIT_LAYOUT, _SEGMENT_KEYS)
+    if not records:
+        raise CodingError(f"{path}: no units found. {UNIT_LAYOUT.describe()}.")
+    if header is None and not any("codes" in r or "code" in r for r in records):
+        raise CodingError(f"{path}: no 'codes' field found. {UNIT_LAYOUT.describe()}.")
+    for rec in records:
+        rec.setdefault("codes", rec.pop("code", None))
+        for key in ("id", "text"):
+            if rec.get(key) is None or str(rec[key]).strip() == "":
+                raise CodingError(f"{path}:{rec['line']}: missing or empty {key!r}. {UNIT_LAYOUT.describe()}.")
+        rec["id"], rec["text"] = str(rec["id"]).strip(), str(rec["text"])
+        rec["coder"] = str(rec.get("coder") or "").strip() or default_coder
+        rec["document"] = str(rec.get("document") or "").strip()
+    return records
 
 
 def _read_maxqda(path: Path, *, codebook, texts, default_coder) -> tuple[dict[str, Transcript], list[Coding]]:
