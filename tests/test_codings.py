@@ -128,10 +128,10 @@ def write_csv(tmp_path, name, text, encoding="utf-8"):
 K, N = TEXT.index("Wegen der Kunden."), TEXT.index("Und wegen der Nähe.")
 
 
-def test_german_span_header_with_bom_and_semicolons_keeps_both_coders(tmp_path, codebook):
-    path = write_csv(tmp_path, "kodierungen.csv",
-                     f"Dokument;Anfang;Ende;Code;Kodierer\nd1;{K};{K + 17};MOT-MARKT;A\nd1;{K};{K + 17};MOT-NAEHE;B\n",
-                     encoding="utf-8-sig")
+@pytest.mark.parametrize("sep", [";", ",", "\t"])
+def test_german_span_header_with_bom_keeps_both_coders(tmp_path, codebook, sep):
+    rows = ["Dokument Anfang Ende Code Kodierer", f"d1 {K} {K + 17} MOT-MARKT A", f"d1 {K} {K + 17} MOT-NAEHE B"]
+    path = write_csv(tmp_path, "kodierungen.csv", "".join(r.replace(" ", sep) + "\n" for r in rows), encoding="utf-8-sig")
     hand = read_hand_codes([path], codebook=codebook)
     assert detect_format(path) == "spans"
     assert [(c.code, c.coder) for c in hand.codings] == [("MOT-MARKT", "A"), ("MOT-NAEHE", "B")]
