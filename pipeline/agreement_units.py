@@ -428,39 +428,23 @@ def load_coded_units(
     for p in paths:
         if not p.is_file():
             raise InputError(f"{p}: no such file. Give hand-code files or classify outputs.")
-    models = [read_classify_output(p) for p in paths if is_classify_output(p)]
-    span_paths = [p for p in paths if not is_classify_output(p) and _is_span_file(p)]
-    unit_paths = [p for p in paths if not is_classify_output(p) and not _is_span_file(p)]
+    from pipeline.codings import detect_format, read_hand_codes
 
-    codings: list[Coding] = []
-    transcripts = {}
-    if span_paths:
-        from pipeline.codings import read_hand_codes
+    kinds = {p: detect_format(p) for p in paths}
+    models = [read_classify_output(p) for p in paths if kinds[p] == "classify"]
+    hand_paths = [p for p in paths if kinds[p] != "classify"]
+    hand = read_hand_codes(hand_paths, codebook=codebook, texts=texts, coder_from_file=True) if hand_paths else None
+    codings: list[Coding] = list(hand.span_codings) if hand else []
+    transcripts = {d: t for d, t in hand.transcripts.items() if t.kind != "units"} if hand else {}
 
-        hand = read_hand_codes(span_paths, codebook=codebook, texts=texts)
-        codings, transcripts = list(hand.codings), dict(hand.transcripts)
-
-    # (unit_id) -> document, text ; (unit_id, coder) -> codes
+    # (unit key) -> document, text ; (unit key, coder) -> codes
     info: dict[str, tuple[str, str]] = {}
     labels: dict[tuple[str, str], frozenset[str]] = {}
     coders: set[str] = set()
-
-    for p in unit_paths:
-        from pipeline.ingest.units import read_unit_records
-
-        records = read_unit_records(p)
-        if all(r.get("codes") is None for r in records):
-            raise InputError(f"{p}: no 'codes' field; expected hand codes (id, text, codes[, coder]) or a classify output.")
-        for rec in records:
-            coder = str(rec.get("coder") or p.stem)
-            _check_codes(rec["codes"] or (), codebook, f"{p}:{rec['line']}")
-            doc = str(rec.get("document") or rec.get("transcript") or p.stem)
-            info.setdefault(rec["id"], (doc, rec["text"]))
-            key = (rec["id"], coder)
-            if key in labels:
-                raise InputError(f"{p}:{rec['line']}: coder {coder!r} coded unit {rec['id']!r} twice.")
-            labels[key] = frozenset(rec["codes"] or ())
-            coders.add(coder)
+    for u in hand.units if hand else ():
+        info.setdefault(u.key, (u.document, u.text))
+        labels[(u.key, u.coder)] = u.codes
+        coders.add(u.coder)
 
     for m in models:
         for seg in m.segments:
@@ -476,7 +460,7 @@ def load_coded_units(
     coders |= set(coded_docs)
 
     if unit == "span":
-        if models or unit_paths:
+        if models or (hand and hand.units):
             raise InputError(
                 "--unit span compares free character spans; it needs span files (document,start,end,code,coder). "
                 "Classify outputs and unit files are segment-level: use --unit segment."
@@ -523,8 +507,8 @@ def load_coded_units(
                 if code in col:
                     values[i, g, col[code]] = 1.0
     sources = []
-    if unit_paths:
-        sources.append("unit files matched by unit id")
+    if hand and hand.units:
+        sources.append("unit files matched by unit id (within their document where they name one)")
     if models:
         sources.append("classify outputs matched by segment id (codable segments only)")
     if codings:

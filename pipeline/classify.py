@@ -9,13 +9,14 @@ cross-validation to maximise that code's F1. Parent codes follow from their chil
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
@@ -247,18 +248,67 @@ def best_thresholds(Y: np.ndarray, P: np.ndarray) -> np.ndarray:
     return out
 
 
-def grouped_folds(groups: np.ndarray, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Document-grouped folds: segments of one document never sit on both sides."""
+@dataclass(frozen=True)
+class Folds:
+    """Cross-validation folds and how they were formed.
+
+    Attributes:
+        splits: ``(train_indices, test_indices)`` per fold.
+        by: ``"document"`` (no document on both sides) or ``"unit"``.
+        note: One line for the user when the folds are not grouped by document, else "".
+    """
+
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    by: str
+    note: str = ""
+
+    def describe(self) -> str:
+        return f"{len(self.splits)} folds " + ("grouped by document" if self.by == "document" else "over units, stratified by code")
+
+
+def make_folds(groups: np.ndarray, Y: np.ndarray, n_folds: int, *, seed: int = 0) -> Folds:
+    """The folds of every cross-validation (threshold choice, ``evaluate``, learning curve).
+
+    Grouped by document when there are at least ``n_folds`` documents, so that segments
+    of one interview never sit on both sides. With fewer documents (a single spreadsheet
+    of units is one document) the folds are built over units instead, stratified by code:
+    each unit by its rarest code in ``Y`` (or "none"), so that every code is spread over
+    the folds.
+
+    Args:
+        groups: ndarray of shape (n_samples,), the document of each sample.
+        Y: bool ndarray of shape (n_samples, n_codes).
+        n_folds: The configured number of folds (``training.cv_folds``).
+
+    Returns:
+        :class:`Folds`; no splits when there are fewer than two samples.
+    """
+    groups = np.asarray(groups)
     n_groups = len(np.unique(groups))
-    if n_groups < 2:
-        return []
-    return list(GroupKFold(n_splits=min(n_folds, n_groups)).split(np.zeros(len(groups)), groups=groups))
+    if n_groups >= max(n_folds, 2):
+        return Folds(list(GroupKFold(n_splits=n_folds).split(np.zeros(len(groups)), groups=groups)), "document")
+    k = min(n_folds, len(groups))
+    note = (f"{n_groups} document{'s' if n_groups != 1 else ''}, fewer than the {n_folds} folds of training.cv_folds: "
+            "folds are built over units (stratified by code), not grouped by document")
+    if k < 2:
+        return Folds([], "unit", note)
+    Y = np.asarray(Y, dtype=bool)
+    counts = Y.sum(axis=0)
+    rarest = np.where(Y.any(axis=1), np.argmin(np.where(Y, counts, np.inf), axis=1), -1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # codes rarer than the number of folds
+            splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(groups)), rarest))
+    except ValueError:  # every code (and "none") rarer than the folds: nothing to stratify
+        splits = list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(groups))))
+    return Folds(splits, "unit", note)
 
 
 def fit_with_thresholds(X, Y, groups, *, config, seed: int, cv_folds: int):
     """Fit the configured classifier on all data.
 
-    Multi-label: thresholds from out-of-fold probabilities of document-grouped CV.
+    Multi-label: thresholds from out-of-fold probabilities of a cross-validation with
+    the folds of :func:`make_folds` (grouped by document where there are enough).
     Single-label needs no thresholds (the best code wins), so it is fitted once.
 
     Args:
@@ -268,7 +318,7 @@ def fit_with_thresholds(X, Y, groups, *, config, seed: int, cv_folds: int):
     if config.labels == "single":
         return make_classifier(config, seed=seed).fit(X, Y)
     P = np.full(Y.shape, np.nan)
-    folds = grouped_folds(groups, cv_folds)
+    folds = make_folds(groups, Y, cv_folds, seed=seed).splits
     for train, test in folds:
         model = make_classifier(config, seed=seed).fit(X[train], Y[train])
         P[test] = model.predict_proba(X[test])

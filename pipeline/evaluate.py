@@ -1,16 +1,18 @@
 """Cross-validated quality of a configuration on hand-coded data.
 
 The evaluation is nested and grouped by document: each outer fold trains the whole
-procedure — embedder fitting, classifier, threshold choice by an inner grouped CV — on
-the other documents and codes the held-out ones, so no interview sits on both sides and
-no threshold sees its test data.
+procedure — embedder fitting, classifier, threshold choice by an inner CV — on the
+other documents and codes the held-out ones, so no interview sits on both sides and no
+threshold sees its test data. With fewer documents than folds (a spreadsheet of units
+is one document) the folds are built over units, stratified by code
+(:func:`pipeline.classify.make_folds`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from pipeline.classify import fit_with_thresholds, grouped_folds
+from pipeline.classify import fit_with_thresholds, make_folds
 from pipeline.features import Featurizer
 from pipeline.codebook import Codebook
 from pipeline.config import RunConfig
@@ -94,9 +96,9 @@ def learning_curve(data, *, config: RunConfig, fractions: tuple[float, ...] = (0
         One dict per fraction: ``fraction``, ``train_segments`` (mean over folds),
         ``micro_f1``, ``macro_f1`` (pooled over folds).
     """
-    folds = grouped_folds(data.groups, config.training.cv_folds)
+    folds = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed).splits
     if not folds:
-        raise CodingError("a learning curve needs hand codes from at least two documents.")
+        raise CodingError("a learning curve needs at least two coded segments.")
     shared = _shared_embeddings(data, config)
     rng = np.random.default_rng(config.training.seed)
     orders = [rng.permutation(train_idx) for train_idx, _ in folds]
@@ -115,27 +117,28 @@ def learning_curve(data, *, config: RunConfig, fractions: tuple[float, ...] = (0
 
 
 def cross_validate(data, *, config: RunConfig) -> dict:
-    """Nested, document-grouped cross-validation of ``config`` on a training set.
+    """Nested cross-validation of ``config`` on a training set, grouped by document
+    where there are enough documents (:func:`pipeline.classify.make_folds`).
 
     Args:
         data: A :class:`pipeline.train.TrainingSet`.
 
     Returns:
-        A dict with ``folds``, ``segments``, leaf ``per_code``/``micro_f1``/``macro_f1``
-        and the same at parent level under ``parent_*``.
+        A dict with ``folds``, ``fold_rule`` (how they were formed, in words),
+        ``fold_note`` (a line for the user, "" when grouped by document), ``segments``,
+        leaf ``per_code``/``micro_f1``/``macro_f1`` and the same at parent level under
+        ``parent_*``.
     """
-    folds = grouped_folds(data.groups, config.training.cv_folds)
+    made = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed)
+    folds = made.splits
     if not folds:
-        raise CodingError(
-            "cross-validation needs hand codes from at least two documents (folds are grouped by "
-            f"document); found {len(set(data.groups))}. Add coded documents."
-        )
+        raise CodingError(f"cross-validation needs at least two coded segments; found {len(data.segments)}. Code more segments.")
     pred = np.zeros_like(data.Y, dtype=bool)
     shared = _shared_embeddings(data, config)
     for train_idx, test_idx in folds:
         pred[test_idx] = _fit_predict(data, config, train_idx, test_idx, shared)
     texts = data.texts
-    result = {"folds": len(folds), "segments": int(len(texts))}
+    result = {"folds": len(folds), "fold_rule": made.describe(), "fold_note": made.note, "segments": int(len(texts))}
     result.update(per_code_scores(data.Y, pred, data.codebook.leaf_ids))
     if config.classifier.labels == "single":
         result["accuracy"] = float((pred == data.Y).all(axis=1).mean())

@@ -195,7 +195,7 @@ def _describe_classifier(config: RunConfig) -> str:
     if clf.labels == "single":
         kind = "linear SVM" if clf.name == "svm" else "multinomial logistic regression"
         return f"single-label {kind} over all codes (C={clf.C}, class_weight={clf.class_weight})"
-    return f"one logistic regression per code (C={clf.C}, class_weight={clf.class_weight}), thresholds by document-grouped CV"
+    return f"one logistic regression per code (C={clf.C}, class_weight={clf.class_weight}), thresholds by cross-validation (grouped by document where there are enough documents)"
 
 
 def _describe_features(config: RunConfig) -> str:
@@ -236,7 +236,7 @@ def model_card(model: Model) -> str:
     if cv:
         lines += [
             "",
-            f"## Cross-validated quality ({cv.get('folds')} document-grouped folds)",
+            f"## Cross-validated quality ({cv.get('fold_rule') or str(cv.get('folds')) + ' document-grouped folds'})",
             "",
             f"Micro-F1 {cv['micro_f1']:.3f}, macro-F1 {cv['macro_f1']:.3f} (leaf codes)"
             + (f"; parent level micro-F1 {cv['parent_micro_f1']:.3f}, macro-F1 {cv['parent_macro_f1']:.3f}." if "parent_macro_f1" in cv else "."),

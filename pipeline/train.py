@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from pipeline.classify import fit_with_thresholds
+from pipeline.classify import fit_with_thresholds, make_folds
 from pipeline.codebook import Codebook
-from pipeline.codings import HandCodes, read_hand_codes, segment_labels, warn
+from pipeline.codings import HandCodes, project_codings, read_hand_codes, warn
 from pipeline.config import RunConfig
 from pipeline.embed import make_embedder
 from pipeline.errors import CodingError
@@ -86,21 +86,26 @@ def build_training_set(
     config: RunConfig,
     coder: str | None = None,
 ) -> TrainingSet:
-    """Segment the coded documents and label their codable segments."""
+    """Segment the coded documents and label their codable segments.
+
+    Only what the chosen coder coded is an example: the documents they coded and, in
+    unit files, the units they coded (another coder's documents are neither positive
+    nor negative examples)."""
     who = choose_coder(hand, coder)
     codings = [c for c in hand.codings if c.coder == who]
     everything: list[Segment] = []
     for doc_id in sorted(hand.transcripts):
-        everything.extend(segment_transcript(hand.transcripts[doc_id], config=config.segment))
-    rows = np.array([i for i, s in enumerate(everything) if s.codable], dtype=int)
+        if doc_id in hand.coverage.get(who, {}):
+            everything.extend(segment_transcript(hand.transcripts[doc_id], config=config.segment))
+    rows = np.array([i for i, s in enumerate(everything) if s.codable and hand.covers(who, s)], dtype=int)
     segments = [everything[i] for i in rows]
     if not segments:
         raise CodingError("the coded documents yield no codable segments. Check that they are the transcripts you meant.")
-    labels = segment_labels(segments, codings, min_overlap=config.training.min_overlap)
+    labels = project_codings(segments, codings, min_overlap=config.training.min_overlap)
     col = {code: j for j, code in enumerate(codebook.leaf_ids)}
     Y = np.zeros((len(segments), len(col)), dtype=bool)
-    for i, seg in enumerate(segments):
-        for code in labels[seg.id].get(who, ()):
+    for i, found in enumerate(labels):
+        for code in found.get(who, ()):
             if code in col:
                 Y[i, col[code]] = True
     n_spans = Counter(c.code for c in codings)
@@ -197,8 +202,11 @@ def train(
     cv = cross_validate(data, config=config) if evaluate else None
     embedder, featurizer, X = features_for(config, data, np.arange(len(data.segments)))
     classifier = fit_with_thresholds(X, data.Y, data.groups, config=config.classifier, seed=config.training.seed, cv_folds=config.training.cv_folds)
+    folds = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed)
     card = {
         "training": {
+            "threshold_folds": folds.describe() if config.classifier.labels == "multi" else "",
+            "fold_note": folds.note,
             "files": [str(p) for p in coded],
             "documents": len(set(data.groups)),
             "segments": len(data.segments),

@@ -1,12 +1,14 @@
 """Hand codes: both formats, every check that protects the training data."""
 
 import json
+import warnings
 
 import pytest
 
 from pipeline.codebook import load_codebook
-from pipeline.codings import AutocodeWarning, read_hand_codes, segment_labels
+from pipeline.codings import AutocodeWarning, detect_format, read_hand_codes, segment_labels
 from pipeline.errors import CodebookError, CodingError
+from pipeline.segment import segment_transcript
 from pipeline.types import Coding, Segment
 
 TEXT = "I: Warum?\nB: Wegen der Kunden. Und wegen der Nähe.\n"
@@ -110,3 +112,128 @@ def test_segment_labels_overlap_rule():
     assert labels == {"s1": {"A": frozenset({"X"}), "B": frozenset()}, "s2": {"A": frozenset({"Y"}), "B": frozenset({"Z"})}}
     strict = segment_labels(segs, codings, min_overlap=0.8)
     assert strict["s1"]["A"] == frozenset({"X"}) and strict["s2"]["B"] == frozenset()
+
+
+# --------------------------------------------------------------------------- CSV headers and formats
+
+
+def write_csv(tmp_path, name, text, encoding="utf-8"):
+    (tmp_path / "transcripts").mkdir(exist_ok=True)
+    (tmp_path / "transcripts" / "d1.txt").write_text(TEXT, encoding="utf-8")
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+K, N = TEXT.index("Wegen der Kunden."), TEXT.index("Und wegen der Nähe.")
+
+
+@pytest.mark.parametrize("sep", [";", ",", "\t"])
+def test_german_span_header_with_bom_keeps_both_coders(tmp_path, codebook, sep):
+    rows = ["Dokument Anfang Ende Code Kodierer", f"d1 {K} {K + 17} MOT-MARKT A", f"d1 {K} {K + 17} MOT-NAEHE B"]
+    path = write_csv(tmp_path, "kodierungen.csv", "".join(r.replace(" ", sep) + "\n" for r in rows), encoding="utf-8-sig")
+    hand = read_hand_codes([path], codebook=codebook)
+    assert detect_format(path) == "spans"
+    assert [(c.code, c.coder) for c in hand.codings] == [("MOT-MARKT", "A"), ("MOT-NAEHE", "B")]
+
+
+def test_kodierer_key_in_jsonl_is_the_coder(tmp_path, codebook):
+    path = write_spans(tmp_path, [])
+    path.write_text(json.dumps({"dokument": "d1", "anfang": K, "ende": K + 17, "code": "MOT-MARKT", "kodierer": "B"}) + "\n",
+                    encoding="utf-8")
+    assert read_hand_codes([path], codebook=codebook).coders == ("B",)
+
+
+def test_unknown_span_column_is_named_with_the_expected_ones(tmp_path):
+    path = write_csv(tmp_path, "c.csv", f"document,start,end,code,Bemerkung\nd1,{K},{K + 17},MOT-MARKT,x\n")
+    with pytest.raises(CodingError) as err:
+        read_hand_codes([path])
+    assert str(err.value) == (
+        f"{path}: unknown column 'Bemerkung' (found: document, start, end, code, Bemerkung). Hand codes as spans have "
+        "the columns document, start, end, code and optionally coder (also understood: Dokument, Anfang/Beginn, Ende, "
+        "Kode, Kodierer/Codierer). Rename or remove the columns."
+    )
+
+
+def test_missing_span_column_names_the_span_format_not_units(tmp_path):
+    path = write_csv(tmp_path, "c.csv", f"Dokument,Ende,Code\nd1,{K + 17},MOT-MARKT\n")
+    with pytest.raises(CodingError, match=r"missing column 'start' \(found: Dokument, Ende, Code\)\. Hand codes as spans have"):
+        read_hand_codes([path])
+
+
+def test_two_columns_for_one_field_are_refused(tmp_path):
+    path = write_csv(tmp_path, "c.csv", f"document,start,end,code,coder,Kodierer\nd1,{K},{K + 17},MOT-MARKT,A,B\n")
+    with pytest.raises(CodingError, match=r"more than one column for coder \('coder', 'Kodierer'\)"):
+        read_hand_codes([path])
+
+
+def test_header_of_no_format_lists_every_format(tmp_path):
+    path = write_csv(tmp_path, "c.csv", "Name;Wert\na;1\n")
+    with pytest.raises(CodingError, match=r"not a hand-code file \(found columns: Name, Wert\)\. Hand codes as spans .*"
+                                          r"Hand codes as units have the columns id, text, codes .*MAXQDA"):
+        detect_format(path)
+
+
+def test_maxqda_columns_in_a_csv_are_located_by_their_text(tmp_path, codebook):
+    path = write_csv(tmp_path, "maxqda.csv",
+                     "Dokumentgruppe;Dokumentname;Code;Anfang;Ende;Segment;Erstellt von\n"
+                     "Gruppe;d1;Motive\\MOT-MARKT;2;2;\"Wegen der Kunden.\";A\n")
+    assert detect_format(path) == "maxqda"
+    (c,) = read_hand_codes([path], codebook=codebook).codings
+    assert (c.document, c.start, c.end, c.code, c.coder) == ("d1", K, K + 17, "MOT-MARKT", "A")
+
+
+def test_units_csv_with_german_header_and_excel_quoting(tmp_path, codebook):
+    path = write_csv(tmp_path, "einheiten.csv",
+                     'ID;Text;Codes;Kodierer;Dokument\n'
+                     '1;"Wir suchen Kunden; in ""Lyon"".";MOT-MARKT;A;int01\n'
+                     '1;"Wir suchen Kunden; in ""Lyon"".";MOT-MARKT;B;int01\n'
+                     '1;Die Nähe zählt.;MOT-NAEHE;A;int02\n')
+    hand = read_hand_codes([path], codebook=codebook)
+    assert hand.transcripts["int01"].text == 'Wir suchen Kunden; in "Lyon".'
+    assert sorted((u.key, u.coder, tuple(u.codes)) for u in hand.units) == [
+        ("int01:1", "A", ("MOT-MARKT",)), ("int01:1", "B", ("MOT-MARKT",)), ("int02:1", "A", ("MOT-NAEHE",))]
+
+
+def test_unknown_unit_column_names_the_unit_format(tmp_path):
+    path = write_csv(tmp_path, "u.csv", "id;text;codes;kommentar\n1;Wir suchen Kunden.;MOT-MARKT;gut\n")
+    with pytest.raises(CodingError, match=r"unknown column 'kommentar' .* Hand codes as units have the columns id, text, "
+                                          r"codes and optionally coder, document \(also understood"):
+        read_hand_codes([path])
+
+
+def test_unknown_jsonl_key_is_named_in_a_warning(tmp_path):
+    path = tmp_path / "u.jsonl"
+    path.write_text('{"id": 1, "text": "Wir suchen Kunden.", "codes": ["MOT-MARKT"], "kodiererin": "A", "note": "x"}\n',
+                    encoding="utf-8")
+    with pytest.warns(AutocodeWarning, match="key 'note' is not part of the format and ignored"):
+        hand = read_hand_codes([path])
+    assert hand.coders == ("A",)
+
+
+def test_document_named_with_its_extension_is_found_and_labels_segments(tmp_path, codebook):
+    path = write_spans(tmp_path, [dict(span("MOT-MARKT", "Wegen der Kunden."), document="d1.txt")])
+    hand = read_hand_codes([path], codebook=codebook)
+    assert list(hand.transcripts) == ["d1"] and hand.codings[0].document == "d1"
+    segments = segment_transcript(hand.transcripts["d1"])
+    labels = segment_labels(segments, hand.codings)
+    (coded,) = [s for s in segments if labels[s.id]["A"]]
+    assert TEXT[coded.start:coded.end].endswith("Wegen der Kunden.") and "Nähe" not in coded.text
+
+
+def test_classify_output_is_not_taken_for_hand_codes(tmp_path):
+    path = tmp_path / "int01.jsonl"
+    path.write_text(json.dumps({"id": "int01:0000", "transcript": "int01", "start": 0, "end": 5, "text": "Hallo",
+                                "codes": ["MOT-MARKT"], "scores": {}, "model": "default"}) + "\n", encoding="utf-8")
+    assert detect_format(path) == "classify"
+    with pytest.raises(CodingError, match="an 'autocode classify' output .* not hand codes"):
+        read_hand_codes([path])
+
+
+def test_span_records_may_carry_their_text(tmp_path, codebook):
+    path = write_spans(tmp_path, [dict(span("MOT-MARKT", "Wegen der Kunden."), text="Wegen der Kunden.")])
+    assert detect_format(path) == "spans"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (c,) = read_hand_codes([path], codebook=codebook).codings
+    assert TEXT[c.start:c.end] == "Wegen der Kunden."

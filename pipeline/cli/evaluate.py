@@ -17,7 +17,7 @@ def format_scores(cv: dict) -> str:
     rows = list(cv["per_code"].items()) + list(cv.get("parent_per_code", {}).items())
     for code, r in rows:
         lines.append(f"{code:<{width}}  {r['support']:>7}  {r['precision']:>9.3f}  {r['recall']:>6.3f}  {r['f1']:>5.3f}")
-    lines.append(f"micro-F1 {cv['micro_f1']:.3f}   macro-F1 {cv['macro_f1']:.3f}   (leaf codes, {cv['folds']} folds grouped by document)")
+    lines.append(f"micro-F1 {cv['micro_f1']:.3f}   macro-F1 {cv['macro_f1']:.3f}   (leaf codes, {cv['fold_rule']})")
     if "accuracy" in cv:
         lines.append(f"accuracy {cv['accuracy']:.3f} (single-label: the one predicted code is the hand code)")
     if "parent_macro_f1" in cv:
@@ -72,6 +72,8 @@ def evaluate(
     data = build_training_set(hand, codebook=book, config=run_config, coder=coder)
     note(f"evaluating on {len(data.segments)} segments from {len(set(data.groups))} documents (coder {data.coder!r})")
     cv = cross_validate(data, config=run_config)
+    if cv["fold_note"]:
+        note(cv["fold_note"])
     typer.echo(format_scores(cv))
     if learning_curve:
         from pipeline.evaluate import learning_curve as curve

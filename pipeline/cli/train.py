@@ -40,7 +40,9 @@ def train(
     save_model(model, out)
     t = model.card["training"]
     note(f"trained on {t['segments']} segments ({t['coded_segments']} coded) from {t['documents']} documents, coder {t['coder']!r}")
+    if t.get("fold_note"):
+        note(t["fold_note"])
     if "cv" in model.card:
         c = model.card["cv"]
-        note(f"cross-validated ({c['folds']} folds by document): micro-F1 {c['micro_f1']:.3f}, macro-F1 {c['macro_f1']:.3f}")
+        note(f"cross-validated ({c['fold_rule']}): micro-F1 {c['micro_f1']:.3f}, macro-F1 {c['macro_f1']:.3f}")
     typer.echo(str(out))

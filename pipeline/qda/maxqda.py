@@ -14,8 +14,10 @@ path maps to the code whose ID or name is its last part (or whose ID is the ``/`
 path); without one, the ID is the last part when that is unique in the file, else the
 ``/``-joined path — the same rule as for REFI-QDA projects.
 
-Documents are looked up like span hand codes: ``<document name>.<ext>`` in the
-``texts`` folders, beside the file and in its ``transcripts/`` subfolder.
+Documents are looked up like span hand codes (:func:`pipeline.codings.find_document`):
+``<document name>`` or ``<document name>.<ext>`` in the ``texts`` folders, beside the
+file and in its ``transcripts/`` subfolder. The same columns saved as ``.csv`` are read
+by :func:`read_maxqda_rows`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 
 from pipeline.codebook import Codebook
 from pipeline.errors import CodingError, InputError
-from pipeline.ingest import READERS, read_transcript
+from pipeline.ingest import read_transcript
 from pipeline.types import Coding, Transcript
 
 COLUMNS = {
@@ -36,10 +38,9 @@ COLUMNS = {
     "code": ("code",),
     "begin": ("anfang", "beginning", "begin", "start"),
     "segment": ("segment",),
-    "coder": ("erstellt von", "created by", "bearbeitet von", "modified by", "coder", "codierer"),
+    "coder": ("erstellt von", "created by", "bearbeitet von", "modified by", "coder", "codierer", "kodierer"),
 }
 DEFAULT_CODER = "coder"
-_NOT_DOCUMENTS = {".jsonl", ".csv", ".xlsx"}
 
 
 def _header_map(header: Sequence) -> dict[str, int]:
@@ -78,25 +79,6 @@ def locate(text: str, segment: str, paragraph: int | None) -> tuple[int, int] | 
     return m.start(), m.end()
 
 
-def _find_document(name: str, search: Sequence[Path]) -> Path | None:
-    from pipeline.qda.refi import document_id
-
-    stems = [name, document_id(name, "")]
-    for folder in search:
-        if not folder.is_dir():
-            continue
-        files = [f for f in sorted(folder.iterdir()) if f.is_file() and f.suffix.lower() in READERS and f.suffix.lower() not in _NOT_DOCUMENTS]
-        for stem in stems:
-            for f in files:
-                if f.stem == stem:
-                    return f
-        for stem in stems:
-            for f in files:
-                if f.stem.lower() == stem.lower():
-                    return f
-    return None
-
-
 def _map_code(parts: list[str], codebook: Codebook | None, ids_without_codebook: dict[str, str], where: str) -> str:
     path = "/".join(parts)
     if codebook is None:
@@ -118,8 +100,10 @@ def read_maxqda_xlsx(
     *,
     codebook: Codebook | None = None,
     texts: Sequence[str | Path] = (),
+    default_coder: str = DEFAULT_CODER,
 ) -> tuple[dict[str, Transcript], list[Coding]]:
-    """Read a MAXQDA coded-segments export.
+    """Read a MAXQDA coded-segments export (``default_coder``: the coder of rows without
+    an ``Erstellt von``/``Created by`` value).
 
     Returns:
         ``(transcripts, codings)``: the documents by id and one :class:`Coding` per row,
@@ -146,6 +130,25 @@ def read_maxqda_xlsx(
         workbook.close()
     if not rows:
         raise InputError(f"{path}: the first sheet is empty. Export the coded segments from MAXQDA as Excel.")
+    return read_maxqda_rows(path, rows, codebook=codebook, texts=texts, default_coder=default_coder)
+
+
+def read_maxqda_rows(
+    path: Path,
+    rows: Sequence[Sequence],
+    *,
+    codebook: Codebook | None = None,
+    texts: Sequence[str | Path] = (),
+    default_coder: str = DEFAULT_CODER,
+) -> tuple[dict[str, Transcript], list[Coding]]:
+    """Codings from the rows of a coded-segments export (``rows[0]`` is the header), read
+    from an ``.xlsx`` sheet or a ``.csv`` file; see :func:`read_maxqda_xlsx`.
+
+    Args:
+        default_coder: The coder of rows without an ``Erstellt von``/``Created by`` value.
+    """
+    from pipeline.codings import find_document
+
     cols = _header_map(rows[0])
     missing = [k for k in ("document", "code", "segment") if k not in cols]
     if missing:
@@ -163,7 +166,7 @@ def read_maxqda_xlsx(
         if all(v in (None, "") for v in row):
             continue
         records.append((f"{path}:row {n}", str(cell("document") or "").strip(), str(cell("code") or "").strip(),
-                        str(cell("segment") or ""), cell("begin"), str(cell("coder") or "").strip() or DEFAULT_CODER))
+                        str(cell("segment") or ""), cell("begin"), str(cell("coder") or "").strip() or default_coder))
     paths = {"/".join(code_parts(r[2])) for r in records if r[2]}
     last_counts = Counter(p.rsplit("/", 1)[-1] for p in paths)
     ids = {p: (p.rsplit("/", 1)[-1] if last_counts[p.rsplit("/", 1)[-1]] == 1 else p) for p in paths}
@@ -175,10 +178,10 @@ def read_maxqda_xlsx(
         if not doc or not code or not segment.strip():
             raise CodingError(f"{where}: document, code and segment must all be filled (found {doc!r}, {code!r}, {segment[:30]!r}).")
         if doc not in transcripts:
-            found = _find_document(doc, search)
+            found = find_document(doc, search)
             if found is None:
                 raise CodingError(
-                    f"{where}: document {doc!r} not found (looked for {doc}.txt/.docx/.rtf/.odt in "
+                    f"{where}: document {doc!r} not found (looked for {doc} and {doc}.txt/.docx/.rtf/.odt in "
                     f"{', '.join(map(str, search))}). Export it from MAXQDA and pass its folder with --texts."
                 )
             transcripts[doc] = read_transcript(found)
