@@ -255,7 +255,8 @@ class Folds:
     Attributes:
         splits: ``(train_indices, test_indices)`` per fold.
         by: ``"document"`` (no document on both sides) or ``"unit"``.
-        note: One line for the user when the folds are not grouped by document, else "".
+        note: One line for the user when the folds are not grouped by document, or fewer
+            than configured; else "".
     """
 
     splits: list[tuple[np.ndarray, np.ndarray]]
@@ -269,9 +270,10 @@ class Folds:
 def make_folds(groups: np.ndarray, Y: np.ndarray, n_folds: int, *, seed: int = 0) -> Folds:
     """The folds of every cross-validation (threshold choice, ``evaluate``, learning curve).
 
-    Grouped by document when there are at least ``n_folds`` documents, so that segments
-    of one interview never sit on both sides. With fewer documents (a single spreadsheet
-    of units is one document) the folds are built over units instead, stratified by code:
+    Grouped by document when there are at least three documents (one fold per document
+    where there are fewer than ``n_folds``), so that segments of one interview never sit
+    on both sides. With one or two documents (a single spreadsheet of units is one
+    document) the folds are built over units instead, stratified by code:
     each unit by its rarest code in ``Y`` (or "none"), so that every code is spread over
     the folds.
 
@@ -285,10 +287,16 @@ def make_folds(groups: np.ndarray, Y: np.ndarray, n_folds: int, *, seed: int = 0
     """
     groups = np.asarray(groups)
     n_groups = len(np.unique(groups))
-    if n_groups >= max(n_folds, 2):
+    if n_groups >= n_folds:
         return Folds(list(GroupKFold(n_splits=n_folds).split(np.zeros(len(groups)), groups=groups)), "document")
+    if n_groups >= 3:
+        # A few interviews: fewer folds, still grouped, since segments of one interview on
+        # both sides would flatter the figures and over-fit the thresholds. (With three
+        # documents, each training fold still holds two for the inner threshold folds.)
+        note = f"{n_groups} documents, fewer than the {n_folds} folds of training.cv_folds: {n_groups} folds grouped by document"
+        return Folds(list(GroupKFold(n_splits=n_groups).split(np.zeros(len(groups)), groups=groups)), "document", note)
     k = min(n_folds, len(groups))
-    note = (f"{n_groups} document{'s' if n_groups != 1 else ''}, fewer than the {n_folds} folds of training.cv_folds: "
+    note = (f"{n_groups} document{'s' if n_groups != 1 else ''}, too few to fold by document: "
             "folds are built over units (stratified by code), not grouped by document")
     if k < 2:
         return Folds([], "unit", note)
