@@ -162,3 +162,14 @@ def test_collect_inputs_sorted_and_filtered(tmp_path):
     assert [p.name for p in collect_inputs([tmp_path])] == ["a.txt", "b.txt"]
     with pytest.raises(InputError, match="no such file or folder"):
         collect_inputs([tmp_path / "missing"])
+
+
+def test_a_folder_skips_hand_codes_kept_beside_its_texts(tmp_path):
+    from pipeline.ingest import collect_inputs
+
+    (tmp_path / "a.txt").write_text("I: Frage?\nB: Antwort.\n", encoding="utf-8")
+    (tmp_path / "codings.jsonl").write_text('{"document": "a", "start": 0, "end": 5, "code": "X", "coder": "A"}\n', encoding="utf-8")
+    (tmp_path / "units.jsonl").write_text('{"id": "1", "text": "Ein Satz."}\n', encoding="utf-8")
+    assert [p.name for p in collect_inputs([tmp_path])] == ["a.txt", "units.jsonl"]
+    # Named explicitly, a file is taken as given (its reader then says what it is).
+    assert [p.name for p in collect_inputs([tmp_path / "codings.jsonl"])] == ["codings.jsonl"]

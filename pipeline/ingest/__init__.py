@@ -53,17 +53,34 @@ def read_transcript(path: str | Path) -> Transcript:
     return reader(path)
 
 
+def _is_hand_codes(path: Path) -> bool:
+    """A span-format hand-code file or a MAXQDA export (not pre-segmented units)."""
+    if path.suffix.lower() not in (".jsonl", ".csv"):
+        return False
+    from pipeline.codings import detect_format
+    from pipeline.errors import AutocodeError
+
+    try:
+        return detect_format(path) in ("spans", "maxqda")
+    except AutocodeError:
+        return False  # the reader will say what is wrong with it
+
+
 def collect_inputs(inputs: list[str | Path]) -> list[Path]:
     """Expand files and folders into a sorted, de-duplicated list of supported files.
 
-    A folder contributes every supported file directly inside it (sorted by name);
-    a file is taken as given (its reader reports an unsupported type).
+    A folder contributes every supported file directly inside it (sorted by name),
+    except hand-code files (span format, MAXQDA export) kept beside the texts; a file is
+    taken as given (its reader reports an unsupported type).
     """
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
             files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in READERS and not f.name.startswith("."))
+            # Hand codes kept beside the texts they code (corpus/literature/codings.jsonl)
+            # are no texts: a folder contributes only what could be one.
+            files = [f for f in files if not _is_hand_codes(f)]
             if not files:
                 raise InputError(
                     f"{p}: the folder holds no supported file ({', '.join(supported_extensions())}). "
