@@ -235,5 +235,5 @@ def test_alpha_on_large_data_with_missing_values_is_fast():
 def test_doctests():
     import doctest
 
-    failures, tried = doctest.testmod(A, optionflags=doctest.NORMALIZE_WHITESPACE)
+    failures, tried = doctest.testmod(A.coefficients, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried >= 5 and failures == 0

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import pipeline.cli.agreement  # noqa: F401  (registers the command)
-from pipeline.agreement_units import (
+from pipeline.agreement.units import (
     assess_coded, assess_table, load_coded_units, read_table, span_units,
 )
 from pipeline.cli._app import app

@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from pipeline.agreement_units import CodedUnits, assess_coded, assess_table
-from pipeline.report import REPORT_FILES, render_html, result_to_json, write_report
+from pipeline.agreement.units import CodedUnits, assess_coded, assess_table
+from pipeline.agreement.report import REPORT_FILES, render_html, result_to_json, write_report
 
 CODES = ("HEM-BUERO", "HEM-KOSTEN", "MOT-MARKT")
 TEXTS = ("Die Bürokratie war <schlimm> & teuer.", "Neue Kunden in Frankreich.", "Es hat sich gelohnt.",

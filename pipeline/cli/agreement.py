@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.agreement_units import UNITS, assess_coded, assess_table, load_coded_units, read_table
-from pipeline.agreement import LEVELS
+from pipeline.agreement.units import UNITS, assess_coded, assess_table, load_coded_units, read_table
+from pipeline.agreement.coefficients import LEVELS
 from pipeline.cli._app import app, fail, note, reports_errors
 from pipeline.io import atomic_write_text
 
@@ -79,12 +79,12 @@ def agreement(
         result = assess_coded(units, n_boot=bootstrap, seed=seed)
 
     if json_path is not None:
-        from pipeline.report import result_to_json
+        from pipeline.agreement.report import result_to_json
 
         atomic_write_text(json_path, json.dumps(result_to_json(result), ensure_ascii=False, indent=2) + "\n")
         note(f"figures written to {json_path}")
     if report is not None:
-        from pipeline.report import write_report
+        from pipeline.agreement.report import write_report
 
         paths = write_report(result, report)
         note(f"report written to {paths[0]}")

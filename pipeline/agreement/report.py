@@ -11,10 +11,10 @@ import html
 import math
 from pathlib import Path
 
-from pipeline.agreement import (
+from pipeline.agreement.coefficients import (
     ALPHA_RELIABLE, ALPHA_TENTATIVE, COEFFICIENTS, krippendorff_verdict, landis_koch,
 )
-from pipeline.agreement_units import AgreementResult, ItemAgreement, PairResult
+from pipeline.agreement.units import AgreementResult, ItemAgreement, PairResult
 from pipeline.io import atomic_write_csv, atomic_write_text
 
 REPORT_FILES = ("report.html", "figures.csv", "pairs.csv", "disagreements.csv")

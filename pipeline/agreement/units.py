@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import agreement as A
+from pipeline.agreement import coefficients as A
 from pipeline.codebook import Codebook
 from pipeline.errors import InputError
 from pipeline.types import Coding, Segment
