@@ -67,7 +67,10 @@ def test_segment_units_from_unit_files_and_model(tmp_path):
 
     result = assess_coded(units, n_boot=50)
     assert [i.name for i in result.items] == ["HEM", "MOT"]
-    pairs = {(p.coder_a, p.coder_b): p for p in result.overall.pairs}
+    # Human–human first: the main figures leave the model out; the pooled ones include it.
+    assert [(p.coder_a, p.coder_b) for p in result.overall.pairs] == [("A", "B")]
+    assert result.pooled is not None and "model included" in result.pooled.name
+    pairs = {(p.coder_a, p.coder_b): p for p in result.pooled.pairs}
     assert pairs[("A", "model:tfidf-logreg")].involves_model
     assert not pairs[("A", "B")].involves_model
     # A and B disagree on u3/MOT only; A and the model on u2/HEM only: 7 of 8 decisions.

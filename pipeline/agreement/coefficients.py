@@ -1010,12 +1010,22 @@ COEFFICIENTS: dict[str, Coefficient] = {
 
 def agreement_summary(
     codes: np.ndarray, *, n_categories: int | None = None, level: str = "nominal",
-    values: Sequence[float] | None = None, confidence: float = 0.95,
+    values: Sequence[float] | None = None, weights: str | np.ndarray = "identity", confidence: float = 0.95,
 ) -> dict[str, Estimate]:
     """Every registered coefficient that applies to ``codes``.
 
-    The κ family and AC1 are unweighted (nominal); Krippendorff's α uses ``level``.
-    Cohen's κ and Scott's π are included only for exactly two coders.
+    The κ family, AC1 (AC2 with weights) and percent agreement use ``weights``;
+    Krippendorff's α uses ``level``. Cohen's κ and Scott's π are included only for
+    exactly two coders. Units with one rating count in the category proportions of the
+    κ family and AC1 (irrCAC's convention), so pass every rated unit, not only the
+    pairable ones.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n_units, n_coders)
+    weights : str or ndarray of shape (q, q)
+        See :func:`weight_matrix`; named weights other than ``identity`` use ``values``
+        (default ``1..q``) as the category values.
 
     Returns
     -------
@@ -1032,5 +1042,5 @@ def agreement_summary(
         elif name in ("cohen_kappa", "scott_pi") and contingency_table(codes, q).sum() == 0:
             continue
         else:
-            out[name] = coef.compute(codes, n_categories=q, confidence=confidence)
+            out[name] = coef.compute(codes, n_categories=q, weights=weights, values=values, confidence=confidence)
     return out

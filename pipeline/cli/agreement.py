@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from pipeline.agreement.units import UNITS, assess_coded, assess_table, load_coded_units, read_table
-from pipeline.agreement.coefficients import LEVELS
+from pipeline.agreement.coefficients import LEVELS, WEIGHT_NAMES
 from pipeline.cli._app import app, fail, note, reports_errors
 from pipeline.io import atomic_write_text
 
@@ -30,6 +30,10 @@ def agreement(
              "blank = missing.")] = None,
     level: Annotated[str, typer.Option(
         help="Level of measurement of --table cells for Krippendorff's α: nominal, ordinal, interval or ratio.")] = "nominal",
+    weights: Annotated[str, typer.Option(
+        help="--table: agreement weights for Cohen's/Fleiss'/Conger's κ, Brennan–Prediger and Gwet's AC2 when the "
+             "categories are ordered numbers: " + ", ".join(WEIGHT_NAMES) + ".")] = "identity",
+    lang: Annotated[str, typer.Option(help="Language of report.html: de (German) or en (English).")] = "de",
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON here.")] = None,
     codebook: Annotated[Optional[Path], typer.Option(
         help="Code system (YAML): fixes the list and order of codes and rejects unknown codes.")] = None,
@@ -56,13 +60,20 @@ def agreement(
         raise fail(f"--unit must be one of {', '.join(UNITS)}, not {unit!r}.", code=2)
     if level not in LEVELS:
         raise fail(f"--level must be one of {', '.join(LEVELS)}, not {level!r}.", code=2)
+    if weights not in WEIGHT_NAMES:
+        raise fail(f"--weights must be one of {', '.join(WEIGHT_NAMES)}, not {weights!r}.", code=2)
+    if weights != "identity" and table is None:
+        raise fail("--weights applies to --table input with ordered numeric categories; coded files give "
+                   "present/absent decisions, for which weights change nothing.", code=2)
+    if lang not in ("de", "en"):
+        raise fail(f"--lang must be de or en, not {lang!r}.", code=2)
     if report is None and json_path is None:
         raise fail("say where the results go: --report DIR and/or --json PATH.", code=2)
 
     if table is not None:
         rows, coders = read_table(table)
         note(f"{len(rows)} units, {len(coders)} coders from {table}")
-        result = assess_table(rows, coders=coders, level=level, n_boot=bootstrap, seed=seed)
+        result = assess_table(rows, coders=coders, level=level, weights=weights, n_boot=bootstrap, seed=seed)
     else:
         book = None
         if codebook is not None:
@@ -86,8 +97,22 @@ def agreement(
     if report is not None:
         from pipeline.agreement.report import write_report
 
-        paths = write_report(result, report)
+        paths = write_report(result, report, lang=lang)
         note(f"report written to {paths[0]}")
+    from pipeline.agreement.report import note_text
+
+    entered = ", ".join(f"{k} {e.n_units}" for k, e in result.overall.estimates.items())
+    note(f"units entering each coefficient ({result.overall.name}): {entered}")
+    for n in result.notes:
+        if n[0] != "segment_counts":
+            note(note_text(n, "en"))
+    for c in result.model_vs_human:
+        a = c.overall.estimates.get("krippendorff_alpha")
+        if a is not None:
+            note(f"{c.model} vs {c.human}, {c.sample} ({len(c.documents)} documents): α = {a.value:.4f}")
+    if result.unitizing is not None:
+        typer.echo(f"unitizing_alpha\t{result.unitizing.overall.alpha:.4f}")
     alpha = result.overall.estimates.get("krippendorff_alpha")
     if alpha is not None:
+        note(f"krippendorff_alpha on stdout: {result.overall.name}")
         typer.echo(f"krippendorff_alpha\t{alpha.value:.4f}")
