@@ -184,9 +184,11 @@ def test_table_and_json_keys(tmp_path):
     result = CliRunner().invoke(app, ["agreement", "--table", str(table), "--json", str(out), "--bootstrap", "0"])
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())
-    assert set(figures) == {"percent_agreement", "fleiss_kappa", "conger_kappa", "brennan_prediger", "gwet_ac1",
-                            "krippendorff_alpha"}
-    assert all(isinstance(v, float) for v in figures.values())
+    coefficients = {"percent_agreement", "fleiss_kappa", "conger_kappa", "brennan_prediger", "gwet_ac1",
+                    "krippendorff_alpha"}
+    assert set(figures) == coefficients | {"n_rated", "n_units", "units_entered", "weights", "nan_reasons"}
+    assert all(isinstance(figures[k], float) for k in coefficients)
+    assert (figures["n_rated"], figures["n_units"]) == (5, 4)
     # u5 has one rating and is not pairable; the rest as computed by hand:
     # pairs agreeing per unit: u1 3/3, u2 1/3, u3 3/3, u4 1/1 -> mean 5/6.
     assert figures["percent_agreement"] == pytest.approx(5 / 6)
@@ -232,8 +234,10 @@ def test_command_writes_report_folder(tmp_path):
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in report.iterdir()) == ["disagreements.csv", "figures.csv", "pairs.csv", "report.html"]
     lines = (report / "disagreements.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "unit,document,item,A,B,model:tfidf-logreg,text"
+    assert lines[0] == "unit,document,start,end,item,A,B,model:tfidf-logreg,text"
     assert any(line.startswith("u3,") and ",MOT,yes,no,yes," in line for line in lines)
+    html = (report / "report.html").read_text(encoding="utf-8")
+    assert "<html lang='de'>" in html and "Modell gegen Menschen" in html
 
 
 def test_help_speaks_to_researchers():

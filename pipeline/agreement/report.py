@@ -638,7 +638,8 @@ def render_html(result: AgreementResult, *, title: str | None = None, lang: str 
     out.append(f"<p><strong>{t['coders']}:</strong> {html.escape(', '.join(humans))} ({t['humans']})"
                + (f"; {t['model']}: {html.escape(', '.join(result.model_coders))}" if result.model_coders else "")
                + ".</p>")
-    for m, info in result.models.items():
+    for m in result.model_coders:
+        info = result.models.get(m, {})
         docs = result.model_training.get(m)
         out.append(
             f"<p class='model-card'><strong>{t['model']} {html.escape(m)}:</strong> {html.escape(info.get('path', ''))}; "
