@@ -83,7 +83,7 @@ TEXT = {
         "alpha_u": "αu", "d_o": "D_o (beobachtet)", "d_e": "D_e (erwartet)", "spans": "Markierungen",
         "binary": "Relevanter Text, gleich welcher Code (|uα)",
         "nan": "nicht definiert",
-        "yes": "ja", "no": "nein",
+        "yes": "ja", "no": "nein", "absent": "nicht vorhanden", "present": "vorhanden",
         "reliable": "verlässlich", "tentative": "vorläufig", "unreliable": "nicht verlässlich",
         "almost perfect": "fast vollkommen", "substantial": "substanziell", "moderate": "mittelmäßig",
         "fair": "ausreichend", "slight": "gering", "poor": "schlecht",
@@ -420,7 +420,7 @@ tr.model td{background:#eef6ff}.ok{color:#1a7f37}.tent{color:#9a6700}.bad{color:
 table.confusion{display:inline-table;margin-right:1.5rem}.note{color:#555;font-size:.9rem}details{margin:.25rem 0}
 code{background:#f6f8fa;padding:0 .2rem}.warn{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .75rem}
 figure.chart{margin:.5rem 0 1rem;max-width:100%;overflow:hidden}figure.chart svg{display:block;width:100%;height:auto}
-.refs li{margin:.2rem 0}
+.refs li{margin:.2rem 0}td.ci{white-space:nowrap}
 """
 
 
@@ -557,9 +557,9 @@ def _per_code_table(items: tuple[ItemAgreement, ...], t: dict, lang: str, *, tab
         rows.append(
             f"<tr><td class='l'>{html.escape(item.name)}</td><td>{item.n_units}</td>"
             f"<td class='{_verdict_class(a)}'>{_fmt(a, lang) or t['nan']}</td>"
-            f"<td>{_fmt(ci[0], lang)} – {_fmt(ci[1], lang)}</td>"
+            f"<td class='ci'>{_fmt(ci[0], lang)} – {_fmt(ci[1], lang)}</td>"
             f"<td class='l'>{html.escape(t.get(verdict, verdict))}</td>{u}<td>{_fmt(k.value, lang)}</td>"
-            f"<td>{_fmt(klo, lang)} – {_fmt(khi, lang)}</td>"
+            f"<td class='ci'>{_fmt(klo, lang)} – {_fmt(khi, lang)}</td>"
             f"<td>{_fmt(e['gwet_ac1'].value, lang)}</td><td>{_fmt(e['brennan_prediger'].value, lang)}</td>"
             f"<td>{_fmt(e['percent_agreement'].value, lang)}</td><td class='l'>{html.escape(note)}</td></tr>"
         )
@@ -708,7 +708,7 @@ def render_html(result: AgreementResult, *, title: str | None = None, lang: str 
         if len(result.disagreements) > len(shown):
             out.append(f"<p class='note'>{html.escape(t['first_n'].format(n=len(shown)))}</p>")
     unit_words = t.get(unit_key, result.unit)
-    cite = CITATION[lang].format(version=__version__, date=created.strftime("%Y-%m-%d"), unit=unit_words,
+    cite = CITATION[lang].format(version=__version__, date=created.strftime("%Y-%m-%d"), unit=unit_words.rstrip("."),
                                  extra=CITATION_UNITIZING[lang] if result.unitizing is not None else "")
     out.append(f"<h2 id='cite'>{t['cite']}</h2><p id='citation'>{html.escape(cite)}</p>"
                "<ul class='refs'>" + "".join(f"<li>{html.escape(r)}</li>" for r in REFERENCES) + "</ul>")
