@@ -272,3 +272,18 @@ def test_command_takes_a_classify_output_folder(tmp_path):
     empty.mkdir()
     result = CliRunner().invoke(app, ["agreement", *map(str, files), str(empty), *args, str(by_file)])
     assert result.exit_code == 1 and "no classify output in the folder" in result.output
+
+
+def test_document_unit_nan_says_why(tmp_path):
+    """Both coders used both codes in the one document: no variation, so κ and α are undefined."""
+    files = [write_jsonl(tmp_path / f"{coder}.jsonl", [{**u, "codes": c, "coder": coder, "document": "int01"}
+                                                       for u, c in zip(UNITS, codes)])
+             for coder, codes in (("A", HUMAN_A), ("B", HUMAN_B))]
+    out = tmp_path / "f.json"
+    result = CliRunner().invoke(app, ["agreement", *map(str, files), "--unit", "document", "--json", str(out),
+                                      "--bootstrap", "0"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["krippendorff_alpha"] is None
+    assert figures["nan_reasons"]["krippendorff_alpha"].startswith("one category only")
+    assert "krippendorff_alpha: undefined – one category only" in result.output

@@ -326,6 +326,15 @@ def _items(units: CodedUnits, cols: Sequence[int], rows_keep: np.ndarray | None,
     return overall, tuple(items), pooled
 
 
+def _nan_notes(item: ItemAgreement) -> list[tuple[str, dict]]:
+    """One note per item and reason, naming the coefficients it makes undefined."""
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for coef, reason in item.reasons.items():
+        grouped[reason].append(coef)
+    return [("nan", {"item": item.name, "coefficient": ", ".join(coefs), "reason": reason})
+            for reason, coefs in grouped.items()]
+
+
 def assess_coded(units: CodedUnits, *, n_boot: int = 1000, seed: int = 0) -> AgreementResult:
     """Per-code agreement and agreement over the whole code system, humans first.
 
@@ -391,8 +400,7 @@ def assess_coded(units: CodedUnits, *, n_boot: int = 1000, seed: int = 0) -> Agr
         notes.append(("segment_counts", {"n_segments": len(units.unit_ids), "n_codes": len(units.codes),
                                          "n_decisions": overall.n_units}))
     for item in (overall, *items):
-        for coef, reason in item.reasons.items():
-            notes.append(("nan", {"item": item.name, "coefficient": coef, "reason": reason}))
+        notes.extend(_nan_notes(item))
 
     disagreements: list[Disagreement] = []
     for code in units.codes:
@@ -465,7 +473,7 @@ def assess_table(
     rule = (f"one row of the table per unit; {len(coders)} coders; level {level}; weights {weights}; "
             f"{item.n_rated} units with one or more ratings enter the category proportions, "
             f"{item.n_units} with two or more the observed agreement")
-    notes = tuple(("nan", {"item": item.name, "coefficient": c, "reason": r}) for c, r in item.reasons.items())
+    notes = tuple(_nan_notes(item))
     return AgreementResult("table", rule, tuple(coders), item, (), disagreements, (), tuple(coders), notes=notes)
 
 
