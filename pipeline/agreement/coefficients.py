@@ -707,6 +707,14 @@ def krippendorff_alpha(
 # --------------------------------------------------------------------------- two coders
 
 
+def _prepared(table: np.ndarray, weights, values) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Checked table, weight matrix, number of units and proportions, shape (q, q)."""
+    table = _check_table(table)
+    w = _weights(weights, values, table.shape[0])
+    n = table.sum()
+    return table, w, n, table / n
+
+
 def _table_estimate(name: str, table: np.ndarray, w: np.ndarray, pa: float, pe: float, value: float,
                     sum1: float, centre: float, confidence: float, se0: float = math.nan) -> Estimate:
     n = float(table.sum())
@@ -734,11 +742,8 @@ def cohen_kappa_table(table: np.ndarray, *, weights: str | np.ndarray = "identit
     >>> round(cohen_kappa_table(t).value, 4)
     0.4842
     """
-    table = _check_table(table)
+    table, w, n, p = _prepared(table, weights, values)
     q = table.shape[0]
-    w = _weights(weights, values, q)
-    n = table.sum()
-    p = table / n
     row, col = p.sum(axis=1), p.sum(axis=0)
     pa = float((w * p).sum())
     pe = float(row @ w @ col)
@@ -760,11 +765,8 @@ def scott_pi_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
     table : ndarray, shape (q, q)
     weights : str or ndarray of shape (q, q)
     """
-    table = _check_table(table)
+    table, w, n, p = _prepared(table, weights, values)
     q = table.shape[0]
-    w = _weights(weights, values, q)
-    n = table.sum()
-    p = table / n
     row, col = p.sum(axis=1), p.sum(axis=0)
     pi = (row + col) / 2
     pa = float((w * p).sum())
@@ -778,11 +780,8 @@ def scott_pi_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
 def gwet_ac1_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
                    values: Sequence[float] | None = None, confidence: float = 0.95) -> Estimate:
     """Gwet's AC1/AC2 from a two-coder contingency table (Gwet 2008, 2014)."""
-    table = _check_table(table)
+    table, w, n, p = _prepared(table, weights, values)
     q = table.shape[0]
-    w = _weights(weights, values, q)
-    n = table.sum()
-    p = table / n
     pi = (p.sum(axis=1) + p.sum(axis=0)) / 2
     pa = float((w * p).sum())
     factor = w.sum() / (q * (q - 1)) if q > 1 else 0.0
@@ -796,10 +795,8 @@ def gwet_ac1_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
 def brennan_prediger_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
                            values: Sequence[float] | None = None, confidence: float = 0.95) -> Estimate:
     """Brennan–Prediger κ from a two-coder contingency table."""
-    table = _check_table(table)
+    table, w, _, p = _prepared(table, weights, values)
     q = table.shape[0]
-    w = _weights(weights, values, q)
-    p = table / table.sum()
     pa = float((w * p).sum())
     pe = float(w.sum() / q**2)
     value = _ratio(pa - pe, 1 - pe)
@@ -809,11 +806,8 @@ def brennan_prediger_table(table: np.ndarray, *, weights: str | np.ndarray = "id
 def percent_agreement_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
                             values: Sequence[float] | None = None, confidence: float = 0.95) -> Estimate:
     """(Weighted) percent agreement from a two-coder contingency table."""
-    table = _check_table(table)
-    w = _weights(weights, values, table.shape[0])
-    p = table / table.sum()
+    table, w, n, p = _prepared(table, weights, values)
     pa = float((w * p).sum())
-    n = table.sum()
     se = math.sqrt(max(float((p * w**2).sum()) - pa**2, 0.0) / n)
     return Estimate("percent_agreement", pa, pa, 0.0, se, int(n), int(n) - 1, confidence=confidence)
 
@@ -821,11 +815,8 @@ def percent_agreement_table(table: np.ndarray, *, weights: str | np.ndarray = "i
 def krippendorff_alpha_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
                              values: Sequence[float] | None = None, confidence: float = 0.95) -> Estimate:
     """Krippendorff's α for two coders without missing values, from a contingency table."""
-    table = _check_table(table)
+    table, w, n, p = _prepared(table, weights, values)
     q = table.shape[0]
-    w = _weights(weights, values, q)
-    n = table.sum()
-    p = table / n
     row, col = p.sum(axis=1), p.sum(axis=0)
     eps = 1 / (2 * n)
     pa0 = float((w * p).sum())

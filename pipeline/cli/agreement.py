@@ -22,7 +22,8 @@ def agreement(
              "coder); a classify output folder stands for its .jsonl files.", show_default=False)] = None,
     unit: Annotated[str, typer.Option(
         help="Unit of analysis: 'segment' (same segments, each code present/absent), 'span' (free character "
-             "ranges matched by overlap) or 'document' (code present in / frequency per document).")] = "segment",
+             "ranges: Krippendorff's unitizing αu on the text, and units joined by overlap as a secondary view) or "
+             "'document' (code present in / frequency per document).")] = "segment",
     report: Annotated[Optional[Path], typer.Option(
         help="Folder for report.html, figures.csv, pairs.csv and disagreements.csv.")] = None,
     table: Annotated[Optional[Path], typer.Option(
@@ -47,10 +48,12 @@ def agreement(
     seed: Annotated[int, typer.Option(help="Seed for the bootstrap.")] = 0,
 ) -> None:
     """Inter-coder agreement: percent agreement, Cohen's κ, Scott's π, Fleiss' κ, Conger's κ,
-    Brennan–Prediger κ, Gwet's AC1 and Krippendorff's α (with bootstrap interval), per code
-    and per pair of coders, model beside humans.
+    Brennan–Prediger κ, Gwet's AC1/AC2 and Krippendorff's α (with bootstrap interval), per code
+    and per pair of coders; for free spans Krippendorff's unitizing αu.
 
-    Krippendorff: α ≥ .80 reliable, ≥ .667 tentative.
+    Human–human figures come first. The model is compared with each human apart, and
+    figures on the documents it was trained on are marked in-sample. The report is German
+    by default (--lang en for English). Krippendorff: α ≥ .80 reliable, ≥ .667 tentative.
     """
     if table is not None and codings:
         raise fail("give either coding files or --table, not both.", code=2)
