@@ -720,8 +720,12 @@ def _table_estimate(name: str, table: np.ndarray, w: np.ndarray, pa: float, pe: 
     n = float(table.sum())
     se = math.nan
     if np.isfinite(value):
-        var = (sum1 - centre**2) / (n * (1 - pe) ** 2)
-        se = math.sqrt(max(var, 0.0))
+        spread = sum1 - centre**2
+        # A difference of two nearly equal sums is rounding noise, not variance (e.g. κ = 0
+        # with every unit contributing the same): report 0, as statsmodels does.
+        if abs(spread) <= 1e-12 * max(abs(sum1), centre**2, 1e-300):
+            spread = 0.0
+        se = math.sqrt(max(spread, 0.0) / (n * (1 - pe) ** 2))
     return Estimate(name, value, pa, pe, se, int(n), int(n) - 1, se0, confidence)
 
 
