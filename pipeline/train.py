@@ -6,6 +6,8 @@ are not coded by convention, so they are neither positive nor negative examples)
 
 from __future__ import annotations
 
+import hashlib
+
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -209,6 +211,9 @@ def train(
             "fold_note": folds.note,
             "files": [str(p) for p in coded],
             "documents": len(set(data.groups)),
+            # Which texts the model saw, so that agreement can tell in-sample from out-of-sample figures.
+            "document_sha256": {d: hashlib.sha256(t.text.encode("utf-8")).hexdigest()
+                                for d, t in sorted(hand.transcripts.items()) if d in set(data.groups)},
             "segments": len(data.segments),
             "coded_segments": int(data.Y.any(axis=1).sum()),
             "per_code": {code: int(n) for code, n in zip(codebook.leaf_ids, data.Y.sum(axis=0))},

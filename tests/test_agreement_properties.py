@@ -146,7 +146,9 @@ def test_cohen_matches_statsmodels(data, wt):
     ours = A.cohen_kappa(codes, n_categories=q, weights=wt)
     assume(math.isfinite(theirs.kappa) and math.isfinite(theirs.std_kappa) and math.isfinite(ours.value))
     assert ours.value == pytest.approx(theirs.kappa, abs=1e-9)
-    assert ours.se == pytest.approx(theirs.std_kappa, abs=1e-9)
+    # Where the true SE is 0 both sides take the square root of rounding noise (~1e-16),
+    # which leaves up to ~1e-8; hence 1e-7 here, not 1e-9.
+    assert ours.se == pytest.approx(theirs.std_kappa, abs=1e-7)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
@@ -235,5 +237,5 @@ def test_alpha_on_large_data_with_missing_values_is_fast():
 def test_doctests():
     import doctest
 
-    failures, tried = doctest.testmod(A, optionflags=doctest.NORMALIZE_WHITESPACE)
+    failures, tried = doctest.testmod(A.coefficients, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried >= 5 and failures == 0

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import pipeline.cli.agreement  # noqa: F401  (registers the command)
-from pipeline.agreement_units import (
+from pipeline.agreement.units import (
     assess_coded, assess_table, load_coded_units, read_table, span_units,
 )
 from pipeline.cli._app import app
@@ -67,7 +67,10 @@ def test_segment_units_from_unit_files_and_model(tmp_path):
 
     result = assess_coded(units, n_boot=50)
     assert [i.name for i in result.items] == ["HEM", "MOT"]
-    pairs = {(p.coder_a, p.coder_b): p for p in result.overall.pairs}
+    # Human–human first: the main figures leave the model out; the pooled ones include it.
+    assert [(p.coder_a, p.coder_b) for p in result.overall.pairs] == [("A", "B")]
+    assert result.pooled is not None and "model included" in result.pooled.name
+    pairs = {(p.coder_a, p.coder_b): p for p in result.pooled.pairs}
     assert pairs[("A", "model:tfidf-logreg")].involves_model
     assert not pairs[("A", "B")].involves_model
     # A and B disagree on u3/MOT only; A and the model on u2/HEM only: 7 of 8 decisions.
@@ -181,9 +184,11 @@ def test_table_and_json_keys(tmp_path):
     result = CliRunner().invoke(app, ["agreement", "--table", str(table), "--json", str(out), "--bootstrap", "0"])
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())
-    assert set(figures) == {"percent_agreement", "fleiss_kappa", "conger_kappa", "brennan_prediger", "gwet_ac1",
-                            "krippendorff_alpha"}
-    assert all(isinstance(v, float) for v in figures.values())
+    coefficients = {"percent_agreement", "fleiss_kappa", "conger_kappa", "brennan_prediger", "gwet_ac1",
+                    "krippendorff_alpha"}
+    assert set(figures) == coefficients | {"n_rated", "n_units", "units_entered", "weights", "nan_reasons"}
+    assert all(isinstance(figures[k], float) for k in coefficients)
+    assert (figures["n_rated"], figures["n_units"]) == (5, 4)
     # u5 has one rating and is not pairable; the rest as computed by hand:
     # pairs agreeing per unit: u1 3/3, u2 1/3, u3 3/3, u4 1/1 -> mean 5/6.
     assert figures["percent_agreement"] == pytest.approx(5 / 6)
@@ -229,8 +234,10 @@ def test_command_writes_report_folder(tmp_path):
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in report.iterdir()) == ["disagreements.csv", "figures.csv", "pairs.csv", "report.html"]
     lines = (report / "disagreements.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "unit,document,item,A,B,model:tfidf-logreg,text"
+    assert lines[0] == "unit,document,start,end,item,A,B,model:tfidf-logreg,text"
     assert any(line.startswith("u3,") and ",MOT,yes,no,yes," in line for line in lines)
+    html = (report / "report.html").read_text(encoding="utf-8")
+    assert "<html lang='de'>" in html and "Modell gegen Menschen" in html
 
 
 def test_help_speaks_to_researchers():
@@ -265,3 +272,18 @@ def test_command_takes_a_classify_output_folder(tmp_path):
     empty.mkdir()
     result = CliRunner().invoke(app, ["agreement", *map(str, files), str(empty), *args, str(by_file)])
     assert result.exit_code == 1 and "no classify output in the folder" in result.output
+
+
+def test_document_unit_nan_says_why(tmp_path):
+    """Both coders used both codes in the one document: no variation, so κ and α are undefined."""
+    files = [write_jsonl(tmp_path / f"{coder}.jsonl", [{**u, "codes": c, "coder": coder, "document": "int01"}
+                                                       for u, c in zip(UNITS, codes)])
+             for coder, codes in (("A", HUMAN_A), ("B", HUMAN_B))]
+    out = tmp_path / "f.json"
+    result = CliRunner().invoke(app, ["agreement", *map(str, files), "--unit", "document", "--json", str(out),
+                                      "--bootstrap", "0"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["krippendorff_alpha"] is None
+    assert figures["nan_reasons"]["krippendorff_alpha"].startswith("one category only")
+    assert "krippendorff_alpha: undefined – one category only" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import re
 import shutil
 import subprocess
@@ -11,8 +12,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from pipeline.agreement_units import CodedUnits, assess_coded, assess_table
-from pipeline.report import REPORT_FILES, render_html, result_to_json, write_report
+from pipeline.agreement.units import CodedUnits, assess_coded, assess_table
+from pipeline.agreement.report import REPORT_FILES, headline, render_html, result_to_json, write_report
 
 CODES = ("HEM-BUERO", "HEM-KOSTEN", "MOT-MARKT")
 TEXTS = ("Die Bürokratie war <schlimm> & teuer.", "Neue Kunden in Frankreich.", "Es hat sich gelohnt.",
@@ -88,23 +89,45 @@ def test_html_is_self_contained_and_escapes_text(result):
 
 
 def test_per_code_table_has_one_row_per_code(result):
-    rows = per_code_rows(render_html(result))
+    rows = per_code_rows(render_html(result, lang="en"))
     assert rows[0][:3] == ["Code", "Units", "α"]
     assert [r[0] for r in rows[1:]] == list(CODES)
     for row, item in zip(rows[1:], result.items):
-        assert row[2] == f"{item.estimates['krippendorff_alpha'].value:.3f}"
+        alpha = item.estimates["krippendorff_alpha"].value
+        assert row[2] == (f"{alpha:.3f}" if np.isfinite(alpha) else "undefined")
+
+
+def test_german_is_the_default_and_english_on_request(result):
+    de, en = render_html(result), render_html(result, lang="en")
+    assert "<html lang='de'>" in de and "Übereinstimmung zwischen Menschen" in de
+    assert "<html lang='en'>" in en and "Agreement between humans" in en
+    rows = per_code_rows(de)
+    assert rows[0][:3] == ["Code", "Einheiten", "α"]
+    finite = [(r, i) for r, i in zip(rows[1:], result.items) if np.isfinite(i.estimates["krippendorff_alpha"].value)]
+    assert finite
+    row, item = finite[0]
+    assert row[2] == f"{item.estimates['krippendorff_alpha'].value:.3f}".replace(".", ",")
+    assert "Zitiervorschlag" in de and "Krippendorff, K. (2011)" in de
+    assert re.search(r"id='created'>\d{4}-\d\d-\d\d \d\d:\d\d UTC<", de)
+
+
+def test_human_pairs_first_model_apart(result):
+    html = render_html(result, lang="en")
+    assert [(p.coder_a, p.coder_b) for p in result.overall.pairs] == [("A", "B")]
+    assert html.index("Agreement between humans") < html.index("Model against humans") < html.index(
+        "Pooled over all coders, model included")
+    assert "model:tfidf" in html and "unknown (the model card does not list them)" in html
+    assert "data-note='training_unknown'" in html
 
 
 def test_chart_draws_reliability_lines(result):
     html = render_html(result)
     assert ">.667</text>" in html and ">.80</text>" in html
-    assert html.count("<rect") == 2 * sum(1 for i in result.items if i.estimates)
-
-
-def test_model_pairs_are_marked(result):
-    html = render_html(result)
-    assert "class='model'" in html and "class='human'" in html
-    assert "model: model:tfidf" in html
+    chart = html[html.index("<figure class='chart'>"):html.index("</figure>")]
+    bars = sum(np.isfinite(i.estimates[k].value) for i in result.items if i.estimates
+               for k in ("krippendorff_alpha", headline(i)))
+    assert chart.count("<rect") == bars > 0
+    assert "viewBox=" in chart
 
 
 def test_report_files_and_csv_agree_with_json(tmp_path, result):
@@ -113,9 +136,10 @@ def test_report_files_and_csv_agree_with_json(tmp_path, result):
     figures = list(csv.DictReader((tmp_path / "figures.csv").open(encoding="utf-8")))
     data = result_to_json(result)
     alpha_rows = {r["item"]: float(r["value"]) for r in figures
-                  if r["coefficient"] == "krippendorff_alpha" and r["coders"] == "all coders"}
+                  if r["coefficient"] == "krippendorff_alpha" and r["coders"] == "all coders" and r["value"]}
     for code in CODES:
-        assert alpha_rows[code] == pytest.approx(data["codes"][code]["krippendorff_alpha"], abs=1e-6)
+        if data["codes"][code]["krippendorff_alpha"] is not None:
+            assert alpha_rows[code] == pytest.approx(data["codes"][code]["krippendorff_alpha"], abs=1e-6)
     disagreements = list(csv.DictReader((tmp_path / "disagreements.csv").open(encoding="utf-8")))
     assert {(d["unit"], d["item"]) for d in disagreements} >= {("int01:0000", "HEM-BUERO")}
     first = next(d for d in disagreements if d["unit"] == "int01:0000" and d["item"] == "HEM-BUERO")
@@ -126,9 +150,9 @@ def test_table_report_shows_confusion_matrix(tmp_path):
     rows = [(f"u{i}", list(r)) for i, r in enumerate(
         [("a", "a"), ("a", "b"), ("b", "b"), ("c", "c"), ("c", "a"), ("b", "b")])]
     res = assess_table(rows, coders=["Anna", "Ben"], n_boot=50)
-    html = render_html(res)
+    html = render_html(res, lang="en")
     assert "Anna</caption>" not in html and "Anna (rows) × Ben (columns)" in html
-    assert set(result_to_json(res)) == {"percent_agreement", "cohen_kappa", "scott_pi", "fleiss_kappa",
+    assert set(result_to_json(res)) >= {"percent_agreement", "cohen_kappa", "scott_pi", "fleiss_kappa",
                                         "conger_kappa", "brennan_prediger", "gwet_ac1", "krippendorff_alpha"}
 
 
@@ -136,17 +160,43 @@ def _chromium() -> str | None:
     return next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
 
 
+# Runs in the browser after layout: the boxes of the chart, its frame and every text in it.
+MEASURE = """<script>
+const fig = document.querySelector('figure.chart'), svg = fig.querySelector('svg');
+const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+const texts = [...svg.querySelectorAll('text')].map(t => [t.textContent, box(t)]);
+document.body.setAttribute('data-boxes', JSON.stringify({figure: box(fig), svg: box(svg), texts: texts,
+  page: document.documentElement.clientWidth}));
+</script></body>"""
+
+
 @pytest.mark.skipif(_chromium() is None, reason="no chromium binary (apt-get install -y chromium)")
-def test_report_renders_in_headless_chromium(tmp_path, result):
+@pytest.mark.parametrize("width", [1200, 640])
+def test_chart_fits_its_frame_in_headless_chromium(tmp_path, result, width):
+    import json
+
     write_report(result, tmp_path)
-    page = (tmp_path / "report.html").resolve().as_uri()
+    page = tmp_path / "measure.html"
+    page.write_text((tmp_path / "report.html").read_text(encoding="utf-8").replace("</body>", MEASURE),
+                    encoding="utf-8")
     base = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([*base, "--dump-dom", page], capture_output=True, text=True, timeout=120, check=True).stdout
+            f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},1600"]
+    dom = subprocess.run([*base, "--dump-dom", page.resolve().as_uri()], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
     # The browser's DOM (after parsing and layout) still holds the per-code table intact.
-    rows = per_code_rows(dom)
-    assert [r[0] for r in rows[1:]] == list(CODES)
+    assert [r[0] for r in per_code_rows(dom)[1:]] == list(CODES)
+    found = re.search(r'data-boxes="([^"]+)"', dom)
+    assert found, "the measuring script did not run"
+    boxes = json.loads(html_lib.unescape(found.group(1)))
+    fl, ft, fr, fb = boxes["figure"]
+    sl, st, sr, sb = boxes["svg"]
+    assert fr <= boxes["page"] + 0.5 and sr - sl > 100
+    assert fl - 0.5 <= sl and sr <= fr + 0.5 and ft - 0.5 <= st and sb <= fb + 0.5
+    legend = [t for t in boxes["texts"] if "Krippendorff" in t[0] or "κ" in t[0]]
+    assert len(legend) == 2
+    for text, (l, t, r, b) in boxes["texts"]:
+        assert sl - 0.5 <= l and r <= sr + 0.5 and st - 0.5 <= t and b <= sb + 0.5, f"{text!r} leaves the chart"
     shot = tmp_path / "shot.png"
-    subprocess.run([*base, f"--screenshot={shot}", "--window-size=1200,1600", page],
+    subprocess.run([*base, f"--screenshot={shot}", (tmp_path / "report.html").resolve().as_uri()],
                    capture_output=True, timeout=120, check=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000

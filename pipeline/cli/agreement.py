@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.agreement_units import UNITS, assess_coded, assess_table, load_coded_units, read_table
-from pipeline.agreement import LEVELS
+from pipeline.agreement.units import UNITS, assess_coded, assess_table, load_coded_units, read_table
+from pipeline.agreement.coefficients import LEVELS, WEIGHT_NAMES
 from pipeline.cli._app import app, fail, note, reports_errors
 from pipeline.io import atomic_write_text
 
@@ -22,7 +22,8 @@ def agreement(
              "coder); a classify output folder stands for its .jsonl files.", show_default=False)] = None,
     unit: Annotated[str, typer.Option(
         help="Unit of analysis: 'segment' (same segments, each code present/absent), 'span' (free character "
-             "ranges matched by overlap) or 'document' (code present in / frequency per document).")] = "segment",
+             "ranges: Krippendorff's unitizing αu on the text, and units joined by overlap as a secondary view) or "
+             "'document' (code present in / frequency per document).")] = "segment",
     report: Annotated[Optional[Path], typer.Option(
         help="Folder for report.html, figures.csv, pairs.csv and disagreements.csv.")] = None,
     table: Annotated[Optional[Path], typer.Option(
@@ -30,6 +31,10 @@ def agreement(
              "blank = missing.")] = None,
     level: Annotated[str, typer.Option(
         help="Level of measurement of --table cells for Krippendorff's α: nominal, ordinal, interval or ratio.")] = "nominal",
+    weights: Annotated[str, typer.Option(
+        help="--table: agreement weights for Cohen's/Fleiss'/Conger's κ, Brennan–Prediger and Gwet's AC2 when the "
+             "categories are ordered numbers: " + ", ".join(WEIGHT_NAMES) + ".")] = "identity",
+    lang: Annotated[str, typer.Option(help="Language of report.html: de (German) or en (English).")] = "de",
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON here.")] = None,
     codebook: Annotated[Optional[Path], typer.Option(
         help="Code system (YAML): fixes the list and order of codes and rejects unknown codes.")] = None,
@@ -43,10 +48,12 @@ def agreement(
     seed: Annotated[int, typer.Option(help="Seed for the bootstrap.")] = 0,
 ) -> None:
     """Inter-coder agreement: percent agreement, Cohen's κ, Scott's π, Fleiss' κ, Conger's κ,
-    Brennan–Prediger κ, Gwet's AC1 and Krippendorff's α (with bootstrap interval), per code
-    and per pair of coders, model beside humans.
+    Brennan–Prediger κ, Gwet's AC1/AC2 and Krippendorff's α (with bootstrap interval), per code
+    and per pair of coders; for free spans Krippendorff's unitizing αu.
 
-    Krippendorff: α ≥ .80 reliable, ≥ .667 tentative.
+    Human–human figures come first. The model is compared with each human apart, and
+    figures on the documents it was trained on are marked in-sample. The report is German
+    by default (--lang en for English). Krippendorff: α ≥ .80 reliable, ≥ .667 tentative.
     """
     if table is not None and codings:
         raise fail("give either coding files or --table, not both.", code=2)
@@ -56,13 +63,20 @@ def agreement(
         raise fail(f"--unit must be one of {', '.join(UNITS)}, not {unit!r}.", code=2)
     if level not in LEVELS:
         raise fail(f"--level must be one of {', '.join(LEVELS)}, not {level!r}.", code=2)
+    if weights not in WEIGHT_NAMES:
+        raise fail(f"--weights must be one of {', '.join(WEIGHT_NAMES)}, not {weights!r}.", code=2)
+    if weights != "identity" and table is None:
+        raise fail("--weights applies to --table input with ordered numeric categories; coded files give "
+                   "present/absent decisions, for which weights change nothing.", code=2)
+    if lang not in ("de", "en"):
+        raise fail(f"--lang must be de or en, not {lang!r}.", code=2)
     if report is None and json_path is None:
         raise fail("say where the results go: --report DIR and/or --json PATH.", code=2)
 
     if table is not None:
         rows, coders = read_table(table)
         note(f"{len(rows)} units, {len(coders)} coders from {table}")
-        result = assess_table(rows, coders=coders, level=level, n_boot=bootstrap, seed=seed)
+        result = assess_table(rows, coders=coders, level=level, weights=weights, n_boot=bootstrap, seed=seed)
     else:
         book = None
         if codebook is not None:
@@ -79,15 +93,29 @@ def agreement(
         result = assess_coded(units, n_boot=bootstrap, seed=seed)
 
     if json_path is not None:
-        from pipeline.report import result_to_json
+        from pipeline.agreement.report import result_to_json
 
         atomic_write_text(json_path, json.dumps(result_to_json(result), ensure_ascii=False, indent=2) + "\n")
         note(f"figures written to {json_path}")
     if report is not None:
-        from pipeline.report import write_report
+        from pipeline.agreement.report import write_report
 
-        paths = write_report(result, report)
+        paths = write_report(result, report, lang=lang)
         note(f"report written to {paths[0]}")
+    from pipeline.agreement.report import note_text
+
+    entered = ", ".join(f"{k} {e.n_units}" for k, e in result.overall.estimates.items())
+    note(f"units entering each coefficient ({result.overall.name}): {entered}")
+    for n in result.notes:
+        if n[0] != "segment_counts":
+            note(note_text(n, "en"))
+    for c in result.model_vs_human:
+        a = c.overall.estimates.get("krippendorff_alpha")
+        if a is not None:
+            note(f"{c.model} vs {c.human}, {c.sample} ({len(c.documents)} documents): α = {a.value:.4f}")
+    if result.unitizing is not None:
+        typer.echo(f"unitizing_alpha\t{result.unitizing.overall.alpha:.4f}")
     alpha = result.overall.estimates.get("krippendorff_alpha")
     if alpha is not None:
+        note(f"krippendorff_alpha on stdout: {result.overall.name}")
         typer.echo(f"krippendorff_alpha\t{alpha.value:.4f}")

@@ -707,13 +707,25 @@ def krippendorff_alpha(
 # --------------------------------------------------------------------------- two coders
 
 
+def _prepared(table: np.ndarray, weights, values) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Checked table, weight matrix, number of units and proportions, shape (q, q)."""
+    table = _check_table(table)
+    w = _weights(weights, values, table.shape[0])
+    n = table.sum()
+    return table, w, n, table / n
+
+
 def _table_estimate(name: str, table: np.ndarray, w: np.ndarray, pa: float, pe: float, value: float,
                     sum1: float, centre: float, confidence: float, se0: float = math.nan) -> Estimate:
     n = float(table.sum())
     se = math.nan
     if np.isfinite(value):
-        var = (sum1 - centre**2) / (n * (1 - pe) ** 2)
-        se = math.sqrt(max(var, 0.0))
+        spread = sum1 - centre**2
+        # A difference of two nearly equal sums is rounding noise, not variance (e.g. κ = 0
+        # with every unit contributing the same): report 0, as statsmodels does.
+        if abs(spread) <= 1e-12 * max(abs(sum1), centre**2, 1e-300):
+            spread = 0.0
+        se = math.sqrt(max(spread, 0.0) / (n * (1 - pe) ** 2))
     return Estimate(name, value, pa, pe, se, int(n), int(n) - 1, se0, confidence)
 
 
@@ -734,11 +746,8 @@ def cohen_kappa_table(table: np.ndarray, *, weights: str | np.ndarray = "identit
     >>> round(cohen_kappa_table(t).value, 4)
     0.4842
     """
-    table = _check_table(table)
+    table, w, n, p = _prepared(table, weights, values)
     q = table.shape[0]
-    w = _weights(weights, values, q)
-    n = table.sum()
-    p = table / n
     row, col = p.sum(axis=1), p.sum(axis=0)
     pa = float((w * p).sum())
     pe = float(row @ w @ col)
@@ -760,11 +769,8 @@ def scott_pi_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
     table : ndarray, shape (q, q)
     weights : str or ndarray of shape (q, q)
     """
-    table = _check_table(table)
+    table, w, n, p = _prepared(table, weights, values)
     q = table.shape[0]
-    w = _weights(weights, values, q)
-    n = table.sum()
-    p = table / n
     row, col = p.sum(axis=1), p.sum(axis=0)
     pi = (row + col) / 2
     pa = float((w * p).sum())
@@ -778,11 +784,8 @@ def scott_pi_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
 def gwet_ac1_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
                    values: Sequence[float] | None = None, confidence: float = 0.95) -> Estimate:
     """Gwet's AC1/AC2 from a two-coder contingency table (Gwet 2008, 2014)."""
-    table = _check_table(table)
+    table, w, n, p = _prepared(table, weights, values)
     q = table.shape[0]
-    w = _weights(weights, values, q)
-    n = table.sum()
-    p = table / n
     pi = (p.sum(axis=1) + p.sum(axis=0)) / 2
     pa = float((w * p).sum())
     factor = w.sum() / (q * (q - 1)) if q > 1 else 0.0
@@ -796,10 +799,8 @@ def gwet_ac1_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
 def brennan_prediger_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
                            values: Sequence[float] | None = None, confidence: float = 0.95) -> Estimate:
     """Brennan–Prediger κ from a two-coder contingency table."""
-    table = _check_table(table)
+    table, w, _, p = _prepared(table, weights, values)
     q = table.shape[0]
-    w = _weights(weights, values, q)
-    p = table / table.sum()
     pa = float((w * p).sum())
     pe = float(w.sum() / q**2)
     value = _ratio(pa - pe, 1 - pe)
@@ -809,11 +810,8 @@ def brennan_prediger_table(table: np.ndarray, *, weights: str | np.ndarray = "id
 def percent_agreement_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
                             values: Sequence[float] | None = None, confidence: float = 0.95) -> Estimate:
     """(Weighted) percent agreement from a two-coder contingency table."""
-    table = _check_table(table)
-    w = _weights(weights, values, table.shape[0])
-    p = table / table.sum()
+    table, w, n, p = _prepared(table, weights, values)
     pa = float((w * p).sum())
-    n = table.sum()
     se = math.sqrt(max(float((p * w**2).sum()) - pa**2, 0.0) / n)
     return Estimate("percent_agreement", pa, pa, 0.0, se, int(n), int(n) - 1, confidence=confidence)
 
@@ -821,11 +819,8 @@ def percent_agreement_table(table: np.ndarray, *, weights: str | np.ndarray = "i
 def krippendorff_alpha_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
                              values: Sequence[float] | None = None, confidence: float = 0.95) -> Estimate:
     """Krippendorff's α for two coders without missing values, from a contingency table."""
-    table = _check_table(table)
+    table, w, n, p = _prepared(table, weights, values)
     q = table.shape[0]
-    w = _weights(weights, values, q)
-    n = table.sum()
-    p = table / n
     row, col = p.sum(axis=1), p.sum(axis=0)
     eps = 1 / (2 * n)
     pa0 = float((w * p).sum())
@@ -1010,12 +1005,22 @@ COEFFICIENTS: dict[str, Coefficient] = {
 
 def agreement_summary(
     codes: np.ndarray, *, n_categories: int | None = None, level: str = "nominal",
-    values: Sequence[float] | None = None, confidence: float = 0.95,
+    values: Sequence[float] | None = None, weights: str | np.ndarray = "identity", confidence: float = 0.95,
 ) -> dict[str, Estimate]:
     """Every registered coefficient that applies to ``codes``.
 
-    The κ family and AC1 are unweighted (nominal); Krippendorff's α uses ``level``.
-    Cohen's κ and Scott's π are included only for exactly two coders.
+    The κ family, AC1 (AC2 with weights) and percent agreement use ``weights``;
+    Krippendorff's α uses ``level``. Cohen's κ and Scott's π are included only for
+    exactly two coders. Units with one rating count in the category proportions of the
+    κ family and AC1 (irrCAC's convention), so pass every rated unit, not only the
+    pairable ones.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n_units, n_coders)
+    weights : str or ndarray of shape (q, q)
+        See :func:`weight_matrix`; named weights other than ``identity`` use ``values``
+        (default ``1..q``) as the category values.
 
     Returns
     -------
@@ -1032,5 +1037,5 @@ def agreement_summary(
         elif name in ("cohen_kappa", "scott_pi") and contingency_table(codes, q).sum() == 0:
             continue
         else:
-            out[name] = coef.compute(codes, n_categories=q, confidence=confidence)
+            out[name] = coef.compute(codes, n_categories=q, weights=weights, values=values, confidence=confidence)
     return out

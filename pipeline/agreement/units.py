@@ -24,15 +24,17 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 
-from pipeline import agreement as A
+from pipeline.agreement import coefficients as A
+from pipeline.agreement.unitizing import Span, UnitizingResult, unitizing_alpha
 from pipeline.codebook import Codebook
 from pipeline.errors import InputError
+from pipeline.io import sha256_file
 from pipeline.types import Coding, Segment
 
 UNITS = ("segment", "span", "document")
@@ -59,6 +61,11 @@ class CodedUnits:
             the frequency, for ``document``), NaN where the coder did not code the unit.
         unit_codes: For ``span`` units, the code each unit belongs to (units are formed
             per code); empty otherwise.
+        unitizing: For ``span`` input: Krippendorff's αu on the character continuum.
+        model_training: Per model coder, the documents its model was trained on
+            (``None``: the model card does not say).
+        offsets: Per unit ``(start, end)`` into its document's original text, where known.
+        sources: The input files with their SHA-256, for the report.
     """
 
     unit: str
@@ -70,6 +77,11 @@ class CodedUnits:
     codes: tuple[str, ...]
     values: np.ndarray = field(repr=False)
     unit_codes: tuple[str, ...] = ()
+    unitizing: UnitizingResult | None = None
+    model_training: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    offsets: tuple[tuple[int, int], ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()
+    models: dict[str, dict] = field(default_factory=dict)
 
     @property
     def model_coders(self) -> tuple[str, ...]:
@@ -111,7 +123,15 @@ class PairResult:
 
 @dataclass(frozen=True)
 class ItemAgreement:
-    """All coefficients for one item: one code, the whole code system, or a table."""
+    """All coefficients for one item: one code, the whole code system, or a table.
+
+    Attributes:
+        n_units: Units rated by two or more coders (those that enter observed agreement).
+        n_rated: Units rated by at least one coder (those that enter the category
+            proportions of the κ family and AC1, as in irrCAC).
+        reasons: Coefficient -> why its value is NaN.
+        weights: The agreement weights of the κ family and AC1/AC2.
+    """
 
     name: str
     level: str
@@ -121,22 +141,57 @@ class ItemAgreement:
     pairs: tuple[PairResult, ...]
     bootstrap: A.AlphaBootstrap | None = None
     note: str = ""
+    n_rated: int = 0
+    reasons: dict[str, str] = field(default_factory=dict)
+    weights: str = "identity"
 
 
 @dataclass(frozen=True)
 class Disagreement:
-    """One unit on which the coders did not all say the same, for the consensus discussion."""
+    """One unit on which the coders did not all say the same, for the consensus discussion.
+
+    ``text`` is the original text of the unit (a slice of the document by offsets, not
+    the cleaned text); ``start``/``end`` locate it (-1 where unknown).
+    """
 
     unit: str
     document: str
     text: str
     item: str
     values: tuple[tuple[str, str], ...]  # (coder, what they coded), "" = did not code the unit
+    start: int = -1
+    end: int = -1
+
+
+@dataclass(frozen=True)
+class ModelComparison:
+    """The model against one human coder on one sample of documents.
+
+    Attributes:
+        sample: ``"in-sample"`` (documents the model was trained on), ``"out-of-sample"``
+            or ``"unknown"`` (the model card does not list its training documents).
+        documents: The documents of this sample that both coded.
+        overall: The code system pooled; ``items``: per code.
+    """
+
+    model: str
+    human: str
+    sample: str
+    documents: tuple[str, ...]
+    overall: ItemAgreement
+    items: tuple[ItemAgreement, ...]
 
 
 @dataclass(frozen=True)
 class AgreementResult:
-    """Everything ``autocode agreement`` reports."""
+    """Everything ``autocode agreement`` reports.
+
+    ``overall`` and ``items`` are human–human figures where there are two or more human
+    coders; otherwise they compare the one human with the model(s). ``pooled`` holds the
+    figures over all coders including the model (labelled as such in every output),
+    ``model_vs_human`` the model against each human, split into in-sample and
+    out-of-sample documents.
+    """
 
     unit: str
     rule: str
@@ -145,16 +200,50 @@ class AgreementResult:
     items: tuple[ItemAgreement, ...]
     disagreements: tuple[Disagreement, ...]
     model_coders: tuple[str, ...] = ()
+    human_coders: tuple[str, ...] = ()
+    pooled: ItemAgreement | None = None
+    model_vs_human: tuple[ModelComparison, ...] = ()
+    model_training: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    unitizing: UnitizingResult | None = None
+    notes: tuple[tuple[str, dict], ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()
+    models: dict[str, dict] = field(default_factory=dict)
+    n_documents: int = 0
 
 
 # --------------------------------------------------------------------------- computing
 
 
+def nan_reason(codes: np.ndarray, n_categories: int, coefficient: str = "") -> str:
+    """Why a coefficient is undefined (NaN) on ``codes``, in words.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n_units, n_coders)
+    """
+    rated = (codes >= 0).sum(axis=1)
+    if not (rated >= 2).any():
+        return "fewer than two coders on every unit"
+    used = np.unique(codes[codes >= 0])
+    if len(used) <= 1:
+        return "one category only: every rating is the same (no variation), so chance agreement is 1"
+    if coefficient == "cohen_kappa":
+        both = (codes >= 0).all(axis=1)
+        if any(len(np.unique(codes[both, g])) <= 1 for g in range(codes.shape[1])):
+            return "each coder used one category only on the common units (no variation)"
+    return "chance agreement is 1 (no variation that agreement could be measured on)"
+
+
 def assess(
     codes: np.ndarray, *, coders: Sequence[str], categories: Sequence, name: str,
     level: str = "nominal", values: Sequence[float] | None = None, n_boot: int = 1000, seed: int = 0,
+    weights: str = "identity",
 ) -> ItemAgreement:
     """Every coefficient, every coder pair and a bootstrap α for one rating matrix.
+
+    The κ family, AC1 and percent agreement are computed as irrCAC does: every unit with
+    one or more ratings enters the category proportions, units with two or more the
+    observed agreement. Krippendorff's α uses the pairable units (its definition).
 
     Parameters
     ----------
@@ -164,19 +253,27 @@ def assess(
     categories : sequence
         The category set; its length is ``q``.
     level : str
-        Krippendorff's metric for α (the κ family is computed unweighted).
+        Krippendorff's metric for α.
     values : sequence of float, optional
-        Numeric value of each category for ordinal/interval/ratio α.
+        Numeric value of each category (ordinal/interval/ratio α, weights).
+    weights : str
+        Gwet's agreement weights for the κ family, AC2 and percent agreement
+        (:data:`pipeline.agreement.coefficients.WEIGHT_NAMES`).
     n_boot : int
         Bootstrap resamples for α (0: none).
     """
     q = len(categories)
+    codes = np.asarray(codes)
     rated = (codes >= 0).sum(axis=1)
-    pairable = codes[rated >= 2]
-    if len(pairable) == 0:
+    n_rated = int((rated >= 1).sum())
+    if not (rated >= 2).any():
         return ItemAgreement(name, level, tuple(categories), 0, {}, (), None,
-                             "no unit was coded by two or more coders")
-    estimates = A.agreement_summary(pairable, n_categories=q, level=level, values=values)
+                             "no unit was coded by two or more coders", n_rated,
+                             {"all": "fewer than two coders on every unit"}, weights)
+    used = codes[rated >= 1]
+    estimates = A.agreement_summary(used, n_categories=q, level=level, values=values, weights=weights)
+    reasons = {k: nan_reason(used, q, k) for k, e in estimates.items() if not np.isfinite(e.value)}
+    pairable = codes[rated >= 2]
     boot = None
     if n_boot and np.isfinite(estimates["krippendorff_alpha"].value):
         boot = A.bootstrap_alpha(pairable, n_categories=q, level=level, values=values, n_boot=n_boot, seed=seed)
@@ -192,63 +289,154 @@ def assess(
             if key == "krippendorff_alpha":
                 est[key] = A.krippendorff_alpha(sub, n_categories=q, level=level, values=values)
             else:
-                est[key] = A.COEFFICIENTS[key].compute(sub, n_categories=q)
+                est[key] = A.COEFFICIENTS[key].compute(sub, n_categories=q, weights=weights, values=values)
         pairs.append(PairResult(coders[a], coders[b], int(both.sum()), est, A.contingency_table(sub, q)))
-    return ItemAgreement(name, level, tuple(categories), int(len(pairable)), estimates, tuple(pairs), boot)
+    return ItemAgreement(name, level, tuple(categories), int(len(pairable)), estimates, tuple(pairs), boot,
+                         "", n_rated, reasons, weights)
+
+
+def _items(units: CodedUnits, cols: Sequence[int], rows_keep: np.ndarray | None, *, n_boot: int, seed: int,
+           name: str = "code system") -> tuple[ItemAgreement, tuple[ItemAgreement, ...], list[np.ndarray]]:
+    """Per-code items and the pooled code-system item for a subset of coders and units."""
+    coders = [units.coders[g] for g in cols]
+    items: list[ItemAgreement] = []
+    pooled: list[np.ndarray] = []
+    for code in units.codes:
+        matrix, rows = units.code_matrix(code)
+        matrix = matrix[:, list(cols)]
+        if rows_keep is not None:
+            keep = rows_keep[rows]
+            matrix, rows = matrix[keep], rows[keep]
+        item = assess(matrix, coders=coders, categories=("absent", "present"), name=code, n_boot=n_boot, seed=seed)
+        if not (matrix == 1).any():
+            item = ItemAgreement(item.name, item.level, item.categories, item.n_units, item.estimates, item.pairs,
+                                 item.bootstrap, "nobody used this code", item.n_rated, item.reasons, item.weights)
+        items.append(item)
+        pooled.append(matrix)
+        if units.unit == "document":
+            freq, frows = units.code_matrix(code, presence=False)
+            freq = freq[:, list(cols)]
+            if rows_keep is not None:
+                freq = freq[rows_keep[frows]]
+            top = int(freq.max(initial=0))
+            items.append(assess(freq, coders=coders, categories=tuple(range(top + 1)), name=f"{code} (frequency)",
+                                level="interval", values=list(range(top + 1)), n_boot=n_boot, seed=seed))
+    allcodes = np.concatenate(pooled) if pooled else np.empty((0, len(cols)), dtype=np.int64)
+    overall = assess(allcodes, coders=coders, categories=("absent", "present"), name=name, n_boot=n_boot, seed=seed)
+    return overall, tuple(items), pooled
+
+
+def _nan_notes(item: ItemAgreement) -> list[tuple[str, dict]]:
+    """One note per item and reason, naming the coefficients it makes undefined."""
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for coef, reason in item.reasons.items():
+        grouped[reason].append(coef)
+    return [("nan", {"item": item.name, "coefficient": ", ".join(coefs), "reason": reason})
+            for reason, coefs in grouped.items()]
 
 
 def assess_coded(units: CodedUnits, *, n_boot: int = 1000, seed: int = 0) -> AgreementResult:
-    """Per-code agreement and agreement over the whole code system.
+    """Per-code agreement and agreement over the whole code system, humans first.
 
     Per code, each unit is a present/absent decision (nominal). For ``document`` units
     a second item per code, ``<code> (frequency)``, uses the number of codings per
     document with the interval metric. The whole code system pools every
     (unit, code) decision into one binary rating matrix.
+
+    With two or more human coders the main figures are human–human; the model is
+    compared with each human separately, on the documents it was trained on
+    (in-sample: these figures flatter the model) and on the others (out-of-sample),
+    and the pooled figures over all coders are kept apart (:attr:`AgreementResult.pooled`).
     """
-    items: list[ItemAgreement] = []
-    pooled: list[np.ndarray] = []
+    models = units.model_coders
+    humans = tuple(c for c in units.coders if c not in models)
+    human_cols = [units.coders.index(c) for c in humans]
+    all_cols = list(range(len(units.coders)))
+    main_cols = human_cols if len(humans) >= 2 else all_cols
+    overall, items, _ = _items(units, main_cols, None, n_boot=n_boot, seed=seed,
+                               name="code system" + (" (human coders)" if models and len(humans) >= 2 else ""))
+    pooled = None
+    if models and len(humans) >= 2:
+        pooled, _, _ = _items(units, all_cols, None, n_boot=0, seed=seed, name="code system (all coders, model included)")
+
+    notes: list[tuple[str, dict]] = []
+    comparisons: list[ModelComparison] = []
+    docs = np.array(units.documents)
+    for m in models:
+        g_m = units.coders.index(m)
+        trained = units.model_training.get(m)
+        for h in humans:
+            g_h = units.coders.index(h)
+            both = ~np.isnan(units.values[:, g_m, 0]) & ~np.isnan(units.values[:, g_h, 0])
+            common = sorted(set(docs[both]))
+            if not common:
+                continue
+            if trained is None:
+                samples = [("unknown", common)]
+            else:
+                samples = [("in-sample", [d for d in common if d in trained]),
+                           ("out-of-sample", [d for d in common if d not in trained])]
+            for sample, sample_docs in samples:
+                if not sample_docs:
+                    continue
+                keep = np.isin(docs, sample_docs)
+                o, its, _ = _items(units, [g_h, g_m], keep, n_boot=min(n_boot, 200), seed=seed,
+                                   name=f"{m} vs {h} ({sample})")
+                comparisons.append(ModelComparison(m, h, sample, tuple(sample_docs), o, its))
+        if trained is None:
+            notes.append(("training_unknown", {"model": m}))
+        else:
+            compared = sorted({d for c in comparisons if c.model == m for d in c.documents})
+            inside = [d for d in compared if d in trained]
+            if compared and len(inside) == len(compared):
+                notes.append(("all_in_sample", {"model": m, "n": len(compared)}))
+            elif inside:
+                notes.append(("some_in_sample", {"model": m, "n_in": len(inside), "n_out": len(compared) - len(inside)}))
+    if models and len(humans) < 2:
+        notes.append(("one_human", {"human": ", ".join(humans) or "none"}))
+    if units.unit == "span":
+        notes.append(("span_collapse", {}))
+    if units.unit == "segment":
+        notes.append(("segment_counts", {"n_segments": len(units.unit_ids), "n_codes": len(units.codes),
+                                         "n_decisions": overall.n_units}))
+    for item in (overall, *items):
+        notes.extend(_nan_notes(item))
+
     disagreements: list[Disagreement] = []
     for code in units.codes:
         matrix, rows = units.code_matrix(code)
-        item = assess(matrix, coders=units.coders, categories=("absent", "present"), name=code, n_boot=n_boot, seed=seed)
-        if not (matrix == 1).any():
-            item = ItemAgreement(item.name, item.level, item.categories, item.n_units, item.estimates, item.pairs,
-                                 item.bootstrap, "nobody used this code")
-        items.append(item)
-        pooled.append(matrix)
-        if units.unit == "document":
-            freq, _ = units.code_matrix(code, presence=False)
-            top = int(freq.max(initial=0))
-            items.append(assess(freq, coders=units.coders, categories=tuple(range(top + 1)), name=f"{code} (frequency)",
-                                level="interval", values=list(range(top + 1)), n_boot=n_boot, seed=seed))
         for row, ratings in zip(rows, matrix):
             present = ratings[ratings >= 0]
             if len(present) >= 2 and present.min() != present.max():
+                start, end = units.offsets[row] if units.offsets else (-1, -1)
                 disagreements.append(Disagreement(
                     units.unit_ids[row], units.documents[row], units.texts[row], code,
                     tuple((c, "" if v < 0 else ("yes" if v else "no")) for c, v in zip(units.coders, ratings)),
+                    start, end,
                 ))
-    allcodes = np.concatenate(pooled) if pooled else np.empty((0, len(units.coders)), dtype=np.int64)
-    overall = assess(allcodes, coders=units.coders, categories=("absent", "present"), name="code system",
-                     n_boot=n_boot, seed=seed)
-    return AgreementResult(units.unit, units.rule, units.coders, overall, tuple(items),
-                           tuple(disagreements), units.model_coders)
+    return AgreementResult(units.unit, units.rule, units.coders, overall, items, tuple(disagreements), models,
+                           humans, pooled, tuple(comparisons), dict(units.model_training), units.unitizing,
+                           tuple(notes), units.sources, dict(units.models), len(set(units.documents)))
 
 
 def assess_table(
     rows: Sequence[tuple[str, Sequence[str]]], *, coders: Sequence[str], level: str = "nominal",
-    n_boot: int = 1000, seed: int = 0,
+    weights: str = "identity", n_boot: int = 1000, seed: int = 0,
 ) -> AgreementResult:
     """Agreement on a wide table: ``rows`` are ``(unit_id, [cell per coder])``.
 
-    For ordinal, interval and ratio levels every cell must be a number; the categories
-    are the distinct values, sorted.
+    For ordinal, interval and ratio levels, and for weights other than ``identity``
+    (which need ordered categories), every cell must be a number; the categories are
+    the distinct values, sorted.
     """
     if level not in A.LEVELS:
         raise InputError(f"--level must be one of {', '.join(A.LEVELS)}, found {level!r}.")
+    if weights not in A.WEIGHT_NAMES:
+        raise InputError(f"--weights must be one of {', '.join(A.WEIGHT_NAMES)}, found {weights!r}.")
     cells = [list(r[1]) for r in rows]
     values = None
-    if level != "nominal":
+    numeric = level != "nominal" or weights != "identity"
+    if numeric:
         parsed = []
         for (uid, _), row in zip(rows, cells):
             out = []
@@ -260,17 +448,18 @@ def assess_table(
                 try:
                     out.append(float(cell.replace(",", ".")) if cell.count(",") == 1 and "." not in cell else float(cell))
                 except ValueError:
+                    need = f"{level} data" if level != "nominal" else f"--weights {weights} (ordered categories)"
                     raise InputError(
-                        f"Unit {uid!r}, coder {coder!r}: {level} data needs numbers, found {cell!r}. "
-                        "Use --level nominal for category names."
+                        f"Unit {uid!r}, coder {coder!r}: {need} needs numbers, found {cell!r}. "
+                        "Use --level nominal and --weights identity for category names."
                     ) from None
             parsed.append(out)
         cells = parsed
     codes, categories = A.encode_ratings(cells)
-    if level != "nominal":
+    if numeric:
         values = [float(c) for c in categories]
     item = assess(codes, coders=coders, categories=categories, name="table", level=level, values=values,
-                  n_boot=n_boot, seed=seed)
+                  n_boot=n_boot, seed=seed, weights=weights)
     if not item.estimates:
         raise InputError(
             "No pairable unit: no row of the table has values from two or more coders. "
@@ -281,8 +470,12 @@ def assess_table(
         for (uid, _), r in zip(rows, codes)
         if (r >= 0).sum() >= 2 and len(set(r[r >= 0])) > 1
     )
-    rule = f"one row of the table per unit; {len(coders)} coders; level {level}"
-    return AgreementResult("table", rule, tuple(coders), item, (), disagreements, ())
+    rule = (f"one row of the table per unit; {len(coders)} coders; level {level}; weights {weights}; "
+            f"{item.n_rated} units with one or more ratings enter the category proportions, "
+            f"{item.n_units} with two or more the observed agreement")
+    notes = tuple(_nan_notes(item))
+    return AgreementResult("table", rule, tuple(coders), item, (), disagreements, (), tuple(coders), notes=notes)
+
 
 
 # --------------------------------------------------------------------------- reading
@@ -363,6 +556,7 @@ class ModelOutput:
     coder: str
     segments: tuple[Segment, ...]
     codes: dict[str, frozenset[str]]
+    meta: dict = field(default_factory=dict)
 
 
 def read_classify_output(path: str | Path) -> ModelOutput:
@@ -387,7 +581,40 @@ def read_classify_output(path: str | Path) -> ModelOutput:
         codes[seg.id] = frozenset(assigned or ())
         models.add(str(rec.get("model") or "model"))
     name = sorted(models)[0] if len(models) == 1 else "+".join(sorted(models))
-    return ModelOutput(MODEL_PREFIX + name, tuple(segments), codes)
+    meta_path = path.with_name(path.stem + ".meta.json")
+    meta = {}
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            meta = {}
+    return ModelOutput(MODEL_PREFIX + name, tuple(segments), codes, meta if isinstance(meta, dict) else {})
+
+
+def model_card_summary(model_dir: str | Path) -> dict | None:
+    """Name, code system and training documents from a model folder's ``model.json``.
+
+    Returns ``None`` when the folder has no readable ``model.json``. The key
+    ``training_documents`` (document id -> SHA-256 of its text) is ``None`` for models
+    trained before autocode recorded them.
+    """
+    path = Path(model_dir) / "model.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    training = meta.get("training") or {}
+    docs = training.get("document_sha256")
+    return {
+        "name": meta.get("name", Path(model_dir).name),
+        "path": str(Path(model_dir)),
+        "codebook": (meta.get("codebook") or {}).get("name", ""),
+        "codebook_hash": (meta.get("codebook") or {}).get("hash", ""),
+        "n_codes": len((meta.get("codebook") or {}).get("codes") or ()),
+        "coder": training.get("coder", ""),
+        "created": meta.get("created", ""),
+        "training_documents": dict(docs) if isinstance(docs, dict) else None,
+    }
 
 
 def _check_codes(found: Iterable[str], codebook: Codebook | None, where: str) -> None:
@@ -446,13 +673,17 @@ def load_coded_units(
         labels[(u.key, u.coder)] = u.codes
         coders.add(u.coder)
 
+    offs: dict[str, tuple[int, int]] = {}
     for m in models:
         for seg in m.segments:
             if seg.codable:
                 _check_codes(m.codes[seg.id], codebook, m.coder)
                 info.setdefault(seg.id, (seg.transcript, seg.text))
+                offs.setdefault(seg.id, (seg.start, seg.end))
                 labels[(seg.id, m.coder)] = m.codes[seg.id]
         coders.add(m.coder)
+    input_files = tuple((str(p), sha256_file(p)) for p in paths)
+    model_info, training = _model_training(models, transcripts)
 
     coded_docs = defaultdict(set)  # coder -> documents they coded
     for c in codings:
@@ -465,8 +696,9 @@ def load_coded_units(
                 "--unit span compares free character spans; it needs span files (document,start,end,code,coder). "
                 "Classify outputs and unit files are segment-level: use --unit segment."
             )
-        return span_units(codings, {d: t.text for d, t in transcripts.items()}, codebook=codebook,
-                          min_overlap=min_overlap, count_uncoded=count_uncoded)
+        units = span_units(codings, {d: t.text for d, t in transcripts.items()}, codebook=codebook,
+                           min_overlap=min_overlap, count_uncoded=count_uncoded)
+        return replace(units, sources=input_files)
 
     if codings and unit == "segment":
         segments = _segments_for(transcripts, models)
@@ -475,6 +707,7 @@ def load_coded_units(
             if not seg.codable:
                 continue
             info.setdefault(seg.id, (seg.transcript, seg.text))
+            offs.setdefault(seg.id, (seg.start, seg.end))
             for coder, docs in coded_docs.items():
                 if seg.transcript in docs:
                     labels[(seg.id, coder)] = projected.get(seg.id, {}).get(coder, frozenset())
@@ -492,7 +725,8 @@ def load_coded_units(
         raise InputError("No codes found in the given files; there is nothing to compare.")
 
     if unit == "document":
-        return _document_units(info, labels, codings, coder_list, code_list, transcripts, min_overlap)
+        units = _document_units(info, labels, codings, coder_list, code_list, transcripts, min_overlap)
+        return replace(units, sources=input_files, model_training=training, models=model_info)
 
     unit_ids = tuple(sorted(info))
     values = np.full((len(unit_ids), len(coder_list), len(code_list)), np.nan)
@@ -518,8 +752,62 @@ def load_coded_units(
             f"{min_overlap:.0%} of the span; a coder counts only on documents in which they coded something"
         )
     rule = "unit = segment; each code is a present/absent decision per segment; " + "; ".join(sources)
-    return CodedUnits("segment", rule, unit_ids, tuple(info[u][0] for u in unit_ids),
-                      tuple(info[u][1] for u in unit_ids), coder_list, code_list, values)
+    originals = _original_texts(transcripts, models)
+    offsets = tuple(offs.get(u, (-1, -1)) for u in unit_ids)
+    texts_out = tuple(
+        originals[info[u][0]][o[0]:o[1]] if info[u][0] in originals and o[0] >= 0 else info[u][1]
+        for u, o in zip(unit_ids, offsets))
+    return CodedUnits("segment", rule, unit_ids, tuple(info[u][0] for u in unit_ids), texts_out, coder_list,
+                      code_list, values, offsets=offsets, sources=input_files, model_training=training, models=model_info)
+
+
+def _original_texts(transcripts: dict, models: Sequence[ModelOutput]) -> dict[str, str]:
+    """Document id -> original text: from the span files' documents, else from the
+    source file that ``autocode classify`` recorded in its ``.meta.json``."""
+    out = {d: t.text for d, t in transcripts.items()}
+    for m in models:
+        source = m.meta.get("source")
+        docs = {s.transcript for s in m.segments} - set(out)
+        if source and docs and Path(source).is_file():
+            from pipeline.ingest import read_transcript
+
+            try:
+                t = read_transcript(source)
+            except InputError:
+                continue
+            for d in docs:
+                if d == t.id or len(docs) == 1:
+                    out[d] = t.text
+    return out
+
+
+def _model_training(models: Sequence[ModelOutput], transcripts: dict) -> tuple[dict, dict]:
+    """Per model coder: its model card summary, and the documents it was trained on.
+
+    A compared document counts as a training document when its id is in the model card,
+    or its text has the SHA-256 recorded there (a renamed copy of a training document).
+    """
+    import hashlib
+
+    info: dict[str, dict] = {}
+    training: dict[str, tuple[str, ...] | None] = {}
+    for m in models:
+        model_dir = m.meta.get("model_dir") or ""
+        summary = model_card_summary(model_dir) if model_dir else None
+        if summary is None:
+            summary = {"name": m.coder.removeprefix(MODEL_PREFIX), "path": model_dir, "codebook": "",
+                       "codebook_hash": m.meta.get("codebook_hash", ""), "n_codes": 0, "coder": "", "created": "",
+                       "training_documents": None}
+        info[m.coder] = summary
+        docs = summary["training_documents"]
+        if docs is None:
+            training[m.coder] = None
+            continue
+        hashes = set(docs.values())
+        same_text = {d for d, t in transcripts.items()
+                     if hashlib.sha256(t.text.encode("utf-8")).hexdigest() in hashes}
+        training[m.coder] = tuple(sorted(set(docs) | same_text))
+    return info, training
 
 
 def _segments_for(transcripts: dict, models: Sequence[ModelOutput]) -> list[Segment]:
@@ -607,7 +895,7 @@ def span_units(
     groups: dict[tuple[str, str], list[Coding]] = defaultdict(list)
     for c in codings:
         groups[(c.document, c.code)].append(c)
-    unit_ids, documents, unit_texts, unit_codes, rows = [], [], [], [], []
+    unit_ids, documents, unit_texts, unit_codes, rows, offsets = [], [], [], [], [], []
     for (doc, code) in sorted(groups):
         spans = sorted(groups[(doc, code)], key=lambda c: (c.start, c.end, c.coder))
         parent = list(range(len(spans)))
@@ -634,6 +922,7 @@ def span_units(
             lo, hi = min(s.start for s in members), max(s.end for s in members)
             present = {s.coder for s in members}
             unit_ids.append(f"{doc}:{lo}-{hi}:{code}")
+            offsets.append((lo, hi))
             documents.append(doc)
             unit_texts.append(text[lo:hi])
             unit_codes.append(code)
@@ -652,6 +941,7 @@ def span_units(
                     k += 1
                 if text[start:k].strip():
                     unit_ids.append(f"{doc}:{start}-{k}:{code}:uncoded")
+                    offsets.append((start, k))
                     documents.append(doc)
                     unit_texts.append(text[start:k])
                     unit_codes.append(code)
@@ -661,6 +951,12 @@ def span_units(
     for i, (row, code) in enumerate(zip(rows, unit_codes)):
         if code in col:
             values[i, :, col[code]] = row
+    unitizing = None
+    if texts:
+        unitizing = unitizing_alpha(
+            [Span(c.document, c.coder, c.code, c.start, c.end) for c in codings if c.document in texts],
+            {d: (0, len(texts[d])) for d in {c.document for c in codings} if d in texts},
+            coders=coders, codes=codes)
     rule = (
         f"unit = span: per document and code, spans of different coders match when their overlap covers "
         f"≥ {min_overlap:.0%} of either span; matching spans form one unit, on which a coder is present if one "
@@ -669,4 +965,4 @@ def span_units(
            if count_uncoded else "uncoded text is not counted as agreement")
     )
     return CodedUnits("span", rule, tuple(unit_ids), tuple(documents), tuple(unit_texts), coders, codes, values,
-                      tuple(unit_codes))
+                      tuple(unit_codes), unitizing=unitizing, offsets=tuple(offsets))
