@@ -201,7 +201,7 @@ def test_five_thousand_units_in_one_file_train_and_classify(tmp_path):
 def test_agreement_reads_coders_and_documents_of_one_file_and_matches_classify_ids(tmp_path):
     """One file, two documents with their own ids, two coders; the model's output of the
     same file carries the ids <document>:<id>, so it is matched unit by unit."""
-    from pipeline.agreement_units import load_coded_units
+    from pipeline.agreement.units import load_coded_units
     from pipeline.ingest import read_transcript
 
     rows = [(d, i, t, a, b) for d, i, t, a, b in [

@@ -520,35 +520,6 @@ def read_table(path: str | Path) -> tuple[list[tuple[str, list[str]]], list[str]
     return rows, coders
 
 
-def _first_record(path: Path) -> dict | None:
-    if path.suffix.lower() != ".jsonl":
-        return None
-    with path.open(encoding="utf-8-sig") as fh:
-        for line in fh:
-            if line.strip():
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    return None
-                return rec if isinstance(rec, dict) else None
-    return None
-
-
-def is_classify_output(path: Path) -> bool:
-    """A ``autocode classify`` output: JSONL segments with ``codes`` and ``model``/``scores``."""
-    rec = _first_record(path)
-    return bool(rec) and {"id", "transcript", "start", "end", "codes"} <= rec.keys() and ("model" in rec or "scores" in rec)
-
-
-def _is_span_file(path: Path) -> bool:
-    if path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8-sig") as fh:
-            header = fh.readline().lower()
-        return all(f in header for f in ("document", "start", "end", "code"))
-    rec = _first_record(path)
-    return bool(rec) and {"document", "start", "end", "code"} <= rec.keys()
-
-
 @dataclass(frozen=True)
 class ModelOutput:
     """One classify output file: its segments and the codes the model gave them."""
