@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.errors import AutocodeError, InputError, OutputError
+from pipeline.errors import AutocodeError, InputError, OutputError, OutputPathError
 from pipeline.ingest import collect_inputs, read_transcript
 from pipeline.io import atomic_open, atomic_write_csv, atomic_write_text, sha256_file
 from pipeline.segment import SegmentConfig, iter_segments
@@ -112,12 +112,12 @@ def check_output_dir(out_dir: Path, inputs: list[Path], *, allow_input_dir: bool
     """Refuse an output folder that is an input folder or would hold an input file."""
     out = out_dir.resolve()
     if out.exists() and not out.is_dir():
-        raise OutputError(f"{out_dir} exists and is a file. Give a folder for the outputs with --out.")
+        raise OutputPathError(f"{out_dir} exists and is a file. Give a folder for the outputs with --out.")
     if allow_input_dir:
         return
     for path in inputs:
         if path.resolve().parent == out:
-            raise OutputError(
+            raise OutputPathError(
                 f"--out {out_dir} is the folder of the input {path}; outputs could overwrite inputs. "
                 "Choose another output folder (or pass --allow-input-dir if you are sure)."
             )

@@ -83,20 +83,41 @@ TIMESTAMP = (
 remove_timestamps = _deleting(re.compile(TIMESTAMP))
 remove_timestamps.__doc__ = "f4 ``#00:01:23-4#``, ``[00:01:23]`` and ``(01:23)`` time marks."
 
-# Transcription markers: pauses, unintelligible passages, non-verbal events, overlaps.
-_MARKER_WORDS = (
-    r"lacht|lachen|lachend|lacht kurz|beide lachen|lächelt|schmunzelt|seufzt|räuspert sich|"
-    r"hustet|atmet|zögert|überlegt|flüstert|betont|ironisch|leise|laut|Lachen|Gelächter|"
-    r"Pause|pause|Unterbrechung|unterbrochen|Störung|Telefon klingelt|Telefon|klopft|"
-    r"Handy klingelt|gleichzeitig|überlappend|unv\.?|unverständlich|unverst\.?|unklar|"
-    r"Name|Ort|Firma|anonymisiert|\?+"
+# Transcription markers: pauses, unintelligible passages, non-verbal events, overlaps,
+# anonymised names. A parenthesis is a marker only when all of it is marker vocabulary:
+# a head ("lacht", "Pause", "unv.", "Telefon klingelt", "Name") with at most a few
+# modifiers ("kurz", "lange", "3 Sek.", "anonymisiert"). Parentheses that are text stay
+# text, also where they begin with a word that can be a marker: "(laut Vertrag)" is
+# "according to the contract", "(Pause machen wir nie)" a remark, "(siehe oben)" a
+# reference.
+_MARKER_HEADS = (
+    r"lacht|lachen|lachend|beide lachen|Lachen|Gelächter|lächelt|schmunzelt|grinst|seufzt|Seufzen|"
+    r"räuspert sich|Räuspern|hustet|Husten|atmet|atmet ein|atmet aus|zögert|überlegt|flüstert|"
+    r"betont|ironisch|leise|laut|lauter|Pause|Stille|Schweigen|schweigt|Unterbrechung|unterbrochen|"
+    r"Störung|Telefon klingelt|Handy klingelt|Telefon|klopft|Klopfen|gleichzeitig|überlappend|"
+    r"unv\.?|unverständlich|unverst\.?|unklar|Name|Ort|Firma|Stadt|Unternehmen|anonymisiert|\?+"
+)
+_MARKER_MODIFIERS = (
+    r"kurz|kurze|kurzer|lang|lange|langer|längere|sehr|laut|leise|tief|hörbar|gemeinsam|beide|"
+    r"ein|aus|sich|gesprochen|anonymisiert|entfernt|geändert|Wort|Wörter|\d+(?:[.,]\d+)?|"
+    r"s|Sek\.?|sek\.?|Sekunden|Min\.?|Minuten|\?+|\.{1,3}|…"
+)
+_DURATION = r"\d+(?:[.,]\d+)?\s*(?:s|Sek\.?|sek\.?|Sekunden)?"
+# "(Name der Firma)", "(Ort des Unternehmens)": what an anonymised passage stood for.
+_ANONYMISED = (
+    r"(?:Name|Ort|Firma|Stadt)[ ]+(?:des|der|von)[ ]+(?:Firma|Unternehmens|Ortes|Stadt|Person|Partners|Partnerin|"
+    r"Interviewpartners|Interviewpartnerin|Befragten|Kollegen|Kollegin|Clusters|Partnerclusters)"
+    r"(?:[ ,]+(?:anonymisiert|entfernt|geändert))?"
 )
 _MARKER = re.compile(
-    r"\((?:\.{1,3}|…|\d+(?:[.,]\d+)?\s*(?:s|Sek\.?|sek\.?|Sekunden)?|"
-    rf"(?:{_MARKER_WORDS})(?:[ ,][^()\n]{{0,30}})?)\)"
+    rf"\((?:\.{{1,3}}|…|{_DURATION}|{_ANONYMISED}|"
+    rf"(?:(?:{_MARKER_MODIFIERS})[ ,]+){{0,2}}(?:{_MARKER_HEADS})(?:[ ,;]+(?:{_MARKER_MODIFIERS}))*)\)"
 )
 remove_markers = _deleting(_MARKER)
-remove_markers.__doc__ = "``(lacht)``, ``(...)``, ``(unv.)``, ``(4 Sek.)``, ``(Telefon klingelt)`` and the like."
+remove_markers.__doc__ = (
+    "``(lacht)``, ``(...)``, ``(unv.)``, ``(4 Sek.)``, ``(lange Pause)``, ``(Telefon klingelt)`` and the like; "
+    "``(laut Vertrag)``, ``(siehe oben)`` stay."
+)
 
 # A back-channel of the other speaker inside a turn: ``(I: Mhm.)``.
 remove_backchannels = _deleting(re.compile(r"\((?:I|B\d*|IP\d*|Interviewer(?:in)?)\s*:[^()\n]{0,60}\)"))

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.errors import CodebookError
+from pipeline.errors import CodebookError, CodebookPathError
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ def load_codebook(path: str | Path) -> Codebook:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise CodebookError(f"code system {path} does not exist. Pass an existing YAML file with --codebook.") from None
+        raise CodebookPathError(f"code system {path} does not exist. Pass an existing YAML file with --codebook.") from None
     except yaml.YAMLError as exc:
         raise CodebookError(f"{path}: not valid YAML ({exc}). Fix the file; the format is in configs/codebook.yaml.") from None
     if not isinstance(data, dict) or "codes" not in data:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.codebook import Codebook
-from pipeline.errors import AutocodeError, CodingError, InputError
+from pipeline.errors import AutocodeError, CodingError, DocumentNotFoundError, InputError, InputPathError
 from pipeline.ingest import READERS, read_transcript
 from pipeline.ingest.decode import read_text
 from pipeline.ingest.units import canonical, csv_rows, read_records, unit_key
@@ -304,7 +304,7 @@ def read_hand_codes(
     for raw in paths:
         path = Path(raw)
         if not path.is_file():
-            raise InputError(f"{path}: no such hand-code file. Check the path.")
+            raise InputPathError(f"{path}: no such hand-code file. Check the path.")
         fmt = detect_format(path)
         default_coder = path.stem if coder_from_file else DEFAULT_CODER
         if fmt == "classify":
@@ -385,7 +385,7 @@ def _span_document(name: str, search: Sequence[Path], transcripts: dict[str, Tra
             return t
     found = find_document(name, search)
     if found is None:
-        raise CodingError(
+        raise DocumentNotFoundError(
             f"{where}: document {name!r} not found (looked for {name} and {Path(name).stem}"
             f".txt/.docx/.vtt/.srt/.rtf/.odt in {', '.join(map(str, search))}). Pass its folder with --texts."
         )

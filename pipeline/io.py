@@ -8,10 +8,43 @@ import hashlib
 import io
 import json
 import os
+import stat
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system shows it
+    (Linux: ``/proc/self/status``); elsewhere set and restored under a lock."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def give_umask_mode(path: str | Path, *, directory: bool = False, fd: int | None = None) -> None:
+    """Give a file or folder made by :mod:`tempfile` (``0600``/``0700``, private) the mode
+    an ordinary ``open``/``mkdir`` would have given it: ``0666``/``0777`` less the umask,
+    so that colleagues on a shared project drive can read the outputs when the umask
+    lets them."""
+    mode = (0o777 if directory else 0o666) & ~current_umask()
+    if fd is not None and os.chmod in os.supports_fd:
+        os.chmod(fd, mode)
+    else:
+        os.chmod(path, mode)
 
 
 @contextlib.contextmanager
@@ -21,12 +54,17 @@ def atomic_open(path: str | Path, mode: str = "wb", **kwargs) -> Iterator[IO]:
     Writes go to a temporary file in the same folder, which is flushed to disk and then
     renamed over the target (``os.replace`` is atomic on POSIX and Windows); on any
     error, an interrupt included, the temporary file is removed and the target is
-    untouched.
+    untouched. The new file gets the mode an ordinary ``open`` would give it (``0666``
+    less the umask), or keeps the mode of the file it replaces.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
+        try:
+            os.chmod(fd if os.chmod in os.supports_fd else tmp, stat.S_IMODE(os.stat(path).st_mode))
+        except FileNotFoundError:
+            give_umask_mode(tmp, fd=fd)
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()

@@ -38,8 +38,9 @@ from pipeline.classify import MultiLabelLogReg, SingleLabelLinear, make_classifi
 from pipeline.codebook import Codebook, codebook_from_dict, load_codebook
 from pipeline.config import RunConfig, config_from_dict
 from pipeline.embed import Embedder, make_embedder
-from pipeline.errors import AutocodeError, ModelError, OutputError
+from pipeline.errors import AutocodeError, ModelError, ModelPathError, OutputPathError
 from pipeline.features import Featurizer
+from pipeline.io import give_umask_mode
 from pipeline.types import Segment
 
 FORMAT = "autocode-model"
@@ -264,9 +265,9 @@ def save_model(model: Model, directory: str | Path) -> Path:
     directory = Path(directory)
     if directory.exists():
         if not directory.is_dir():
-            raise OutputError(f"{directory} exists and is a file. Choose a folder for the model with --out.")
+            raise OutputPathError(f"{directory} exists and is a file. Choose a folder for the model with --out.")
         if any(directory.iterdir()) and not (directory / "model.json").is_file():
-            raise OutputError(
+            raise OutputPathError(
                 f"{directory} is not empty and holds no autocode model; refusing to overwrite it. "
                 "Choose a new or empty folder with --out."
             )
@@ -292,6 +293,7 @@ def save_model(model: Model, directory: str | Path) -> Path:
     }
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".part"))
     try:
+        give_umask_mode(tmp, directory=True)  # mkdtemp makes it 0700
         (tmp / "weights.npz").write_bytes(weights)
         (tmp / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         (tmp / "codebook.yaml").write_text(
@@ -327,8 +329,13 @@ def load_model(directory: str | Path) -> Model:
     """
     directory = Path(directory)
     meta_path = directory / "model.json"
+    if not directory.is_dir():
+        raise ModelPathError(f"{directory}: no such model folder. Pass the --out folder of 'autocode train' with --model.")
     if not meta_path.is_file():
-        raise ModelError(f"{directory}: no model.json; this is not an autocode model folder. Train one with 'autocode train'.")
+        raise ModelPathError(
+            f"{directory} holds no model.json: not an autocode model folder. Pass the --out folder of "
+            "'autocode train' with --model, or train one there."
+        )
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -37,10 +37,52 @@ def test_remove_timestamps(text_in, text_out):
         ("Ja (Telefon klingelt) Moment.", "Ja  Moment."),
         ("Wir als KMU (also kleines Unternehmen) sind", "Wir als KMU (also kleines Unternehmen) sind"),
         ("Die Partner (CARA) in Lyon", "Die Partner (CARA) in Lyon"),
+        ("Also (lacht kurz) ja.", "Also  ja."),
+        ("Ja (beide lachen) klar.", "Ja  klar."),
+        ("Na ja (seufzt) gut.", "Na ja  gut."),
+        ("Dann (Pause) weiter.", "Dann  weiter."),
+        ("Dann (lange Pause) weiter.", "Dann  weiter."),
+        ("Dann (Pause, 5 Sek.) weiter.", "Dann  weiter."),
+        ("Das (unv., 2 Sek.) war.", "Das  war."),
+        ("Das (unv. 2 Wörter) war.", "Das  war."),
+        ("Ja (räuspert sich) also.", "Ja  also."),
+        ("Ja (atmet tief ein) also.", "Ja  also."),
+        ("Das sagt (laut) jeder.", "Das sagt  jeder."),
+        ("Bei (Name der Firma) war", "Bei  war"),
+        ("In (Ort) war", "In  war"),
+        ("Die (Name anonymisiert) war", "Die  war"),
+        ("Warum (??) das?", "Warum  das?"),
+        ("Gut (3,5 s) weiter.", "Gut  weiter."),
     ],
 )
 def test_remove_markers(text_in, text_out):
     assert clean(text_in, [remove_markers]) == text_out
+
+
+# Parentheses that are text, also those that begin with a word a marker can begin with:
+# cleaning must leave them exactly as they are.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Das steht (laut Vertrag) so fest.",
+        "Die Kosten (laut Förderbescheid 40 %) trägt das Land.",
+        "Das haben wir (siehe oben) schon gesagt.",
+        "Die Zahlen (siehe Abschnitt 2) sind älter.",
+        "Das Treffen (siehe …) fiel aus.",
+        "Eine (Pause machen wir nie) Regel.",
+        "Das war (unklar, ob das bleibt) offen.",
+        "Die (Firma XY GmbH) in Lyon",
+        "Der (Ort des Treffens) wechselt.",
+        "Das dauerte (ein Jahr) lang.",
+        "Die Sitzung (sehr kurz) war gut.",
+        "Das Wetter (leise Musik im Hintergrund) ja.",
+        "Wir (also die KMU) machen mit.",
+        "Frankreich (Elsass) und Baden",
+    ],
+)
+def test_text_in_parentheses_stays(text):
+    assert clean(text, [remove_markers]) == text
+    assert clean(text, INTERVIEW_RULES) == " ".join(text.split())
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.errors import AutocodeError
+from pipeline.errors import AutocodeError, UsageError
 
 app = typer.Typer(
     name="autocode",
@@ -87,8 +87,9 @@ def _take_sigterm():
 
 
 def reports_errors(func):
-    """Turn an :class:`AutocodeError` into one stderr line and exit code 1; show warnings
-    as one stderr line each.
+    """Turn an :class:`AutocodeError` into one stderr line and exit code 1 (2 for a
+    :class:`UsageError`: the command line names something unusable); show warnings as one
+    stderr line each.
 
     SIGTERM (``kill``, the time limit of a batch system) interrupts like Ctrl-C, so that
     the work in progress unwinds the same way: atomic writers remove their temporary
@@ -102,6 +103,8 @@ def reports_errors(func):
         previous = _take_sigterm()
         try:
             return func(*args, **kwargs)
+        except UsageError as exc:
+            raise fail(str(exc), code=2) from None
         except AutocodeError as exc:
             raise fail(str(exc)) from None
         except KeyboardInterrupt as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, InputPathError
 from pipeline.types import Transcript
 
 Reader = Callable[[Path], Transcript]
@@ -49,7 +49,7 @@ def read_transcript(path: str | Path) -> Transcript:
             f"{', '.join(supported_extensions())}. Convert the file or rename it."
         )
     if not path.is_file():
-        raise InputError(f"{path}: no such file. Check the path.")
+        raise InputPathError(f"{path}: no such file. Check the path.")
     return reader(path)
 
 
@@ -82,7 +82,7 @@ def collect_inputs(inputs: list[str | Path]) -> list[Path]:
             # are no texts: a folder contributes only what could be one.
             files = [f for f in files if not _is_hand_codes(f)]
             if not files:
-                raise InputError(
+                raise InputPathError(
                     f"{p}: the folder holds no supported file ({', '.join(supported_extensions())}). "
                     "Point to the folder with the transcripts."
                 )
@@ -90,7 +90,7 @@ def collect_inputs(inputs: list[str | Path]) -> list[Path]:
         elif p.exists():
             out.append(p)
         else:
-            raise InputError(f"{p}: no such file or folder. Check the path.")
+            raise InputPathError(f"{p}: no such file or folder. Check the path.")
     seen: set[Path] = set()
     unique = []
     for p in out:
