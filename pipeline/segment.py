@@ -134,16 +134,29 @@ def _lines(text: str) -> Iterator[tuple[int, int]]:
         yield a, b
 
 
-def _speaker_labels(text: str, lines: Iterable[tuple[int, int]]) -> set[str]:
+def _speaker_labels(text: str, lines: Iterable[tuple[int, int]], config: SegmentConfig) -> set[str]:
+    """The speaker labels of an interview, or an empty set for any other layout.
+
+    Labels that open at least two lines each, two of them or more and four lines in all,
+    make an interview (names such as ``Dr. Weber`` count only so). A short interview has
+    too few turns to be told by frequency: there an interviewer's label (``I``,
+    ``Interviewerin``, ...) and a respondent's generic label (``B``, ``IP2``, ...) each
+    opening a line are enough. One generic label alone (literature with a line
+    ``B: Ergebnisse``) is no interview.
+    """
     counts = Counter()
     for a, b in lines:
         m = _LABEL.match(text, a, b)
         if m:
             counts[m.group("label")] += 1
+    generic = {label for label in counts if _GENERIC_LABEL.match(label) or config.is_interviewer(label)}
     frequent = {label for label, n in counts.items() if n >= 2}
-    if len(frequent) < 2 or sum(counts[label] for label in frequent) < 4:
-        return set()
-    return frequent | {label for label in counts if _GENERIC_LABEL.match(label)}
+    if len(frequent) >= 2 and sum(counts[label] for label in frequent) >= 4:
+        return frequent | generic
+    interviewer = {label for label in generic if config.is_interviewer(label)}
+    if interviewer and generic - interviewer:
+        return generic
+    return set()
 
 
 def _interview_blocks(t: Transcript, lines: Iterable[tuple[int, int]], labels: set[str], config: SegmentConfig) -> Iterator[_Block]:
@@ -337,7 +350,7 @@ def layout(transcript: Transcript, config: SegmentConfig) -> tuple[str, Iterator
     if transcript.cues:
         return "interview", _cue_blocks(transcript, config)
     if transcript.kind != "literature":
-        labels = _speaker_labels(transcript.text, _lines(transcript.text))
+        labels = _speaker_labels(transcript.text, _lines(transcript.text), config)
         if labels:
             return "interview", _interview_blocks(transcript, _lines(transcript.text), labels, config)
     return "literature", _literature_blocks(transcript, _lines(transcript.text))

@@ -126,6 +126,43 @@ def test_literature_paragraphs_headings_footnotes():
     assert LITERATURE[footnote.start : footnote.end] == "1.\t Vgl. Müller 2015, S. 3."
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I: Warum Frankreich?\nB: Weil die Kunden dort sitzen. Die Wege sind kurz.\n",
+        "Interviewerin: Warum Frankreich?\n\nIP2: Weil die Kunden dort sitzen. Die Wege sind kurz.",
+        "Gespräch am 3. Mai\n\nI: Warum Frankreich?\nB: Weil die Kunden dort sitzen. Die Wege sind kurz.\n",
+    ],
+)
+def test_short_interview_is_an_interview(text):
+    """Two turns are too few to tell labels by frequency; an interviewer's and a
+    respondent's label still make an interview: the question is not coded and no label
+    stays in the text."""
+    segments = [s for s in seg(text) if s.role != "heading"]
+    assert [(s.role, s.codable, s.text) for s in segments] == [
+        ("interviewer", False, "Warum Frankreich?"),
+        ("respondent", True, "Weil die Kunden dort sitzen."),
+        ("respondent", True, "Die Wege sind kurz."),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3. Ergebnisse\n\nB: Ergebnisse der Befragung zeigen eine hohe Zustimmung.\n\nDie Kooperation gilt als erfolgreich.\n",
+        "Anhang\n\nB: Die Kunden sitzen in Lyon.\nB2: Die Wege sind kurz.\n",
+        "Hinweis: Die Zahlen sind vorläufig.\n\nQuelle: Eigene Erhebung.\n",
+    ],
+)
+def test_single_labels_do_not_make_literature_an_interview(text):
+    """A line starting 'B: ...' in literature, respondent labels without an interviewer,
+    or 'Hinweis:'/'Quelle:' lines: body paragraphs, their words kept."""
+    segments = seg(text)
+    assert {s.role for s in segments} <= {"body", "heading", "footnote"}
+    assert "body" in {s.role for s in segments}
+    assert any(s.text.startswith(("B:", "Hinweis:")) for s in segments)
+
+
 def test_units_keep_ids():
     t = Transcript(id="u", text="Erster Satz. Noch einer.\nZweiter.", kind="units", units=(("a1", 0, 24), ("b2", 25, 33)))
     segments = segment_transcript(t)
