@@ -108,9 +108,21 @@ class Codebook:
         hint = f" (closest: {close[0]!r})" if close else ""
         raise CodebookError(
             f"{where + ': ' if where else ''}unknown code {code_id!r}{hint}. "
-            f"Known codes: {', '.join(self.leaf_ids)}. Fix the code or add it to "
-            f"{self.source or 'the code system'}."
+            f"Known codes: {', '.join(self.leaf_ids)}. {self._where_to_add()}"
         )
+
+    def _where_to_add(self) -> str:
+        """What to do about an unknown code: edit the code system file, unless that file
+        belongs to a trained model, which is bound to its code system."""
+        if not self.source:
+            return "Fix the code, or give a code system that holds it with --codebook."
+        if (Path(self.source).parent / "model.json").is_file():
+            return (
+                f"Fix the code, or give a code system that holds it with --codebook FILE "
+                f"({self.source} belongs to the model beside it, which was trained for exactly these "
+                "codes: do not edit it; train a model for the new code system instead)."
+            )
+        return f"Fix the code or add it to {self.source}."
 
     @property
     def hash(self) -> str:
@@ -182,6 +194,13 @@ def _parse_nodes(nodes, parent: str, where: str, out: list[Code]) -> None:
         _parse_nodes(node.get("children") or [], code_id, where, out)
 
 
+_FORMAT = (
+    "expected YAML with 'name' and a 'codes' list, each code with 'id', 'name' and optional "
+    "'definition', 'anchors', 'rules', 'children' (the codebook.yaml in every model folder "
+    "is an example)"
+)
+
+
 def load_codebook(path: str | Path) -> Codebook:
     """Read a YAML code system (see the module docstring for the format)."""
     path = Path(path)
@@ -190,11 +209,10 @@ def load_codebook(path: str | Path) -> Codebook:
     except FileNotFoundError:
         raise CodebookPathError(f"code system {path} does not exist. Pass an existing YAML file with --codebook.") from None
     except yaml.YAMLError as exc:
-        raise CodebookError(f"{path}: not valid YAML ({exc}). Fix the file; the format is in configs/codebook.yaml.") from None
+        raise CodebookError(f"{path}: not valid YAML ({exc}). Fix the file: {_FORMAT}.") from None
     if not isinstance(data, dict) or "codes" not in data:
         raise CodebookError(
-            f"{path}: expected a mapping with 'name' and 'codes', found "
-            f"{type(data).__name__}. See configs/codebook.yaml for the format."
+            f"{path}: found {type(data).__name__ if not isinstance(data, dict) else 'no codes list'}; {_FORMAT}."
         )
     codes: list[Code] = []
     _parse_nodes(data["codes"], "", str(path), codes)
