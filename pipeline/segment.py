@@ -71,20 +71,74 @@ class SegmentConfig:
 # --- spaCy -----------------------------------------------------------------------------
 
 
+def _import_spacy(*, torch: bool):
+    """``import spacy``, with torch hidden unless ``torch`` is true.
+
+    spaCy imports thinc, and thinc imports torch whenever it is installed (the optional
+    sentence-transformers backend brings it): seconds for every command that segments,
+    although sentence boundaries need no torch (only transformer pipelines, ``*_trf``,
+    do). Unless torch is loaded already, thinc is imported with torch hidden; torch stays
+    importable for everything after.
+    """
+    if torch or "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # makes "import torch" raise ImportError
+    try:
+        import spacy
+    finally:
+        if "torch" in sys.modules and sys.modules["torch"] is None:
+            del sys.modules["torch"]
+    return spacy
+
+
+def _installed(name: str) -> bool:
+    """Whether ``name`` is an installed spaCy pipeline package or a folder."""
+    import importlib.util
+    import os
+
+    if os.sep in name or "/" in name or name.startswith("."):
+        return os.path.isdir(name)
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# Set once the fallback was announced, so that processes started by this one (benchmark
+# jobs, local workers) do not announce it again.
+_WARNED_ENV = "AUTOCODE_SPACY_FALLBACK_NOTED"
+
+
+def spacy_fallback_message(name: str) -> str:
+    """Why a missing spaCy pipeline is no cause for alarm, and how to install it."""
+    return (
+        f"spaCy pipeline {name!r} is not installed; sentences are split by spaCy's rule-based "
+        "sentencizer (spacy.blank('de')), with which the shipped default model was trained and "
+        f"measured, so the pipeline is optional. To use it: python -m spacy download {name} "
+        "(needs internet access; then retrain your models)."
+    )
+
+
 @functools.lru_cache(maxsize=4)
 def load_spacy(name: str):
     """Load the pipeline ``name`` for sentence boundaries, or fall back to a blank German
-    pipeline with a rule-based sentencizer (one warning line on stderr)."""
-    import spacy
+    pipeline with a rule-based sentencizer (one warning line on stderr per run)."""
+    import os
 
-    try:
-        nlp = spacy.load(name, exclude=["ner", "lemmatizer", "attribute_ruler", "textcat"])
-    except (OSError, ImportError):
-        print(
-            f"autocode: warning: spaCy pipeline {name!r} is not installed; using spacy.blank('de') "
-            "with a rule-based sentencizer.",
-            file=sys.stderr,
-        )
+    spacy = _import_spacy(torch=name.endswith("_trf"))
+    nlp = None
+    # Where no pipeline of that name is installed, spacy.load would only search to raise.
+    if _installed(name):
+        try:
+            nlp = spacy.load(name, exclude=["ner", "lemmatizer", "attribute_ruler", "textcat"])
+        except (OSError, ImportError):
+            nlp = None
+    if nlp is None:
+        if os.environ.get(_WARNED_ENV) != name:
+            os.environ[_WARNED_ENV] = name
+            print(f"autocode: warning: {spacy_fallback_message(name)}", file=sys.stderr)
         nlp = spacy.blank("de")
     if not (nlp.has_pipe("parser") or nlp.has_pipe("senter") or nlp.has_pipe("sentencizer")):
         nlp.add_pipe("sentencizer")

@@ -7,12 +7,70 @@ import signal
 import sys
 import warnings
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 from pipeline.errors import AutocodeError, UsageError
+from pipeline.ingest import supported_extensions
 
-app = typer.Typer(
+
+class Command(TyperCommand):
+    """A command whose help names its arguments by their metavar (``INPUT...``), without
+    typer's type tags (``<list[Path]>``) and braces, as the usage line of a Unix tool."""
+
+    @staticmethod
+    def _argument_name(param) -> str:
+        return param.metavar or param.name.upper() + ("..." if param.nargs != 1 else "")
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = self._argument_name(param)
+                pieces.append(name if param.required else f"[{name}]")
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+    def format_options(self, ctx, formatter) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                args.append((self._argument_name(param), record[1]))
+            elif param.param_type_name == "option":
+                opts.append(record)
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+class Typer(typer.Typer):
+    """Every command of autocode is a :class:`Command`; help is plain click help (no rich):
+    it wraps at the terminal width instead of cutting option names in table cells, and it
+    does not import rich for every --help."""
+
+    def __init__(self, **kwargs):
+        super().__init__(rich_markup_mode=None, **kwargs)
+
+    def command(self, *args, **kwargs):
+        kwargs.setdefault("cls", Command)
+        return super().command(*args, **kwargs)
+
+
+def at_least_one(value: int | None) -> int | None:
+    """Option callback for counts (``--workers N``): refuse 0 and negative numbers (exit 2)."""
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"must be 1 or more, not {value}.")
+    return value
+
+
+app = Typer(
     name="autocode",
     help=(
         "autocode codes German interview transcripts and literature excerpts into a "
@@ -23,6 +81,38 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+# One list of formats for every help text, from the registry of readers.
+INPUT_FORMATS = ", ".join(supported_extensions())
+HAND_CODE_FORMATS = (
+    "spans (.jsonl/.csv: document, start, end, code, coder), units with a codes list "
+    "(.jsonl/.csv: id, text, codes) or MAXQDA's coded-segments export (.xlsx)"
+)
+
+
+def package_version() -> str:
+    """The installed distribution's version; the source tree's where it is not installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("autocode")
+    except metadata.PackageNotFoundError:
+        from pipeline import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"autocode {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    pass
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -8,10 +8,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.agreement.units import UNITS, assess_coded, assess_table, load_coded_units, read_table
-from pipeline.agreement.coefficients import LEVELS, WEIGHT_NAMES
 from pipeline.cli._app import app, fail, note, reports_errors
 from pipeline.io import atomic_write_text
+
+# The agreement code imports scipy.stats: a second that every other command and --help
+# would pay if it were imported here. The names the help lists are copied from it
+# (tests/test_cli_conventions.py checks that they agree).
+WEIGHT_NAMES = ("identity", "linear", "quadratic", "ordinal", "radical", "ratio", "circular", "bipolar")
 
 
 @app.command()
@@ -19,33 +22,33 @@ from pipeline.io import atomic_write_text
 def agreement(
     codings: Annotated[Optional[list[Path]], typer.Argument(
         help="Hand-code files of the coders (span or unit format) and classify outputs (the model as one more "
-             "coder); a classify output folder stands for its .jsonl files.", show_default=False)] = None,
+             "coder); a classify output folder stands for its .jsonl files.", show_default=False, metavar="CODINGS...")] = None,
     unit: Annotated[str, typer.Option(
         help="Unit of analysis: 'segment' (same segments, each code present/absent), 'span' (free character "
              "ranges: Krippendorff's unitizing αu on the text, and units joined by overlap as a secondary view) or "
-             "'document' (code present in / frequency per document).")] = "segment",
+             "'document' (code present in / frequency per document).", metavar="UNIT")] = "segment",
     report: Annotated[Optional[Path], typer.Option(
-        help="Folder for report.html, figures.csv, pairs.csv and disagreements.csv.")] = None,
+        help="Folder for report.html, figures.csv, pairs.csv and disagreements.csv.", metavar="FOLDER")] = None,
     table: Annotated[Optional[Path], typer.Option(
         help="A wide CSV instead of coding files: first column unit id, one column per coder, cell = category, "
-             "blank = missing.")] = None,
+             "blank = missing.", metavar="FILE")] = None,
     level: Annotated[str, typer.Option(
-        help="Level of measurement of --table cells for Krippendorff's α: nominal, ordinal, interval or ratio.")] = "nominal",
+        help="Level of measurement of --table cells for Krippendorff's α: nominal, ordinal, interval or ratio.", metavar="LEVEL")] = "nominal",
     weights: Annotated[str, typer.Option(
         help="--table: agreement weights for Cohen's/Fleiss'/Conger's κ, Brennan–Prediger and Gwet's AC2 when the "
-             "categories are ordered numbers: " + ", ".join(WEIGHT_NAMES) + ".")] = "identity",
-    lang: Annotated[str, typer.Option(help="Language of report.html: de (German) or en (English).")] = "de",
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON here.")] = None,
+             "categories are ordered numbers: " + ", ".join(WEIGHT_NAMES) + ".", metavar="WEIGHTS")] = "identity",
+    lang: Annotated[str, typer.Option(help="Language of report.html: de (German) or en (English).", metavar="LANG")] = "de",
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON here.", metavar="FILE")] = None,
     codebook: Annotated[Optional[Path], typer.Option(
-        help="Code system (YAML): fixes the list and order of codes and rejects unknown codes.")] = None,
+        help="Code system (YAML): fixes the list and order of codes and rejects unknown codes.", metavar="FILE")] = None,
     texts: Annotated[Optional[list[Path]], typer.Option(
-        help="Folder with the documents that span files refer to (repeatable).")] = None,
+        help="Folder with the documents that span files refer to (repeatable).", metavar="FOLDER")] = None,
     min_overlap: Annotated[float, typer.Option(
-        help="Share of a segment or span that another span must cover to count as the same coding.")] = 0.5,
-    count_uncoded: Annotated[bool, typer.Option(
+        help="Share of a segment or span that another span must cover to count as the same coding.", metavar="SHARE")] = 0.5,
+    count_uncoded: Annotated[bool, typer.Option("--count-uncoded",
         help="--unit span: count text that no coder coded as agreement (off: uncoded text never counts).")] = False,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence interval of α (0: none).")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed for the bootstrap.")] = 0,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence interval of α (0: none).", metavar="N")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed for the bootstrap.", metavar="N")] = 0,
 ) -> None:
     """Inter-coder agreement: percent agreement, Cohen's κ, Scott's π, Fleiss' κ, Conger's κ,
     Brennan–Prediger κ, Gwet's AC1/AC2 and Krippendorff's α (with bootstrap interval), per code
@@ -55,6 +58,9 @@ def agreement(
     figures on the documents it was trained on are marked in-sample. The report is German
     by default (--lang en for English). Krippendorff: α ≥ .80 reliable, ≥ .667 tentative.
     """
+    from pipeline.agreement.coefficients import LEVELS, WEIGHT_NAMES
+    from pipeline.agreement.units import UNITS, assess_coded, assess_table, load_coded_units, read_table
+
     if table is not None and codings:
         raise fail("give either coding files or --table, not both.", code=2)
     if table is None and not codings:

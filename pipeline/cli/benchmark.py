@@ -8,24 +8,23 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import app, note, reports_errors
+from pipeline.cli._app import Typer, app, at_least_one, note, reports_errors
 
-benchmark_app = typer.Typer(help="Benchmarks on real hand-coded corpora (figures against a TF-IDF + LinearSVC peer).", no_args_is_help=True)
+benchmark_app = Typer(help="Benchmarks on real hand-coded corpora (figures against a TF-IDF + LinearSVC peer).", no_args_is_help=True)
 app.add_typer(benchmark_app, name="benchmark")
-
 
 
 @benchmark_app.command()
 @reports_errors
 def manifesto(
-    data: Annotated[Path, typer.Option(help="The manifesto_de_2021 folder (manifestos_2021.csv, grouping_info.txt).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for benchmark.json and benchmark.md.")],
-    config: Annotated[Optional[Path], typer.Option(help="autocode's run configuration (default: the shipped Manifesto configuration, configs/manifesto.yaml).")] = None,
-    split: Annotated[Optional[list[str]], typer.Option(help="in-domain and/or new-documents (default: both).")] = None,
-    level: Annotated[Optional[list[str]], typer.Option(help="code and/or domain (default: both).")] = None,
-    limit: Annotated[int, typer.Option(help="Only the first N rows of each party (quick checks; 0: all).")] = 0,
-    scheduler: Annotated[Optional[str], typer.Option(help="Run the jobs on the Dask cluster of this scheduler (tcp://HOST:8786).")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Run the jobs on a local Dask cluster of N worker processes.")] = None,
+    data: Annotated[Path, typer.Option(help="The manifesto_de_2021 folder (manifestos_2021.csv, grouping_info.txt).", metavar="FOLDER")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for benchmark.json and benchmark.md.", metavar="FOLDER")],
+    config: Annotated[Optional[Path], typer.Option(help="autocode's run configuration (default: the shipped Manifesto configuration, configs/manifesto.yaml).", metavar="FILE")] = None,
+    split: Annotated[Optional[list[str]], typer.Option(help="in-domain or new-documents (repeatable; default: both).", metavar="SPLIT")] = None,
+    level: Annotated[Optional[list[str]], typer.Option(help="code or domain (repeatable; default: both).", metavar="LEVEL")] = None,
+    limit: Annotated[int, typer.Option(help="Only the first N rows of each party (quick checks; 0: all).", metavar="N")] = 0,
+    scheduler: Annotated[Optional[str], typer.Option(help="Run the jobs on the Dask cluster of this scheduler (tcp://HOST:8786).", metavar="ADDRESS")] = None,
+    workers: Annotated[Optional[int], typer.Option(callback=at_least_one, help="Run the jobs on a local Dask cluster of N worker processes.", metavar="N")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the configuration and the data, print what would run (JSON), train nothing.")] = False,
 ) -> None:
     """Train and test autocode and the TF-IDF + LinearSVC peer on the Manifesto Project's

@@ -8,22 +8,22 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import app, default_model_dir, fail, note, peak_memory, reports_errors
+from pipeline.cli._app import INPUT_FORMATS, app, at_least_one, default_model_dir, fail, note, peak_memory, reports_errors
 from pipeline.overview import LANGUAGES
 
 
 @app.command()
 @reports_errors
 def classify(
-    inputs: Annotated[list[Path], typer.Argument(help="Transcript files or folders (all supported files in a folder, in sorted order).", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <input stem>.jsonl, summary.csv and failures.csv.")],
-    model: Annotated[Optional[Path], typer.Option(help="Model folder (default: models/default).")] = None,
-    force: Annotated[bool, typer.Option(help="Redo files whose outputs are already up to date.")] = False,
-    allow_input_dir: Annotated[bool, typer.Option(help="Allow writing into the folder of an input.")] = False,
+    inputs: Annotated[list[Path], typer.Argument(help=f"Transcript files or folders (in a folder: every {INPUT_FORMATS} file, in sorted order).", show_default=False, metavar="INPUT...")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <input stem>.jsonl, summary.csv and failures.csv.", metavar="FOLDER")],
+    model: Annotated[Optional[Path], typer.Option(help="Model folder (default: the shipped default model).", metavar="FOLDER")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Redo files whose outputs are already up to date.")] = False,
+    allow_input_dir: Annotated[bool, typer.Option("--allow-input-dir", help="Allow writing into the folder of an input.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
-    scheduler: Annotated[Optional[str], typer.Option(help="Code on the Dask cluster of this scheduler (tcp://HOST:8786); workers need the inputs and the model under the same paths.", show_default=False)] = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Code on a Dask cluster of N worker processes started on this machine.", show_default=False)] = None,
-    overview_lang: Annotated[str, typer.Option("--overview-lang", help="Language of OUT/overview.html: de or en ('autocode overview OUT --lang en' re-creates it).")] = "de",
+    scheduler: Annotated[Optional[str], typer.Option(help="Code on the Dask cluster of this scheduler (tcp://HOST:8786); workers need the inputs and the model under the same paths.", show_default=False, metavar="ADDRESS")] = None,
+    workers: Annotated[Optional[int], typer.Option(callback=at_least_one, help="Code on a Dask cluster of N worker processes started on this machine.", show_default=False, metavar="N")] = None,
+    overview_lang: Annotated[str, typer.Option("--overview-lang", help="Language of OUT/overview.html: de or en ('autocode overview OUT --lang en' re-creates it).", metavar="LANG")] = "de",
 ) -> None:
     """Code transcripts with a trained model.
 

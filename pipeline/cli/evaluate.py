@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import app, default_model_dir, note, reports_errors
+from pipeline.cli._app import HAND_CODE_FORMATS, app, default_model_dir, note, reports_errors
 
 
 def format_scores(cv: dict) -> str:
@@ -41,13 +41,13 @@ def format_curve(points: list[dict]) -> str:
 @app.command()
 @reports_errors
 def evaluate(
-    coded: Annotated[list[Path], typer.Argument(help="Hand-code files (span or unit format).", show_default=False)],
-    model: Annotated[Optional[Path], typer.Option(help="Model whose configuration and code system are evaluated (default: models/default).")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Evaluate this run configuration instead of the model's.")] = None,
-    codebook: Annotated[Optional[Path], typer.Option(help="Evaluate with this code system instead of the model's.")] = None,
-    coder: Annotated[Optional[str], typer.Option(help="Whose codes are the truth (default: the coder with most codings).")] = None,
-    texts: Annotated[Optional[list[Path]], typer.Option(help="Folder(s) with the coded documents.")] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures as JSON to this file.")] = None,
+    coded: Annotated[list[Path], typer.Argument(help=f"Hand-code files: {HAND_CODE_FORMATS}.", show_default=False, metavar="CODED...")],
+    model: Annotated[Optional[Path], typer.Option(help="Model whose configuration and code system are evaluated (default: the shipped default model).", metavar="FOLDER")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Evaluate this run configuration instead of the model's.", metavar="FILE")] = None,
+    codebook: Annotated[Optional[Path], typer.Option(help="Evaluate with this code system instead of the model's.", metavar="FILE")] = None,
+    coder: Annotated[Optional[str], typer.Option(help="Whose codes are the truth (default: the coder with most codings).", metavar="NAME")] = None,
+    texts: Annotated[Optional[list[Path]], typer.Option(help="Folder with the coded documents (repeatable).", metavar="FOLDER")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures as JSON to this file.", metavar="FILE")] = None,
     learning_curve: Annotated[bool, typer.Option("--learning-curve", help="Also train on 1/8, 1/4, 1/2, 3/4 of each training fold: how quality grows with the number of coded segments.")] = False,
 ) -> None:
     """Cross-validate a model configuration on hand-coded data.

@@ -42,11 +42,11 @@ CRLF_HELP = (
 @app.command("import")
 @reports_errors
 def import_(
-    project: Annotated[Path, typer.Argument(help="A REFI-QDA project (.qdpx) or codebook (.qdc) exported by MAXQDA, ATLAS.ti, NVivo or QualCoder.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="New or empty folder for transcripts/, codings.jsonl, codebook.yaml.")],
-    offset_unit: Annotated[Unit, typer.Option(help=UNIT_HELP)] = Unit.auto,
-    crlf: Annotated[Crlf, typer.Option(help=CRLF_HELP)] = Crlf.auto,
-    sources_dir: Annotated[Optional[Path], typer.Option(help="Folder holding sources the project links to outside the archive (relative:// or absolute:// paths).")] = None,
+    project: Annotated[Path, typer.Argument(help="A REFI-QDA project (.qdpx) or codebook (.qdc) exported by MAXQDA, ATLAS.ti, NVivo or QualCoder.", show_default=False, metavar="PROJECT")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="New or empty folder for transcripts/, codings.jsonl, codebook.yaml.", metavar="FOLDER")],
+    offset_unit: Annotated[Unit, typer.Option(help=UNIT_HELP, metavar="UNIT")] = Unit.auto,
+    crlf: Annotated[Crlf, typer.Option(help=CRLF_HELP, metavar="COUNT")] = Crlf.auto,
+    sources_dir: Annotated[Optional[Path], typer.Option(help="Folder holding sources the project links to outside the archive (relative:// or absolute:// paths).", metavar="FOLDER")] = None,
 ) -> None:
     """Bring hand codes from a QDA program into autocode.
 
@@ -87,13 +87,13 @@ def import_(
 @app.command("export")
 @reports_errors
 def export(
-    inputs: Annotated[list[Path], typer.Argument(help="Classify outputs (.jsonl files or the classify --out folder); for --format qdc a codebook .yaml, a model folder or an import folder.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The file to write (.qdpx or .qdc); never an input.")],
-    format: Annotated[Format, typer.Option("--format", help="qdpx: a project with the model's codings; qdc: the code system.")] = Format.qdpx,
-    merge: Annotated[Optional[Path], typer.Option(help="The .qdpx the hand codes were imported from: keep it whole and add the model's codings.")] = None,
-    offset_unit: Annotated[Unit, typer.Option(help="Positions to write: codepoint (standard) or utf16 (NVivo). auto: standard, or as the --merge project.")] = Unit.auto,
-    crlf: Annotated[Crlf, typer.Option(help="CR LF to write as two positions (standard, NVivo) or one (ATLAS.ti, MAXQDA). auto: standard, or as the --merge project.")] = Crlf.auto,
-    name: Annotated[str, typer.Option(help="Project name for a new project (default: 'autocode <model>').")] = "",
+    inputs: Annotated[list[Path], typer.Argument(help="Classify outputs (.jsonl files or the classify --out folder); for --format qdc a codebook .yaml, a model folder or an import folder.", show_default=False, metavar="OUTPUT...")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The file to write (.qdpx or .qdc); never an input.", metavar="FILE")],
+    format: Annotated[Format, typer.Option("--format", help="qdpx: a project with the model's codings; qdc: the code system.", metavar="FORMAT")] = Format.qdpx,
+    merge: Annotated[Optional[Path], typer.Option(help="The .qdpx the hand codes were imported from: keep it whole and add the model's codings.", metavar="FILE")] = None,
+    offset_unit: Annotated[Unit, typer.Option(help="Positions to write: codepoint (standard) or utf16 (NVivo). auto: standard, or as the --merge project.", metavar="UNIT")] = Unit.auto,
+    crlf: Annotated[Crlf, typer.Option(help="CR LF to write as two positions (standard, NVivo) or one (ATLAS.ti, MAXQDA). auto: standard, or as the --merge project.", metavar="COUNT")] = Crlf.auto,
+    name: Annotated[str, typer.Option(help="Project name for a new project (default: 'autocode <model>').", metavar="NAME", show_default=False)] = "",
 ) -> None:
     """Take the model's codes back into a QDA program (REFI-QDA).
 

@@ -7,18 +7,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import app, fail, note, reports_errors
+from pipeline.cli._app import INPUT_FORMATS, app, fail, note, reports_errors
 
 
 @app.command()
 @reports_errors
 def segment(
-    inputs: Annotated[list[Path], typer.Argument(help="Transcript files or folders (.txt, .docx, .vtt, .srt, .jsonl, .csv).", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <input stem>.jsonl files.")],
-    config: Annotated[Optional[Path], typer.Option(help="Run configuration (YAML); its 'segment' section is used.")] = None,
-    unit: Annotated[Optional[str], typer.Option(help="Coding unit: sentence, turn or window (overrides the configuration).")] = None,
-    force: Annotated[bool, typer.Option(help="Redo files whose output is already up to date.")] = False,
-    allow_input_dir: Annotated[bool, typer.Option(help="Allow writing into the folder of an input.")] = False,
+    inputs: Annotated[list[Path], typer.Argument(help=f"Transcript files or folders ({INPUT_FORMATS}).", show_default=False, metavar="INPUT...")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <input stem>.jsonl files.", metavar="FOLDER")],
+    config: Annotated[Optional[Path], typer.Option(help="Run configuration (YAML); its 'segment' section is used.", metavar="FILE")] = None,
+    unit: Annotated[Optional[str], typer.Option(help="Coding unit: sentence, turn or window (overrides the configuration).", metavar="UNIT")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Redo files whose output is already up to date.")] = False,
+    allow_input_dir: Annotated[bool, typer.Option("--allow-input-dir", help="Allow writing into the folder of an input.")] = False,
 ) -> None:
     """Split transcripts into coding units and write them as JSONL.
 

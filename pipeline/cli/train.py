@@ -7,20 +7,20 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import app, note, reports_errors
+from pipeline.cli._app import HAND_CODE_FORMATS, app, note, reports_errors
 
 
 @app.command()
 @reports_errors
 def train(
-    coded: Annotated[list[Path], typer.Argument(help="Hand-code files: span format (.jsonl/.csv with document,start,end,code,coder) or units with a codes list.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the trained model.")],
-    codebook: Annotated[Optional[Path], typer.Option(help="Code system (YAML). Without it, the codes found in the hand codes are used.")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Run configuration (YAML): segmentation, embedder, classifier, training.")] = None,
-    coder: Annotated[Optional[str], typer.Option(help="Whose codes to learn when several coders coded (default: the one with most codings).")] = None,
-    texts: Annotated[Optional[list[Path]], typer.Option(help="Folder(s) with the coded documents, if not beside the hand-code file or in its transcripts/ folder.")] = None,
-    name: Annotated[str, typer.Option(help="Model name, shown in outputs and exports.")] = "",
-    cv: Annotated[bool, typer.Option(help="Run the grouped cross-validation for the model card (slower).")] = True,
+    coded: Annotated[list[Path], typer.Argument(help=f"Hand-code files: {HAND_CODE_FORMATS}.", show_default=False, metavar="CODED...")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the trained model.", metavar="FOLDER")],
+    codebook: Annotated[Optional[Path], typer.Option(help="Code system (YAML). Without it, the codes found in the hand codes are used.", metavar="FILE")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Run configuration (YAML): segmentation, embedder, classifier, training.", metavar="FILE")] = None,
+    coder: Annotated[Optional[str], typer.Option(help="Whose codes to learn when several coders coded (default: the one with most codings).", metavar="NAME")] = None,
+    texts: Annotated[Optional[list[Path]], typer.Option(help="Folder with the coded documents, if not beside the hand-code file or in its transcripts/ folder (repeatable).", metavar="FOLDER")] = None,
+    name: Annotated[str, typer.Option(help="Model name, shown in outputs and exports (default: the --out folder's name).", metavar="NAME", show_default=False)] = "",
+    cv: Annotated[bool, typer.Option("--cv/--no-cv", help="Run the grouped cross-validation for the model card (--no-cv: faster, no figures).")] = True,
 ) -> None:
     """Train a classifier on your hand codes.
 
