@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.errors import AutocodeError, InputError, OutputError, OutputPathError
+from pipeline.errors import AutocodeError, InputPathError, OutputError, OutputPathError
 from pipeline.ingest import collect_inputs, read_transcript
 from pipeline.io import atomic_open, atomic_write_csv, atomic_write_text, sha256_file
 from pipeline.segment import SegmentConfig, iter_segments
@@ -375,7 +375,7 @@ def classify_output_files(inputs: Sequence[str | Path]) -> list[Path]:
         if p.is_dir():
             found = sorted(f for f in p.glob("*.jsonl") if f.with_name(f.stem + ".meta.json").is_file())
             if not found:
-                raise InputError(f"{p}: no classify output in the folder (<stem>.jsonl with <stem>.meta.json). Pass the --out folder of 'autocode classify'.")
+                raise InputPathError(f"{p}: no classify output in the folder (<stem>.jsonl with <stem>.meta.json). Pass the --out folder of 'autocode classify'.")
             out.extend(found)
         else:
             out.append(p)

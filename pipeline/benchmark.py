@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import RunConfig
-from pipeline.errors import InputError
+from pipeline.errors import InputError, InputPathError
 from pipeline.types import Segment
 
 SPLITS = ("in-domain", "new-documents")
@@ -103,7 +103,7 @@ def load_manifesto(folder: str | Path, *, limit_per_document: int = 0) -> Labell
     table, grouping = folder / "manifestos_2021.csv", folder / "grouping_info.txt"
     for path in (table, grouping):
         if not path.is_file():
-            raise InputError(
+            raise InputPathError(
                 f"{path} not found: --data must be the manifesto_de_2021 folder with manifestos_2021.csv "
                 "and grouping_info.txt (see ../shared/data/README.md)."
             )

@@ -271,7 +271,7 @@ def test_command_takes_a_classify_output_folder(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = CliRunner().invoke(app, ["agreement", *map(str, files), str(empty), *args, str(by_file)])
-    assert result.exit_code == 1 and "no classify output in the folder" in result.output
+    assert result.exit_code == 2 and "no classify output in the folder" in result.output
 
 
 def test_document_unit_nan_says_why(tmp_path):

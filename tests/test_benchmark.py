@@ -96,7 +96,7 @@ def test_cli_refuses_unknown_split_and_missing_data(tmp_path):
     result = runner.invoke(app, ["benchmark", "manifesto", "--data", str(tmp_path), "--out", str(tmp_path / "b"), "--split", "random"])
     assert result.exit_code == 2 and "random" in result.stderr
     result = runner.invoke(app, ["benchmark", "manifesto", "--data", str(tmp_path), "--out", str(tmp_path / "b")])
-    assert result.exit_code == 1 and "manifestos_2021.csv not found" in result.stderr
+    assert result.exit_code == 2 and "manifestos_2021.csv not found" in result.stderr
     with pytest.raises(InputError, match="grouping_info.txt"):
         (tmp_path / "manifestos_2021.csv").write_text("text,label,party\n", encoding="utf-8")
         load_manifesto(tmp_path)

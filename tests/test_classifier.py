@@ -10,7 +10,7 @@ from pipeline.classify import MultiLabelLogReg, best_thresholds, with_parents
 from pipeline.codebook import Code, Codebook
 from pipeline.config import config_from_dict
 from pipeline.embed import make_embedder
-from pipeline.errors import ModelError
+from pipeline.errors import ModelError, OutputPathError
 from pipeline.model import Model, load_model, save_model
 from pipeline.types import Segment
 
@@ -161,6 +161,6 @@ def test_embedder_version_mismatch_refused(saved):
 
 def test_save_refuses_foreign_folder(tmp_path):
     (tmp_path / "notes.txt").write_text("meine Notizen", encoding="utf-8")
-    with pytest.raises(Exception, match="refusing to overwrite"):
+    with pytest.raises(OutputPathError, match="refusing to overwrite"):
         save_model(tiny_model(), tmp_path)
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "meine Notizen"

@@ -46,9 +46,9 @@ def test_segment_writes_jsonl(tmp_path):
     assert records[4]["text"] == "Das Wetter war an dem Tag schön."
 
 
-def test_missing_input_is_exit_1_with_message(tmp_path):
+def test_missing_input_is_exit_2_with_message(tmp_path):
     result = runner.invoke(app, ["segment", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "out")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "nope.txt: no such file or folder" in result.stderr
 
 
@@ -122,15 +122,19 @@ def test_classify_refuses_input_folder_as_output(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text(INTERVIEW, encoding="utf-8")
     result = runner.invoke(app, ["classify", str(tmp_path / "in"), "--model", str(tmp_path / "model"), "--out", str(tmp_path / "in")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "is the folder of the input" in result.stderr
     assert sorted(p.name for p in (tmp_path / "in").iterdir()) == ["a.txt"]
 
 
 def test_classify_with_missing_model(tmp_path):
     result = runner.invoke(app, ["classify", str(tmp_path), "--model", str(tmp_path / "nomodel"), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 1
-    assert "no model.json" in result.stderr
+    assert result.exit_code == 2
+    assert "nomodel: no such model folder" in result.stderr
+    (tmp_path / "notamodel").mkdir()
+    result = runner.invoke(app, ["classify", str(tmp_path), "--model", str(tmp_path / "notamodel"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "holds no model.json" in result.stderr
 
 
 def test_bad_config_names_option(tmp_path):

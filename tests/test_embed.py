@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from pipeline.config import EmbedderConfig
+from pipeline.errors import ConfigError
 from pipeline.embed import CachedEmbedder, EmbeddingCache, Embedder, make_embedder
 
 SENTENCES = [
@@ -37,7 +38,7 @@ def test_sentence_transformers_offline_model():
 
 
 def test_sentence_transformers_needs_a_model():
-    with pytest.raises(Exception, match="needs a model"):
+    with pytest.raises(ConfigError, match="needs a model"):
         make_embedder(EmbedderConfig(name="sentence-transformers"))
 
 

@@ -111,8 +111,7 @@ def test_config_refuses_svm_for_multi_label_and_short_windows():
 
 def context_model(tmp_path):
     """A single-label model with lexical and context features, trained on DOCS."""
-    from pipeline.codings import HandCodes
-    from pipeline.train import build_training_set, features_for
+    from pipeline.train import features_for
     from pipeline.classify import fit_with_thresholds
     from pipeline.model import Model
 
@@ -132,7 +131,6 @@ def context_model(tmp_path):
     embedder, featurizer, X = features_for(config, data, np.arange(len(segs)))
     clf = fit_with_thresholds(X, Y, data.groups, config=config.classifier, seed=0, cv_folds=2)
     model = Model("ctx", CODEBOOK, config, embedder, clf, {}, featurizer=featurizer)
-    assert HandCodes is not None
     return model, segs, Y
 
 
@@ -173,22 +171,46 @@ def test_single_label_training_refuses_segments_without_a_code(tmp_path):
         build_training_set(hand, codebook=CODEBOOK, config=config)
 
 
-@pytest.mark.slow
-def test_learning_curve_ends_at_the_cross_validated_figure(repo):
-    """Same folds, same procedure: the full-data point is the cross-validation itself."""
-    from pipeline.codebook import load_codebook
-    from pipeline.codings import read_hand_codes
-    from pipeline.evaluate import cross_validate, learning_curve
-    from pipeline.train import build_training_set
+# Six interviews of eight answers each: "Kunden" marks MARKT, "Geld" FINANZEN, the rest
+# carries no code. Each document words its sentences its own way, so that a fold has to
+# generalise from the other documents' wording.
+_PLACES = ["Lyon", "Straßburg", "Metz", "Nancy", "Mulhouse", "Colmar"]
 
-    book = load_codebook(repo / "configs" / "codebook.yaml")
-    hand = read_hand_codes([repo / "corpus" / "codings.jsonl"], codebook=book)
-    config = config_from_dict({"embedder": {"name": "tfidf"}, "classifier": {"C": 1.0}, "training": {"cv_folds": 3}})
-    data = build_training_set(hand, codebook=book, config=config, coder="A")
-    curve = learning_curve(data, config=config, fractions=(0.25, 1.0))
-    cv = cross_validate(data, config=config)
-    assert [p["fraction"] for p in curve] == [0.25, 1.0]
-    assert curve[0]["train_segments"] < curve[1]["train_segments"]
-    assert curve[1]["macro_f1"] == pytest.approx(cv["macro_f1"]) and curve[1]["micro_f1"] == pytest.approx(cv["micro_f1"])
-    # a quarter of the coded segments is worth less than all of them on this corpus
-    assert curve[0]["micro_f1"] < curve[1]["micro_f1"]
+
+def keyword_training_set():
+    from pipeline.train import TrainingSet
+
+    segs, rows = [], []
+    for d, place in enumerate(_PLACES):
+        texts = [
+            (f"Unsere Kunden in {place} bestellen viel.", "MARKT"),
+            (f"Neue Kunden aus {place} kamen dazu.", "MARKT"),
+            (f"Die Kunden dort wollen Sensoren.", "MARKT"),
+            (f"Das Geld für Reisen nach {place} fehlt.", "FINANZEN"),
+            (f"Uns fehlt das Geld für Übersetzungen.", "FINANZEN"),
+            (f"Ohne Geld geht in {place} nichts.", "FINANZEN"),
+            (f"Das Wetter in {place} war schön.", None),
+            (f"Wir haben in {place} zu Mittag gegessen.", None),
+        ]
+        for i, (text, code) in enumerate(texts):
+            segs.append(Segment(f"d{d}:{i:04d}", f"d{d}", 0, len(text), "B", text, "respondent"))
+            rows.append([code == c for c in CODEBOOK.leaf_ids])
+    Y = np.array(rows)
+    return TrainingSet(tuple(segs), Y, np.array([s.transcript for s in segs]), CODEBOOK, "A")
+
+
+def test_learning_curve_grows_to_a_model_that_learned_the_keywords():
+    """What the curve promises: the stated share of each training fold (two folds of
+    three documents: 24 training segments), quality on the held-out documents that grows
+    with the share, and at the full share a model that found the keywords."""
+    from pipeline.evaluate import learning_curve
+
+    data = keyword_training_set()
+    config = config_from_dict(
+        {"embedder": {"name": "tfidf"}, "classifier": {"C": 20.0}, "training": {"cv_folds": 2, "min_examples": 2}}
+    )
+    curve = learning_curve(data, config=config, fractions=(0.125, 0.5, 1.0))
+    assert [p["fraction"] for p in curve] == [0.125, 0.5, 1.0]
+    assert [p["train_segments"] for p in curve] == [3, 12, 24]
+    assert curve[-1]["micro_f1"] >= 0.9 and curve[-1]["macro_f1"] >= 0.9
+    assert curve[0]["macro_f1"] < curve[-1]["macro_f1"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from pathlib import Path
@@ -92,13 +93,15 @@ def _is_subsequence(short: str, long: str) -> bool:
     return all(ch in it for ch in short)
 
 
-def read_or_refuse(path: Path) -> Transcript | None:
+def read_or_refuse(path: Path, *, valid: bool = False) -> Transcript | None:
     """Read ``path``; None when autocode refuses it with its own error (and a message
-    that names the file)."""
+    that names the file). A ``valid`` document (well-formed, with text to code) must be
+    read: refusing it is a failure, or a reader that refused everything would pass."""
     try:
         t = read_transcript(path)
     except AutocodeError as exc:
         assert path.name in str(exc)
+        assert not valid, f"a valid document was refused: {exc}"
         return None
     assert t.text.strip()
     if path.suffix != ".jsonl":  # JSON may escape any character; elsewhere control bytes mean binary data
@@ -110,6 +113,12 @@ def read_or_refuse(path: Path) -> Transcript | None:
     for config in CONFIGS:
         check_segments(t, config)
     return t
+
+
+def has_text(text: str) -> bool:
+    """Whether ``text`` holds something to code: a visible character, and no control
+    character that marks binary data."""
+    return bool(text.strip()) and not _CONTROL.search(text)
 
 
 def write(folder: Path, data: bytes, ext: str) -> Path:
@@ -142,7 +151,7 @@ def test_random_bytes(tmp_path, ext, head, data):
 @given(text=TEXT, encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]), ext=st.sampled_from([".txt", ".text"]))
 def test_txt_documents(tmp_path, text, encoding, ext):
     data = text.encode(encoding, errors="replace")
-    t = read_or_refuse(write(tmp_path, data, ext))
+    t = read_or_refuse(write(tmp_path, data, ext), valid=has_text(text))
     if t is not None and encoding != "cp1252" and not _CONTROL.search(text):
         assert t.text == text
 
@@ -158,7 +167,13 @@ def test_subtitle_documents(tmp_path, cues, kind, voice):
     for n, cue in enumerate(cues, 1):
         payload = f"<v Anna>{cue}</v>" if voice else cue
         parts.append(f"{n}\n00:00:{n:02d}{sep}000 --> 00:00:{n:02d}{sep}900\n{payload}\n\n")
-    read_or_refuse(write(tmp_path, "".join(parts).encode("utf-8"), f".{kind}"))
+    # A cue's text ends at its first blank line; a control character anywhere marks binary data.
+    valid = not any(_CONTROL.search(c) for c in cues) and any(
+        has_text("\n".join(itertools.takewhile(str.strip, c.splitlines()))) for c in cues
+    )
+    t = read_or_refuse(write(tmp_path, "".join(parts).encode("utf-8"), f".{kind}"), valid=valid)
+    if t is not None:
+        assert t.cues
 
 
 UNIT_ID = st.one_of(st.integers(), st.text(max_size=5))
@@ -175,7 +190,10 @@ def test_unit_documents(tmp_path, units, ext):
         writer.writerow(["id", "text"])
         writer.writerows(units)
         data = buf.getvalue()
-    t = read_or_refuse(write(tmp_path, data.encode("utf-8"), ext))
+    ids = [str(i).strip() for i, _ in units]
+    # Control characters written raw mark binary data, in a CSV file as in JSON Lines.
+    valid = bool(units) and len(set(ids)) == len(ids) and all(has_text(str(i)) and has_text(x) for i, x in units)
+    t = read_or_refuse(write(tmp_path, data.encode("utf-8"), ext), valid=valid)
     if t is not None:
         assert [t.text[a:b] for _, a, b in t.units] == [str(x) for _, x in units]
 
@@ -196,7 +214,8 @@ def test_docx_documents(tmp_path, paragraphs, table):
             row.cells[0].text, row.cells[1].text = a, b
     buf = io.BytesIO()
     d.save(buf)
-    read_or_refuse(write(tmp_path, buf.getvalue(), ".docx"))
+    valid = any(has_text(p) for p in paragraphs) or any(has_text(a) or has_text(b) for a, b in table)
+    read_or_refuse(write(tmp_path, buf.getvalue(), ".docx"), valid=valid)
 
 
 @SETTINGS
@@ -211,7 +230,7 @@ def test_odt_documents(tmp_path, paragraphs):
         doc.text.addElement(P(text=p))
     buf = io.BytesIO()
     doc.write(buf)
-    read_or_refuse(write(tmp_path, buf.getvalue(), ".odt"))
+    read_or_refuse(write(tmp_path, buf.getvalue(), ".odt"), valid=any(has_text(p) for p in paragraphs))
 
 
 def _rtf_escape(text: str) -> str:
@@ -234,7 +253,7 @@ def _rtf_escape(text: str) -> str:
 @given(text=TEXT)
 def test_rtf_documents(tmp_path, text):
     body = "{\\rtf1\\ansi\\ansicpg1252{\\fonttbl{\\f0 Arial;}}\\f0 " + _rtf_escape(text) + "\\par}"
-    read_or_refuse(write(tmp_path, body.encode("ascii"), ".rtf"))
+    read_or_refuse(write(tmp_path, body.encode("ascii"), ".rtf"), valid=has_text(text))
 
 
 # --- the segmenter on texts in every layout ----------------------------------------------

@@ -62,7 +62,10 @@ def read_records(path: Path) -> tuple[list[str] | None, list[dict]]:
 
 def _jsonl_records(text: str, path: Path) -> list[dict]:
     records = []
-    for n, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines end at "\n" only: str.splitlines would also cut at U+0085 and U+2028,
+    # which json.dumps(ensure_ascii=False) leaves raw inside strings.
+    for n, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:
