@@ -220,7 +220,7 @@ def test_write_overview_is_atomic_and_prefers_summary(tmp_path):
 
 def test_overview_command_refuses_a_folder_without_outputs(tmp_path):
     res = CliRunner().invoke(app, ["overview", str(tmp_path)])
-    assert res.exit_code == 1 and "no classify output in the folder" in res.output
+    assert res.exit_code == 2 and "no classify output in the folder" in res.output
     res = CliRunner().invoke(app, ["overview", str(tmp_path / "missing")])
     assert res.exit_code == 2 and "is not a folder" in res.output
 

@@ -64,9 +64,18 @@ class Typer(typer.Typer):
 
 
 def at_least_one(value: int | None) -> int | None:
-    """Option callback for counts (``--workers N``): refuse 0 and negative numbers (exit 2)."""
+    """Option callback for counts (``--workers N``): refuse 0 and negative numbers (exit 2).
+
+    A callback rather than ``min=1``: click would print the range as ``[x>=1]``."""
     if value is not None and value < 1:
         raise typer.BadParameter(f"must be 1 or more, not {value}.")
+    return value
+
+
+def not_negative(value: int | None) -> int | None:
+    """Option callback for sizes that may be 0 (``--window N``): refuse negative numbers (exit 2)."""
+    if value is not None and value < 0:
+        raise typer.BadParameter(f"must be 0 or more, not {value}.")
     return value
 
 

@@ -9,7 +9,6 @@ from typing import Annotated, Optional
 import typer
 
 from pipeline.cli._app import INPUT_FORMATS, app, at_least_one, default_model_dir, fail, note, peak_memory, reports_errors
-from pipeline.overview import LANGUAGES
 
 
 @app.command()
@@ -42,6 +41,8 @@ def classify(
 
     if scheduler is not None and workers is not None:
         raise fail("give --scheduler (an existing cluster) or --workers (a cluster on this machine), not both.", code=2)
+    from pipeline.overview import LANGUAGES  # here: it imports numpy, which --help need not
+
     if overview_lang not in LANGUAGES:
         raise fail(f"--overview-lang {overview_lang!r}: expected one of {', '.join(LANGUAGES)}.", code=2)
     model_dir = model or default_model_dir()

@@ -7,18 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import app, default_model_dir, fail, note, reports_errors
-from pipeline.overview import LANGUAGES
+from pipeline.cli._app import app, default_model_dir, fail, not_negative, note, reports_errors
 
 
 @app.command()
 @reports_errors
 def overview(
-    out_dir: Annotated[Path, typer.Argument(help="The --out folder of 'autocode classify'.", show_default=False)],
-    lang: Annotated[str, typer.Option(help="Language of the page: de or en.")] = "de",
-    model: Annotated[Optional[Path], typer.Option(help="The model that coded the outputs (default: the one named in their .meta.json where it still exists, else the default model).", show_default=False)] = None,
-    window: Annotated[int, typer.Option(min=0, help="Codable segments on each side that count as 'near' for co-occurrence.")] = 2,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the page here instead of OUT_DIR/overview.html.", show_default=False)] = None,
+    out_dir: Annotated[Path, typer.Argument(help="The --out folder of 'autocode classify'.", show_default=False, metavar="OUT_DIR")],
+    lang: Annotated[str, typer.Option(help="Language of the page: de or en.", metavar="LANG")] = "de",
+    model: Annotated[Optional[Path], typer.Option(help="The model that coded the outputs (default: the one named in their .meta.json where it still exists, else the default model).", show_default=False, metavar="FOLDER")] = None,
+    window: Annotated[int, typer.Option(callback=not_negative, help="Codable segments on each side that count as 'near' for co-occurrence (0 or more).", metavar="N")] = 2,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the page here instead of OUT_DIR/overview.html.", show_default=False, metavar="FILE")] = None,
 ) -> None:
     """Write OUT_DIR/overview.html: what the model coded and why, to read in a browser.
 
@@ -31,7 +30,7 @@ def overview(
     changing the folder. Exit code 0: written; 1: failure; 2: usage error.
     """
     from pipeline.model import load_model
-    from pipeline.overview import coded_by, model_view, overview_inputs, write_overview
+    from pipeline.overview import LANGUAGES, coded_by, model_view, overview_inputs, write_overview
 
     if lang not in LANGUAGES:
         raise fail(f"--lang {lang!r}: expected one of {', '.join(LANGUAGES)}.", code=2)
