@@ -319,3 +319,11 @@ def test_evaluate_prints_the_figures_of_cross_validate(tmp_path):
     assert json.loads((tmp_path / "cv.json").read_text(encoding="utf-8")) == json.loads(json.dumps(cv))
     # and the keywords were learned: the figures are not those of an empty model
     assert cv["micro_f1"] >= 0.9
+
+
+def test_agreement_help_lists_the_weights_the_library_knows():
+    """The agreement command names the weights without importing the agreement code."""
+    from pipeline.agreement.coefficients import WEIGHT_NAMES
+    from pipeline.cli import agreement
+
+    assert agreement.WEIGHT_NAMES == WEIGHT_NAMES
