@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, ConfigPathError
 from pipeline.segment import SegmentConfig
 from pipeline.types import option
 
@@ -284,7 +284,7 @@ def load_config(path: str | Path | None) -> RunConfig:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise ConfigError(f"configuration {path} does not exist. Pass an existing YAML file with --config.") from None
+        raise ConfigPathError(f"configuration {path} does not exist. Pass an existing YAML file with --config.") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc}).") from None
     return config_from_dict(data, where=str(path))

@@ -74,3 +74,7 @@ class ModelPathError(UsageError, ModelError):
 
 class CodebookPathError(UsageError, CodebookError):
     """The code system file given does not exist."""
+
+
+class ConfigPathError(UsageError, ConfigError):
+    """The configuration file given with --config does not exist."""

@@ -96,3 +96,11 @@ def test_sqrt_class_weights_reach_the_multi_label_classifier():
 def test_run_config_round_trips_through_its_dict():
     config = RunConfig()
     assert config_from_dict(config.to_dict()) == config
+
+
+def test_a_missing_config_file_is_a_usage_error(tmp_path):
+    codes = tmp_path / "codes.jsonl"
+    codes.write_text('{"document": "x", "start": 0, "end": 3, "code": "A"}\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", str(codes), "--config", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2
+    assert "nope.yaml does not exist" in result.stderr
