@@ -94,7 +94,7 @@ def learning_curve(data, *, config: RunConfig, fractions: tuple[float, ...] = (0
 
     Returns:
         One dict per fraction: ``fraction``, ``train_segments`` (mean over folds),
-        ``micro_f1``, ``macro_f1`` (pooled over folds).
+        ``micro_f1``, ``macro_f1`` (pooled over folds), ``per_code_f1`` (``{code: F1}``).
     """
     folds = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed).splits
     if not folds:
@@ -112,7 +112,8 @@ def learning_curve(data, *, config: RunConfig, fractions: tuple[float, ...] = (0
             sizes.append(len(subset))
             pred[test_idx] = _fit_predict(data, config, subset, test_idx, shared)
         scores = per_code_scores(data.Y, pred, data.codebook.leaf_ids)
-        out.append({"fraction": fraction, "train_segments": int(np.mean(sizes)), "micro_f1": scores["micro_f1"], "macro_f1": scores["macro_f1"]})
+        out.append({"fraction": fraction, "train_segments": int(np.mean(sizes)), "micro_f1": scores["micro_f1"], "macro_f1": scores["macro_f1"],
+                    "per_code_f1": {code: r["f1"] for code, r in scores["per_code"].items()}})
     return out
 
 

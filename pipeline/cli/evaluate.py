@@ -48,7 +48,8 @@ def evaluate(
     coder: Annotated[Optional[str], typer.Option(help="Whose codes are the truth (default: the coder with most codings).", metavar="NAME")] = None,
     texts: Annotated[Optional[list[Path]], typer.Option(help="Folder with the coded documents (repeatable).", metavar="FOLDER")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures as JSON to this file.", metavar="FILE")] = None,
-    learning_curve: Annotated[bool, typer.Option("--learning-curve", help="Also train on 1/8, 1/4, 1/2, 3/4 of each training fold: how quality grows with the number of coded segments.")] = False,
+    learning_curve: Annotated[bool, typer.Option("--learning-curve", help="Also train on 1/8, 1/4, 1/2, 3/4 of each training fold: how quality grows with the number of coded segments, and per code how many coded segments --target-f1 needs.")] = False,
+    target_f1: Annotated[float, typer.Option(help="With --learning-curve: the F1 per code to estimate the needed coded segments for.", min=0.01, max=1.0)] = 0.7,
 ) -> None:
     """Cross-validate a model configuration on hand-coded data.
 
@@ -80,5 +81,12 @@ def evaluate(
 
         cv["learning_curve"] = curve(data, config=run_config)
         typer.echo(format_curve(cv["learning_curve"]))
+        from pipeline.active import segments_needed
+
+        needed = segments_needed(cv["learning_curve"], target=target_f1)
+        cv["segments_needed"] = {x.code: {"target": x.target, "total": x.total, "ceiling": x.ceiling, "sentence": x.sentence} for x in needed}
+        typer.echo(f"\nhow many coded segments reach F1 {target_f1:.2f} per code (fitted to the curve above):")
+        for x in needed:
+            typer.echo(x.sentence)
     if json_out:
         atomic_write_text(json_out, json.dumps(cv, indent=2, ensure_ascii=False) + "\n")

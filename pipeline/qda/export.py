@@ -51,13 +51,15 @@ _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entry times: identical input, identic
 
 @dataclass(frozen=True)
 class ModelCoding:
-    """One code the model assigned to one segment (offsets in code points)."""
+    """One code the model assigned to one segment (offsets in code points); ``note``,
+    when given, is the selection's description instead of the code and score."""
 
     start: int
     end: int
     code: str
     score: float | None
     segment: str
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,7 @@ def _add_selections(
                 "creatingUser": user_guid,
             },
         )
-        ET.SubElement(sel, f"{{{ns}}}Description").text = _description(doc.model, code_name.get(mc.code, mc.code), mc.score)
+        ET.SubElement(sel, f"{{{ns}}}Description").text = mc.note or _description(doc.model, code_name.get(mc.code, mc.code), mc.score)
         coding = ET.SubElement(sel, f"{{{ns}}}Coding", {"guid": new_guid("coding", sel_guid), "creatingUser": user_guid})
         ET.SubElement(coding, f"{{{ns}}}CodeRef", {"targetGUID": code_guid[mc.code]})
         source_el.insert(at + added, sel)
@@ -293,6 +295,15 @@ def export_qdpx(
     if merge is not None:
         return _merge(docs, codebook, model, out, Path(merge), offsets, limits, unit, crlf)
     return _fresh(docs, codebook, model, out, offsets or STANDARD, project_name)
+
+
+def export_documents(docs: Sequence[ClassifiedDocument], out: str | Path, *, codebook: Codebook, model: str, project_name: str = "") -> ExportResult:
+    """Write documents held in memory with their codings as a new ``.qdpx`` (standard
+    offsets); the codings' codes must be in ``codebook``."""
+    out = Path(out)
+    _check_out(out, [Path(d.path) for d in docs if d.path], ".qdpx")
+    _check_codes(docs, codebook)
+    return _fresh(docs, codebook, model, out, STANDARD, project_name)
 
 
 def _fresh(docs, codebook: Codebook, model: str, out: Path, convention: OffsetConvention, project_name: str) -> ExportResult:

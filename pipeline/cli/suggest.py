@@ -1,0 +1,68 @@
+"""``autocode suggest``: which segments to code next (active learning)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from pipeline.cli._app import app, note, reports_errors
+
+
+class SuggestFormat(str, Enum):
+    csv = "csv"
+    qdpx = "qdpx"
+
+
+@app.command()
+@reports_errors
+def suggest(
+    coded: Annotated[list[Path], typer.Argument(help="Your hand-code files so far (span or unit format).", show_default=False)],
+    pool: Annotated[list[Path], typer.Option("--pool", help="Documents or folders to choose the next segments from (repeat the option for several).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the suggestions (.csv, or .qdpx with --format qdpx).")],
+    n: Annotated[int, typer.Option("--n", help="How many segments to suggest.", min=1)] = 50,
+    model: Annotated[Optional[Path], typer.Option(help="Score with this trained model instead of training one on CODED.")] = None,
+    codebook: Annotated[Optional[Path], typer.Option(help="Code system (YAML) for training (default: the codes found in the hand codes).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Run configuration for training (default: autocode's default).")] = None,
+    coder: Annotated[Optional[str], typer.Option(help="Whose hand codes count, and the coder written into the CSV (default: the coder with most codings).")] = None,
+    texts: Annotated[Optional[list[Path]], typer.Option(help="Folder(s) with the coded documents, if not beside the hand-code file.")] = None,
+    format: Annotated[SuggestFormat, typer.Option("--format", help="csv: a unit file to fill in and train on; qdpx: a REFI-QDA project with the segments marked.")] = SuggestFormat.csv,
+    seed: Annotated[int, typer.Option(help="Seed of the tie-breaks (same seed, same suggestions).")] = 0,
+    strategy: Annotated[str, typer.Option(help="balanced (default: uncertainty, rare codes, diversity, new documents), uncertainty, diverse, rare or random.")] = "balanced",
+) -> None:
+    """Suggest the segments whose coding would teach the model most.
+
+    Trains a model on CODED (or loads --model), scores every uncoded, codable segment of
+    the --pool documents and picks N: segments whose codes the model is unsure about
+    (near a code's threshold, or between two codes), weighted towards codes with few hand
+    codes and documents not coded yet, and spread out so that no two are near-copies.
+    Interviewer turns and segments already coded are never suggested.
+
+    The CSV has the columns id,text,codes,coder,document,start,end,scores,reason: fill
+    the codes column (several codes separated by ';'; an empty cell means none of the
+    codes, so delete rows you did not code) and train on CODED plus this file.
+    """
+    from pipeline.active import STRATEGIES, suggest as run_suggest, write_suggestions_csv, write_suggestions_qdpx
+    from pipeline.codebook import load_codebook
+    from pipeline.config import load_config
+    from pipeline.model import load_model
+
+    if strategy not in STRATEGIES:
+        raise typer.BadParameter(f"{strategy!r} unknown; choose from {', '.join(STRATEGIES)}.", param_hint="--strategy")
+    loaded = load_model(model) if model else None
+    book = load_codebook(codebook) if codebook else None
+    run_config = None if loaded else load_config(config)
+    result = run_suggest(coded, pool, n=n, config=run_config, codebook=book, model=loaded, coder=coder, texts=texts or (), seed=seed, strategy=strategy)
+    ex = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(result.excluded.items())) or "none"
+    note(f"{result.pool} candidate segments in the pool (left out: {ex}); {len(result.suggestions)} suggested")
+    note("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
+    if format is SuggestFormat.qdpx:
+        written = write_suggestions_qdpx(result.suggestions, result.transcripts, out, codebook=result.model.codebook, model=result.model.name)
+        note(f"wrote {written.path}: {written.codings} segments marked with the code 'autocode: zu kodieren' in {written.sources} documents")
+    else:
+        write_suggestions_csv(result.suggestions, out, coder=result.coder, inputs=[*coded, *pool])
+        note(f"wrote {out}: fill the codes column, then train on your hand codes plus this file")
+    typer.echo(str(out))
+
