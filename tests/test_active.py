@@ -262,3 +262,48 @@ def test_segments_needed_solves_the_fitted_curve():
     far = {e.code: e for e in segments_needed(curve, target=0.89)}["X"]
     assert far.total == pytest.approx((b / (a - 0.89)) ** (1 / c), rel=0.05)  # 90,000
     assert "more than ten times what is coded now" in far.sentence
+
+
+# --- the benchmark's simulation on constructed data ---------------------------------------------
+
+
+def blobs_task(seed: int = 0):
+    """Four well-separated classes in 2-D, one of them rare, with a few copies of points."""
+    from pipeline.benchmark_active import Task
+
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0, 0], [6, 0], [0, 6], [6, 6]])
+    sizes = [300, 300, 300, 30]
+    X = np.vstack([c + rng.normal(scale=1.6, size=(k, 2)) for c, k in zip(centres, sizes)])
+    y = np.repeat(np.arange(4), sizes)
+    Y = y[:, None] == np.arange(4)[None, :]
+    config = config_from_dict({"classifier": {"name": "svm", "labels": "single", "C": 1.0, "class_weight": "none"}})
+    docs = np.array([f"d{i % 5}" for i in range(len(y))])
+    test = np.arange(len(y)) % 3 == 0
+    return Task(X, X, Y, docs, ("a", "b", "c", "d"), True, config), [(np.flatnonzero(~test), np.flatnonzero(test))]
+
+
+def test_simulation_is_deterministic_and_shares_the_start():
+    from pipeline.benchmark_active import run_task
+
+    task, folds = blobs_task()
+    a = run_task(task, folds, strategies=["random", "balanced"], seeds=[0, 1], start=20, batch=20, stop=100)
+    b = run_task(task, folds, strategies=["random", "balanced"], seeds=[0, 1], start=20, batch=20, stop=100)
+    assert a["mean"] == b["mean"]
+    assert list(a["mean"]["random"]) == ["20", "40", "60", "80", "100"]
+    # The same start set for both strategies: equal figures before the first batch.
+    assert a["mean"]["random"]["20"] == a["mean"]["balanced"]["20"]
+    assert a["mean"]["random"]["40"] != a["mean"]["balanced"]["40"]
+    assert 0 <= a["std"]["balanced"]["100"] <= 0.5
+
+
+def test_plot_is_an_svg_with_one_curve_per_strategy():
+    import xml.etree.ElementTree as ET
+
+    from pipeline.benchmark_active import run_task, svg_plot
+
+    task, folds = blobs_task()
+    report = {"manifesto": run_task(task, folds, strategies=["random", "balanced"], seeds=[0], start=20, batch=40, stop=100)}
+    root = ET.fromstring(svg_plot(report))
+    lines = root.findall("{http://www.w3.org/2000/svg}polyline")
+    assert len(lines) == 2 and all(len(p.get("points").split()) == 3 for p in lines)

@@ -81,3 +81,59 @@ def manifesto(
     js, md = write_report(report, out)
     sys.stdout.write(markdown_table(report).split("\n## ")[0])
     note(f"wrote {js} and {md}")
+
+
+@benchmark_app.command()
+@reports_errors
+def active(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for active.json and active.md.")],
+    data: Annotated[Optional[Path], typer.Option(help="The manifesto_de_2021 folder (manifestos_2021.csv, grouping_info.txt); omit to skip.")] = None,
+    corpus: Annotated[Optional[Path], typer.Option(help="The sample corpus folder (codings.jsonl, transcripts/, literature/); omit to skip.")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Run configuration for Manifesto (default: configs/manifesto.yaml).")] = None,
+    strategy: Annotated[Optional[list[str]], typer.Option(help="Strategies to compare (default: random and balanced); repeat the option.")] = None,
+    seeds: Annotated[int, typer.Option(help="Number of seeds (0, 1, ...).", min=1)] = 3,
+    start: Annotated[int, typer.Option(help="Randomly coded segments to start from.", min=2)] = 200,
+    batch: Annotated[int, typer.Option(help="Segments coded per round.", min=1)] = 100,
+    stop: Annotated[int, typer.Option(help="Coded segments at the end (Manifesto).", min=2)] = 3000,
+    time_round: Annotated[bool, typer.Option(help="Also time one real suggest round on a 20,000-segment pool.")] = True,
+) -> None:
+    """Simulated coding: batches chosen by 'autocode suggest' versus random batches.
+
+    From the same random start, a simulated coder adds batches chosen by each strategy,
+    with the corpus's hand codes as answers; after every batch the model is trained and
+    tested (Manifesto: in-domain split, code level, fixed test set; sample corpus:
+    cross-validation by document, multi-label default configuration). Prints a table and
+    writes OUT/active.json ({"random": {"200": macro-F1, ...}, "active": {...}}, means
+    over seeds; spreads, accuracy, timings and every run beside them) and OUT/active.md.
+    """
+    from pipeline.active import STRATEGIES
+    from pipeline.benchmark_active import markdown_table, run_active_benchmark, write_report
+    from pipeline.config import load_config
+
+    names = list(strategy or ("random", "balanced"))
+    bad = [s for s in names if s not in STRATEGIES]
+    if bad or not any(s != "random" for s in names):
+        raise typer.BadParameter(f"{', '.join(bad) or 'only random'}: choose at least one of {', '.join(s for s in STRATEGIES if s != 'random')} (and random).", param_hint="--strategy")
+    if data is None and corpus is None:
+        raise typer.BadParameter("give --data (Manifesto) and/or --corpus (sample corpus).", param_hint="--data")
+    manifesto_config = load_config(config or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None))
+
+    def on_curve(where, name, seed, curve):
+        note(f"{where:<9} {name:<11} seed {seed}: " + " ".join(f"{p['coded']}:{p['macro_f1']:.3f}" for p in curve[:: max(1, len(curve) // 8)]) + f" … {curve[-1]['coded']}:{curve[-1]['macro_f1']:.3f}")
+
+    report = run_active_benchmark(
+        data,
+        manifesto_config=manifesto_config,
+        sample_config=load_config(None),
+        corpus=corpus,
+        strategies=names,
+        seeds=tuple(range(seeds)),
+        start=start,
+        batch=batch,
+        stop=stop,
+        time_round=time_round,
+        on_curve=on_curve,
+    )
+    path = write_report(report, out)
+    sys.stdout.write(markdown_table(report))
+    note(f"wrote {path}")
