@@ -307,3 +307,19 @@ def test_plot_is_an_svg_with_one_curve_per_strategy():
     root = ET.fromstring(svg_plot(report))
     lines = root.findall("{http://www.w3.org/2000/svg}polyline")
     assert len(lines) == 2 and all(len(p.get("points").split()) == 3 for p in lines)
+
+
+def test_evaluate_learning_curve_says_per_code_how_many_segments(corpus):
+    book = corpus["tmp"] / "codebook.yaml"
+    book.write_text("name: t\ncodes:\n  - {id: MOT-MARKT, name: Markt}\n  - {id: HEM-FINANZEN, name: Finanzen}\n", encoding="utf-8")
+    js = corpus["tmp"] / "cv.json"
+    args = ["evaluate", str(corpus["coded"]), "--config", str(corpus["config"]), "--codebook", str(book), "--learning-curve", "--target-f1", "0.9", "--json", str(js)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    cv = json.loads(js.read_text(encoding="utf-8"))
+    expected = segments_needed(cv["learning_curve"], target=0.9)
+    assert [e.code for e in expected] == ["MOT-MARKT", "HEM-FINANZEN"]
+    assert "how many coded segments reach F1 0.90 per code" in result.stdout
+    for e in expected:
+        assert e.sentence in result.stdout
+        assert cv["segments_needed"][e.code]["sentence"] == e.sentence
