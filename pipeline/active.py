@@ -393,7 +393,9 @@ def suggest(
     clock["train"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    coded_docs = set(hand.transcripts)
+    # A span-coded document is coded throughout; a unit file (an earlier suggestion file,
+    # even one naming pool documents) codes only its units, found below by their words.
+    coded_docs = {d for d, t in hand.transcripts.items() if t.kind != "units"}
     coded_text = {_key(hand.transcripts[s.transcript].text[s.start : s.end]) for s in data.segments}
     transcripts = {}
     segments = []

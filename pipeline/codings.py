@@ -63,7 +63,8 @@ class _Layout:
 SPAN_LAYOUT = _Layout("Hand codes as spans", ("document", "start", "end", "code"), ("coder",),
                       "Dokument, Anfang/Beginn, Ende, Kode, Kodierer/Codierer", frozenset({"text"}))
 UNIT_LAYOUT = _Layout("Hand codes as units", ("id", "text", "codes"), ("coder", "document"),
-                      "ID/Einheit, Text, Codes/Kodes or Code, Kodierer/Codierer, Dokument")
+                      "ID/Einheit, Text, Codes/Kodes or Code, Kodierer/Codierer, Dokument",
+                      frozenset({"start", "end", "scores", "reason"}))  # what ``autocode suggest`` adds, for the eye
 SPAN_FIELDS = SPAN_LAYOUT.required + SPAN_LAYOUT.optional
 #: Keys that ``autocode segment`` writes beside id and text: a segment file with a codes
 #: list added is a unit file; these keys are read but not used.
