@@ -99,7 +99,7 @@ def _brief(scores: dict) -> dict:
     return out
 
 
-def speed(model, data, *, n_segments: int = 300) -> tuple[float, int]:
+def speed(model, data, *, n_segments: int = 150) -> tuple[float, int]:
     """Segments per second coding whole documents of ``data`` (about ``n_segments``,
     codable or not) with an uncached embedder after start-up; returns (rate, segments)."""
     from pipeline.embed import make_embedder

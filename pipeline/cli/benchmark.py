@@ -89,7 +89,7 @@ def transfer(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for transfer.json and transfer.md.")],
     config: Annotated[Optional[list[Path]], typer.Option(help="Run configuration(s) to compare, one row each (default: the default configuration).")] = None,
     corpus: Annotated[Path, typer.Option(help="Corpus folder with the interviews' codings.jsonl and literature/codings.jsonl.")] = Path("corpus"),
-    codebook: Annotated[Optional[Path], typer.Option(help="Code system (default: the default model's).")] = None,
+    codebook: Annotated[Optional[Path], typer.Option(help="Code system (default: the shipped one).")] = None,
 ) -> None:
     """Register transfer on the shipped material: train on the interviews and code the
     literature excerpts, and the reverse, beside each register's own document-grouped
@@ -103,13 +103,14 @@ def transfer(
     import json
 
     from pipeline.benchmark_transfer import load_registers, markdown_table, run_transfer
-    from pipeline.cli._app import default_model_dir
     from pipeline.codebook import load_codebook
     from pipeline.config import load_config
     from pipeline.io import atomic_write_text
 
     configs = {p.stem: load_config(p) for p in config} if config else {"default": load_config(None)}
-    book = load_codebook(codebook or default_model_dir() / "codebook.yaml")
+    from pipeline.defaults import codebook_path
+
+    book = load_codebook(codebook or codebook_path())
     registers = load_registers(corpus, codebook=book, config=next(iter(configs.values())))
     note(", ".join(f"{n}: {len(d.segments)} codable segments from {len(set(d.groups))} documents" for n, d in registers.items()))
 
