@@ -3,7 +3,15 @@ and single-label (one linear model over all codes).
 
 A segment can carry several codes or none. Each code gets its own probability; a code is
 assigned where its probability reaches the code's threshold, chosen by document-grouped
-cross-validation to maximise that code's F1. Parent codes follow from their children.
+cross-validation to maximise that code's F1 (optionally shrunk toward one common
+threshold). Parent codes follow from their children.
+
+The two classifiers are not scikit-learn estimators: they take a label *matrix* Y of
+shape (n_samples, n_codes) whose columns come from the code system, which scikit-learn's
+classifier contract (a 1-d y, ``classes_`` learned from the data) does not describe, so
+they do not inherit its base classes and ``check_estimator`` does not apply. They keep
+its conventions: ``__init__`` stores parameters only, ``fit`` returns self, learned state
+ends in ``_``, predicting before ``fit`` raises ``NotFittedError``.
 """
 
 from __future__ import annotations
@@ -13,11 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
-from sklearn.utils.validation import check_is_fitted
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
@@ -35,7 +41,7 @@ def _fit_scaling(estimator, X):
     return X
 
 
-class MultiLabelLogReg(ClassifierMixin, BaseEstimator):
+class MultiLabelLogReg:
     """One binary logistic regression per column of the label matrix.
 
     Dense features are standardised (learned mean and scale); sparse features are used
@@ -60,9 +66,9 @@ class MultiLabelLogReg(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.seed = seed
 
-    def fit(self, X, Y):
+    def fit(self, X, Y, sample_weight=None):
         """Fit on features X of shape (n_samples, n_features) and a 0/1 label matrix Y of
-        shape (n_samples, n_codes)."""
+        shape (n_samples, n_codes); ``sample_weight`` of shape (n_samples,) or None."""
         Y = np.asarray(Y, dtype=bool)
         if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
             raise ValueError(f"Y must have shape (n_samples, n_codes) with n_samples={X.shape[0]}, found {Y.shape}")
@@ -88,7 +94,7 @@ class MultiLabelLogReg(ClassifierMixin, BaseEstimator):
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                lr.fit(Xs, y)
+                lr.fit(Xs, y, sample_weight=sample_weight)
             self.coef_[j] = lr.coef_[0]
             self.intercept_[j] = lr.intercept_[0]
         self.thresholds_ = np.full(Y.shape[1], 0.5)
@@ -99,8 +105,13 @@ class MultiLabelLogReg(ClassifierMixin, BaseEstimator):
             return X
         return (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
 
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
+        return f"{type(self).__name__}({params})"
+
     def decision_function(self, X) -> np.ndarray:
-        check_is_fitted(self, "coef_")
+        if not hasattr(self, "coef_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first.")
         if X.shape[1] != self.coef_.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features, the model expects {self.coef_.shape[1]}")
         Z = self._standardise(X) @ self.coef_.T
@@ -132,7 +143,7 @@ def class_weights(counts: np.ndarray, how: str) -> np.ndarray:
     return w
 
 
-class SingleLabelLinear(ClassifierMixin, BaseEstimator):
+class SingleLabelLinear:
     """Exactly one code per segment: a linear model over all codes, the best one wins.
 
     Parameters:
@@ -156,9 +167,10 @@ class SingleLabelLinear(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.seed = seed
 
-    def fit(self, X, Y):
+    def fit(self, X, Y, sample_weight=None):
         """Fit on features X of shape (n_samples, n_features) and a 0/1 label matrix Y of
-        shape (n_samples, n_codes) with exactly one 1 per row."""
+        shape (n_samples, n_codes) with exactly one 1 per row; ``sample_weight`` of shape
+        (n_samples,) or None."""
         from sklearn.svm import LinearSVC
 
         Y = np.asarray(Y, dtype=bool)
@@ -187,7 +199,7 @@ class SingleLabelLinear(ClassifierMixin, BaseEstimator):
             est = LogisticRegression(C=self.C, class_weight=cw, max_iter=2000, random_state=self.seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            est.fit(Xs, y)
+            est.fit(Xs, y, sample_weight=sample_weight)
         coef = est.coef_ if len(seen) > 2 else np.vstack([-est.coef_[0], est.coef_[0]])
         intercept = est.intercept_ if len(seen) > 2 else np.array([-est.intercept_[0], est.intercept_[0]])
         self.coef_[seen] = coef
@@ -195,6 +207,7 @@ class SingleLabelLinear(ClassifierMixin, BaseEstimator):
         return self
 
     _standardise = MultiLabelLogReg._standardise
+    __repr__ = MultiLabelLogReg.__repr__
     decision_function = MultiLabelLogReg.decision_function
 
     def predict_proba(self, X) -> np.ndarray:
@@ -246,6 +259,40 @@ def best_thresholds(Y: np.ndarray, P: np.ndarray) -> np.ndarray:
         best = np.flatnonzero(f1 >= f1.max() - 1e-12)
         out[j] = THRESHOLD_GRID[best[len(best) // 2]]
     return out
+
+
+def common_threshold(Y: np.ndarray, P: np.ndarray) -> float:
+    """The one threshold on the grid that maximises micro-F1 over all codes with a
+    positive example (0.5 when none has). Y, P: shape (n_samples, n_codes)."""
+    Y = np.asarray(Y, dtype=bool)
+    keep = Y.any(axis=0)
+    if not keep.any():
+        return 0.5
+    y, p = Y[:, keep].ravel(), P[:, keep].ravel()
+    pred = p[None, :] >= THRESHOLD_GRID[:, None]
+    tp = (pred & y).sum(axis=1)
+    f1 = 2 * tp / np.maximum(pred.sum(axis=1) + y.sum(), 1)
+    best = np.flatnonzero(f1 >= f1.max() - 1e-12)
+    return float(THRESHOLD_GRID[best[len(best) // 2]])
+
+
+def shrunk_thresholds(Y: np.ndarray, P: np.ndarray, shrink: float) -> np.ndarray:
+    """Per-code thresholds pulled toward the common one: (1 − shrink) · t_code + shrink · t_common.
+
+    A code without positive examples has no threshold of its own and gets the common
+    one (for ``shrink`` > 0). ``shrink`` 0 gives :func:`best_thresholds`, 1 the common
+    threshold for every code.
+
+    Args:
+        Y: True labels, shape (n_samples, n_codes).
+        P: Out-of-fold probabilities, same shape.
+    """
+    own = best_thresholds(Y, P)
+    if not shrink:
+        return own
+    common = common_threshold(Y, P)
+    own = np.where(np.asarray(Y, dtype=bool).any(axis=0), own, common)
+    return np.round((1 - shrink) * own + shrink * common, 4)
 
 
 @dataclass(frozen=True)
@@ -312,27 +359,41 @@ def make_folds(groups: np.ndarray, Y: np.ndarray, n_folds: int, *, seed: int = 0
     return Folds(splits, "unit", note)
 
 
-def fit_with_thresholds(X, Y, groups, *, config, seed: int, cv_folds: int):
+def fit_with_thresholds(X, Y, groups, *, config, seed: int, cv_folds: int, shrink: float = 0.0, extra=None):
     """Fit the configured classifier on all data.
 
     Multi-label: thresholds from out-of-fold probabilities of a cross-validation with
     the folds of :func:`make_folds` (grouped by document where there are enough).
+    The thresholds are shrunk toward a common one by ``shrink`` (:func:`shrunk_thresholds`).
     Single-label needs no thresholds (the best code wins), so it is fitted once.
 
     Args:
         config: The ``classifier`` section of the run configuration.
+        extra: ``(X_extra, Y_extra, weight)``: weighted examples that belong to no
+            document (the code system's texts): in the training part of every fold,
+            never scored.
     """
     Y = np.asarray(Y, dtype=bool)
+
+    def fit(rows):
+        Xf, Yf, w = X[rows], Y[rows], None
+        if extra is not None:
+            Xe, Ye, weight = extra
+            Xf = sp.vstack([Xf, Xe], format="csr") if sp.issparse(Xf) else np.vstack([Xf, Xe])
+            Yf = np.vstack([Yf, np.asarray(Ye, dtype=bool)])
+            w = np.concatenate([np.ones(len(rows)), np.full(Ye.shape[0], float(weight))])
+        return make_classifier(config, seed=seed).fit(Xf, Yf, sample_weight=w)
+
+    everything = np.arange(Y.shape[0])
     if config.labels == "single":
-        return make_classifier(config, seed=seed).fit(X, Y)
+        return fit(everything)
     P = np.full(Y.shape, np.nan)
     folds = make_folds(groups, Y, cv_folds, seed=seed).splits
     for train, test in folds:
-        model = make_classifier(config, seed=seed).fit(X[train], Y[train])
-        P[test] = model.predict_proba(X[test])
-    model = make_classifier(config, seed=seed).fit(X, Y)
+        P[test] = fit(train).predict_proba(X[test])
+    model = fit(everything)
     if folds:
-        model.thresholds_ = best_thresholds(Y, P)
+        model.thresholds_ = shrunk_thresholds(Y, P, shrink)
     return model
 
 

@@ -32,7 +32,8 @@ class EmbedderConfig:
     """Which embedder, by registry name (see :mod:`pipeline.embed`).
 
     Attributes:
-        name: ``use-multilingual``, ``sentence-transformers`` or ``tfidf``.
+        name: ``use-multilingual``, ``e5-small``, ``e5-small-passage``,
+            ``sentence-transformers`` or ``tfidf``.
         model: Model name or local path (sentence-transformers only).
         batch_size: Texts per forward pass (256 suits USE on a CPU; smaller saves memory
             with large sentence-transformers models).
@@ -60,6 +61,11 @@ class FeaturesConfig:
         context_window: Also the mean embedding of the segments from ``context + 1`` to
             this many places away on each side (0: none).
         context_weight: Scale of the context blocks against the segment's own embedding.
+        prototypes: Weight of the code-system block (0: none): the cosine of the
+            segment's embedding to each code's prototype, the mean embedding of the code's
+            name and definition and of its anchor examples in the code system. Carries
+            what the code book says about a code into the features, whatever register the
+            hand codes come from.
     """
 
     lexical: bool = True
@@ -67,6 +73,7 @@ class FeaturesConfig:
     context: int = option(0, ge=0)
     context_window: int = option(0, ge=0)
     context_weight: float = option(0.5, gt=0)
+    prototypes: float = option(0.0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -101,12 +108,22 @@ class TrainingConfig:
         min_overlap: Share of a segment (or of a span) a hand-coded span must cover for
             the segment to carry its code.
         seed: Random seed (fold assignment, solvers).
+        codebook_examples: Weight of each text of the code system (a code's name with
+            its definition, each anchor example) as a labelled training example of its
+            code (0: the code system is not training data). A code with no or few hand
+            codes but anchors is then still learned ("cold start", flagged in the output
+            and the model card).
+        threshold_shrink: Pull each code's cross-validated threshold this far (0–1)
+            toward the one threshold that maximises micro-F1 over all codes: per-code
+            thresholds tuned on a small corpus over-fit it.
     """
 
     min_examples: int = option(5, ge=1)
     cv_folds: int = option(5, ge=2)
     min_overlap: float = option(0.5, gt=0, le=1)
     seed: int = option(0, ge=0)
+    codebook_examples: float = option(0.0, ge=0)
+    threshold_shrink: float = option(0.0, ge=0, le=1)
 
 
 @dataclass(frozen=True)

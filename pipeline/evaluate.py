@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.classify import fit_with_thresholds, make_folds
+from pipeline.classify import make_folds
 from pipeline.features import Featurizer
 from pipeline.codebook import Codebook
 from pipeline.config import RunConfig
@@ -78,12 +78,9 @@ def _shared_embeddings(data, config: RunConfig):
 
 def _fit_predict(data, config: RunConfig, train_idx: np.ndarray, test_idx: np.ndarray, shared) -> np.ndarray:
     """Train on ``train_idx`` of ``data`` and predict ``test_idx``: bool (n_test, n_codes)."""
-    from pipeline.train import features_for
+    from pipeline.train import fit_classifier
 
-    _, _, X = features_for(config, data, train_idx, embedded=shared)
-    model = fit_with_thresholds(
-        X[train_idx], data.Y[train_idx], data.groups[train_idx], config=config.classifier, seed=config.training.seed, cv_folds=config.training.cv_folds
-    )
+    _, _, model, X = fit_classifier(config, data, train_idx, embedded=shared)
     return model.predict(X[test_idx]).astype(bool)
 
 
@@ -130,6 +127,21 @@ def cross_validate(data, *, config: RunConfig) -> dict:
         leaf ``per_code``/``micro_f1``/``macro_f1`` and the same at parent level under
         ``parent_*``.
     """
+    pred, made = cross_validated_predictions(data, config=config)
+    result = {"folds": len(made.splits), "fold_rule": made.describe(), "fold_note": made.note, "segments": len(data.segments)}
+    result.update(scores_with_parents(data.Y, pred, data.codebook))
+    if config.classifier.labels == "single":
+        result["accuracy"] = float((pred == data.Y).all(axis=1).mean())
+    return result
+
+
+def cross_validated_predictions(data, *, config: RunConfig):
+    """Out-of-fold predictions of the nested cross-validation (folds of :func:`make_folds`).
+
+    Returns:
+        (pred, folds): bool ndarray of shape (n_segments, n_codes) and the
+        :class:`pipeline.classify.Folds` used.
+    """
     made = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed)
     folds = made.splits
     if not folds:
@@ -138,14 +150,16 @@ def cross_validate(data, *, config: RunConfig) -> dict:
     shared = _shared_embeddings(data, config)
     for train_idx, test_idx in folds:
         pred[test_idx] = _fit_predict(data, config, train_idx, test_idx, shared)
-    texts = data.texts
-    result = {"folds": len(folds), "fold_rule": made.describe(), "fold_note": made.note, "segments": int(len(texts))}
-    result.update(per_code_scores(data.Y, pred, data.codebook.leaf_ids))
-    if config.classifier.labels == "single":
-        result["accuracy"] = float((pred == data.Y).all(axis=1).mean())
-    if data.codebook.parent_ids:
-        Yp, parents = parent_matrix(data.Y, data.codebook)
-        Pp, _ = parent_matrix(pred, data.codebook)
+    return pred, made
+
+
+def scores_with_parents(Y: np.ndarray, pred: np.ndarray, codebook: Codebook) -> dict:
+    """:func:`per_code_scores` of the leaf codes, and the same under ``parent_*`` for the
+    parent codes (when the code system has any)."""
+    result = per_code_scores(Y, pred, codebook.leaf_ids)
+    if codebook.parent_ids:
+        Yp, parents = parent_matrix(Y, codebook)
+        Pp, _ = parent_matrix(pred, codebook)
         parent = per_code_scores(Yp, Pp, parents)
         result["parent_per_code"] = parent["per_code"]
         result["parent_micro_f1"] = parent["micro_f1"]

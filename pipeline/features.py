@@ -1,14 +1,16 @@
-"""From embeddings to the classifier's feature matrix: lexical TF-IDF and context.
+"""From embeddings to the classifier's feature matrix: lexical TF-IDF, context, code system.
 
 A segment is described by its own embedding, optionally by the exact words it uses
-(word and character n-gram TF-IDF), and optionally by the embeddings of the segments
+(word and character n-gram TF-IDF), optionally by the embeddings of the segments
 around it in the same document: the neighbours one by one up to ``context`` places away,
-and the mean of those further out up to ``context_window``. Neighbours never cross a
-document boundary; a missing neighbour (document start or end) is a zero block.
+and the mean of those further out up to ``context_window``, and optionally by its cosine
+similarity to each code's prototype in the code system (``prototypes``). Neighbours never
+cross a document boundary; a missing neighbour (document start or end) is a zero block.
 
 Feature layout (columns, in order)::
 
-    [lexical TF-IDF | own embedding | neighbour -k … -1, +1 … +k | window before, after]
+    [lexical TF-IDF | own embedding | neighbour -k … -1, +1 … +k | window before, after
+     | prototype similarity per code]
 """
 
 from __future__ import annotations
@@ -20,6 +22,33 @@ import scipy.sparse as sp
 
 from pipeline.config import FeaturesConfig
 from pipeline.errors import ModelError
+
+
+def code_texts(codebook) -> dict[str, list[str]]:
+    """What the code system says about each leaf code, as texts: the name with the
+    definition, then each anchor example (coding rules are left out: they mostly say when
+    *not* to code). Codes without a definition or anchors get just their name."""
+    out: dict[str, list[str]] = {}
+    for code_id in codebook.leaf_ids:
+        code = codebook.get(code_id)
+        head = f"{code.name}: {code.definition}".strip() if code.definition else code.name
+        out[code_id] = [t for t in (head, *code.anchors) if t.strip()]
+    return out
+
+
+def prototypes(embedder, codebook) -> np.ndarray:
+    """Prototype of each leaf code: the L2-normalised mean of the L2-normalised embeddings
+    of :func:`code_texts`. ndarray of shape (n_codes, dim), rows in ``codebook.leaf_ids``."""
+    texts = code_texts(codebook)
+    flat = [t for code in codebook.leaf_ids for t in texts[code]]
+    E = embedder.encode(flat)
+    E = _l2(np.asarray(E.toarray() if sp.issparse(E) else E, dtype=np.float32))
+    out, i = [], 0
+    for code in codebook.leaf_ids:
+        n = len(texts[code])
+        out.append(E[i : i + n].mean(axis=0))
+        i += n
+    return _l2(np.vstack(out))
 
 
 def _l2(X: np.ndarray) -> np.ndarray:
@@ -63,6 +92,7 @@ class Featurizer:
         self.config = config
         self.word_ = None
         self.char_ = None
+        self.prototypes_: np.ndarray | None = None
 
     @property
     def context(self) -> int:
@@ -80,8 +110,17 @@ class Featurizer:
         char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, dtype=np.float32)
         return word, char
 
-    def fit(self, texts: Sequence[str]) -> Featurizer:
-        """Learn the lexical vocabularies from the training texts (no-op without ``lexical``)."""
+    def fit(self, texts: Sequence[str], *, prototypes: np.ndarray | None = None) -> Featurizer:
+        """Learn the lexical vocabularies from the training texts (no-op without ``lexical``).
+
+        Args:
+            prototypes: ndarray of shape (n_codes, dim), the code prototypes (see
+                :func:`prototypes`); needed when ``config.prototypes`` is on.
+        """
+        if self.config.prototypes:
+            if prototypes is None:
+                raise ModelError("features.prototypes is on, but no code prototypes were given to fit().")
+            self.prototypes_ = np.asarray(prototypes, dtype=np.float32)
         if self.config.lexical:
             self.word_, self.char_ = self._vectorizers()
             texts = list(texts)
@@ -108,7 +147,7 @@ class Featurizer:
         """
         cfg = self.config
         if sp.issparse(embeddings):
-            if not (cfg.lexical or self.context):
+            if not (cfg.lexical or self.context or cfg.prototypes):
                 return embeddings  # the tfidf embedder's sparse vectors go to the classifier as they are
             embeddings = embeddings.toarray()
         E = np.asarray(embeddings, dtype=np.float32)
@@ -131,6 +170,10 @@ class Featurizer:
                     blocks.append(cfg.context_weight * (_l2(mean) if cfg.lexical else mean))
         elif cfg.lexical:
             blocks = [_l2(E)]
+        if cfg.prototypes:
+            if self.prototypes_ is None:
+                raise ModelError("the code prototypes were never fitted; call fit() with prototypes first.")
+            blocks.append(cfg.prototypes * (_l2(E) @ self.prototypes_.T))
         dense = np.hstack(blocks).astype(np.float32, copy=False)
         if not cfg.lexical:
             return dense
@@ -144,15 +187,21 @@ class Featurizer:
 
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(JSON-able metadata, arrays) to store in a model folder."""
-        if not self.config.lexical or self.word_ is None:
-            return {}, {}
         meta, arrays = {}, {}
+        if self.config.prototypes and self.prototypes_ is not None:
+            arrays["prototypes"] = self.prototypes_
+        if not self.config.lexical or self.word_ is None:
+            return meta, arrays
         for name, vec in (("word", self.word_), ("char", self.char_)):
             meta[name] = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
             arrays[f"{name}_idf"] = vec.idf_.astype(np.float64)
         return meta, arrays
 
     def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        if self.config.prototypes:
+            if "prototypes" not in arrays:
+                raise ModelError("the model's configuration uses code prototypes, but its weights hold none: the model is damaged. Train it again.")
+            self.prototypes_ = np.asarray(arrays["prototypes"], dtype=np.float32)
         if not self.config.lexical:
             return
         self.word_, self.char_ = self._vectorizers()

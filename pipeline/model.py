@@ -136,6 +136,7 @@ class Model:
         thresholds = self.classifier.thresholds_
         single = self.config.classifier.labels == "single"
         parent_of = {c.id: c.parent for c in self.codebook.codes}
+        cold = set(self.card.get("training", {}).get("cold_start", ()))
         results: list[tuple[list[str], dict[str, float]]] = [([], {})] * len(segments)
         for row, i in zip(proba, codable):
             if single:
@@ -157,6 +158,8 @@ class Model:
                     "text": seg.text,
                     "codes": codes,
                     "parent_codes": with_parents(codes, parent_of),
+                    # Codes learned from the code system's texts alone: treat with care.
+                    "cold_start": [c for c in codes if c in cold],
                     "scores": scores,
                     "model": self.name,
                 }
@@ -233,6 +236,11 @@ def model_card(model: Model) -> str:
     for key in ("files", "documents", "segments", "coded_segments", "coder"):
         if key in train:
             lines.append(f"- {key.replace('_', ' ')}: {train[key]}")
+    if train.get("cold_start"):
+        lines.append(
+            f"- cold start (fewer than {model.config.training.min_examples} hand-coded segments, learned from the "
+            f"code system's definition and anchors; check their codes by hand): {', '.join(train['cold_start'])}"
+        )
     cv = card.get("cv")
     if cv:
         lines += [

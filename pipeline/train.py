@@ -22,7 +22,7 @@ from pipeline.codings import HandCodes, project_codings, read_hand_codes, warn
 from pipeline.config import RunConfig
 from pipeline.embed import make_embedder
 from pipeline.errors import CodingError
-from pipeline.features import Featurizer
+from pipeline.features import Featurizer, code_texts, prototypes
 from pipeline.model import Model, package_versions
 from pipeline.segment import segment_transcript
 from pipeline.types import Segment
@@ -118,9 +118,13 @@ def build_training_set(
                 reason = f"its {n_spans[code]} span(s) cover no codable segment (spans on interviewer turns or headings, or shorter than min_overlap)"
             else:
                 reason = f"only {n} coded segment(s)"
+            if config.training.codebook_examples and len(code_texts(codebook)[code]) > 1:
+                fate = "It is learned from the code system's definition and anchors alone (cold start, flagged in the output). "
+            else:
+                fate = "It will never be predicted. " if not n else ""
             warn(
                 f"code {code!r}: {reason}; at least {config.training.min_examples} are needed to learn it "
-                f"(20 or more for useful quality). {'It will never be predicted. ' if not n else ''}Code more segments with it."
+                f"(20 or more for useful quality). {fate}Code more segments with it."
             )
     if config.classifier.labels == "single":
         n_codes = Y.sum(axis=1)
@@ -162,13 +166,68 @@ def features_for(config: RunConfig, data: TrainingSet, train_rows: np.ndarray, e
     featurizer = Featurizer(config.features)
     train_texts = [data.segments[i].text for i in train_rows]
     embedder = make_embedder(config.embedder)
-    if embedded is None:
+    if embedded is None or embedder.trainable:
         embedder.fit(train_texts)
+    if embedded is None:
         embedded = embed_segments(embedder, data.all_segments, context=featurizer.context)
-    featurizer.fit(train_texts)
+    featurizer.fit(train_texts, prototypes=prototypes(embedder, data.codebook) if config.features.prototypes else None)
     everything = data.all_segments
     X = featurizer.transform(embedded, [s.text for s in everything], [s.transcript for s in everything])
     return embedder, featurizer, X[data.all_rows]
+
+
+def codebook_examples(config: RunConfig, codebook: Codebook, embedder, featurizer):
+    """The code system's texts as weighted training examples (see
+    ``training.codebook_examples``): ``(X, Y, weight)`` or None when switched off.
+
+    Each text is a document of its own (no neighbours); X has the feature layout of the
+    segments, Y of shape (n_texts, n_codes) one code per row.
+    """
+    weight = config.training.codebook_examples
+    if not weight:
+        return None
+    texts, labels = [], []
+    for j, (code, items) in enumerate(code_texts(codebook).items()):
+        texts += items
+        labels += [j] * len(items)
+    if not texts:
+        return None
+    Y = np.zeros((len(texts), len(codebook.leaf_ids)), dtype=bool)
+    Y[np.arange(len(texts)), labels] = True
+    X = featurizer.transform(embedder.encode(texts), texts, [f"codebook:{i}" for i in range(len(texts))])
+    return X, Y, weight
+
+
+def cold_start_codes(config: RunConfig, data: TrainingSet) -> list[str]:
+    """Codes with fewer than ``min_examples`` hand-coded segments that the model still
+    learns from the code system's texts (``training.codebook_examples`` on)."""
+    if not config.training.codebook_examples:
+        return []
+    counts = data.Y.sum(axis=0)
+    texts = code_texts(data.codebook)
+    return [c for c, n in zip(data.codebook.leaf_ids, counts) if n < config.training.min_examples and len(texts[c]) > 1]
+
+
+def fit_classifier(config: RunConfig, data: TrainingSet, train_rows: np.ndarray, *, embedded=None):
+    """The whole training procedure on ``train_rows`` of ``data`` — the one path that
+    ``train``, the cross-validation and the benchmarks share.
+
+    Returns:
+        ``(embedder, featurizer, classifier, X)`` with X the feature matrix of all codable
+        segments of ``data`` (n_segments, n_features).
+    """
+    embedder, featurizer, X = features_for(config, data, train_rows, embedded)
+    classifier = fit_with_thresholds(
+        X[train_rows],
+        data.Y[train_rows],
+        data.groups[train_rows],
+        config=config.classifier,
+        seed=config.training.seed,
+        cv_folds=config.training.cv_folds,
+        shrink=config.training.threshold_shrink,
+        extra=codebook_examples(config, data.codebook, embedder, featurizer),
+    )
+    return embedder, featurizer, classifier, X
 
 
 def train(
@@ -202,22 +261,37 @@ def train(
         warn(f"no --codebook given: using the {len(found)} codes found in the hand codes ({', '.join(found)}).")
     data = build_training_set(hand, codebook=codebook, config=config, coder=coder)
     cv = cross_validate(data, config=config) if evaluate else None
-    embedder, featurizer, X = features_for(config, data, np.arange(len(data.segments)))
-    classifier = fit_with_thresholds(X, data.Y, data.groups, config=config.classifier, seed=config.training.seed, cv_folds=config.training.cv_folds)
+    documents = {d: hashlib.sha256(t.text.encode("utf-8")).hexdigest() for d, t in sorted(hand.transcripts.items()) if d in set(data.groups)}
+    return train_on(data, config=config, name=name, cv=cv, files=[str(p) for p in coded], document_sha256=documents)
+
+
+def train_on(
+    data: TrainingSet,
+    *,
+    config: RunConfig,
+    name: str = "",
+    cv: dict | None = None,
+    files: Sequence[str] = (),
+    document_sha256: dict[str, str] | None = None,
+) -> Model:
+    """A model from a training set built beforehand (what :func:`train` does after reading
+    the hand codes; the benchmarks call it directly)."""
+    codebook = data.codebook
+    embedder, featurizer, classifier, _ = fit_classifier(config, data, np.arange(len(data.segments)))
     folds = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed)
     card = {
         "training": {
             "threshold_folds": folds.describe() if config.classifier.labels == "multi" else "",
             "fold_note": folds.note,
-            "files": [str(p) for p in coded],
+            "files": list(files),
             "documents": len(set(data.groups)),
             # Which texts the model saw, so that agreement can tell in-sample from out-of-sample figures.
-            "document_sha256": {d: hashlib.sha256(t.text.encode("utf-8")).hexdigest()
-                                for d, t in sorted(hand.transcripts.items()) if d in set(data.groups)},
+            "document_sha256": document_sha256 or {},
             "segments": len(data.segments),
             "coded_segments": int(data.Y.any(axis=1).sum()),
             "per_code": {code: int(n) for code, n in zip(codebook.leaf_ids, data.Y.sum(axis=0))},
             "coder": data.coder,
+            "cold_start": cold_start_codes(config, data),
         },
         "packages": package_versions(),
     }

