@@ -72,6 +72,13 @@ def at_least_one(value: int | None) -> int | None:
     return value
 
 
+def at_least_two(value: int | None) -> int | None:
+    """Option callback for counts that need two (a starting sample to train on)."""
+    if value is not None and value < 2:
+        raise typer.BadParameter(f"must be 2 or more, not {value}.")
+    return value
+
+
 def not_negative(value: int | None) -> int | None:
     """Option callback for sizes that may be 0 (``--window N``): refuse negative numbers (exit 2)."""
     if value is not None and value < 0:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import Typer, app, at_least_one, note, reports_errors
+from pipeline.cli._app import Typer, app, at_least_one, at_least_two, note, reports_errors
 
 benchmark_app = Typer(help="Benchmarks on real hand-coded corpora (figures against a TF-IDF + LinearSVC peer).", no_args_is_help=True)
 app.add_typer(benchmark_app, name="benchmark")
@@ -86,15 +86,15 @@ def manifesto(
 @benchmark_app.command()
 @reports_errors
 def active(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for active.json and active.md.")],
-    data: Annotated[Optional[Path], typer.Option(help="The manifesto_de_2021 folder (manifestos_2021.csv, grouping_info.txt); omit to skip.")] = None,
-    corpus: Annotated[Optional[Path], typer.Option(help="The sample corpus folder (codings.jsonl, transcripts/, literature/); omit to skip.")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Run configuration for Manifesto (default: configs/manifesto.yaml).")] = None,
-    strategy: Annotated[Optional[list[str]], typer.Option(help="Strategies to compare (default: random and balanced); repeat the option.")] = None,
-    seeds: Annotated[int, typer.Option(help="Number of seeds (0, 1, ...).", min=1)] = 3,
-    start: Annotated[int, typer.Option(help="Randomly coded segments to start from.", min=2)] = 200,
-    batch: Annotated[int, typer.Option(help="Segments coded per round.", min=1)] = 100,
-    stop: Annotated[int, typer.Option(help="Coded segments at the end (Manifesto).", min=2)] = 3000,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for active.json and active.md.", metavar="FOLDER")],
+    data: Annotated[Optional[Path], typer.Option(help="The manifesto_de_2021 folder (manifestos_2021.csv, grouping_info.txt); omit to skip.", metavar="FOLDER")] = None,
+    corpus: Annotated[Optional[Path], typer.Option(help="The sample corpus folder (codings.jsonl, transcripts/, literature/); omit to skip.", metavar="FOLDER")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Run configuration for Manifesto (default: the shipped Manifesto configuration).", metavar="FILE")] = None,
+    strategy: Annotated[Optional[list[str]], typer.Option(help="Strategies to compare (default: random and balanced); repeat the option.", metavar="NAME")] = None,
+    seeds: Annotated[int, typer.Option(help="Number of seeds (0, 1, ...).", callback=at_least_one, metavar="N")] = 3,
+    start: Annotated[int, typer.Option(help="Randomly coded segments to start from.", callback=at_least_two, metavar="N")] = 200,
+    batch: Annotated[int, typer.Option(help="Segments coded per round.", callback=at_least_one, metavar="N")] = 100,
+    stop: Annotated[int, typer.Option(help="Coded segments at the end (Manifesto).", callback=at_least_two, metavar="N")] = 3000,
     time_round: Annotated[bool, typer.Option(help="Also time one real suggest round on a 20,000-segment pool.")] = True,
 ) -> None:
     """Simulated coding: batches chosen by 'autocode suggest' versus random batches.
@@ -103,7 +103,7 @@ def active(
     with the corpus's hand codes as answers; after every batch the model is trained and
     tested (Manifesto: in-domain split, code level, fixed test set; sample corpus:
     cross-validation by document, multi-label default configuration). Prints a table and
-    writes OUT/active.json ({"random": {"200": macro-F1, ...}, "active": {...}}, means
+    writes OUT/active.json (macro-F1 of "random" and "active" by number of coded segments, means
     over seeds; spreads, accuracy, timings and every run beside them) and OUT/active.md.
     """
     from pipeline.active import STRATEGIES
@@ -144,10 +144,10 @@ def active(
 @benchmark_app.command()
 @reports_errors
 def transfer(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for transfer.json and transfer.md.")],
-    config: Annotated[Optional[list[Path]], typer.Option(help="Run configuration(s) to compare, one row each (default: the default configuration).")] = None,
-    corpus: Annotated[Path, typer.Option(help="Corpus folder with the interviews' codings.jsonl and literature/codings.jsonl.")] = Path("corpus"),
-    codebook: Annotated[Optional[Path], typer.Option(help="Code system (default: the shipped one).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for transfer.json and transfer.md.", metavar="FOLDER")],
+    config: Annotated[Optional[list[Path]], typer.Option(help="Run configuration(s) to compare, one row each (default: the default configuration).", metavar="FILE")] = None,
+    corpus: Annotated[Path, typer.Option(help="Corpus folder with the interviews' codings.jsonl and literature/codings.jsonl.", metavar="FOLDER")] = Path("corpus"),
+    codebook: Annotated[Optional[Path], typer.Option(help="Code system (default: the shipped one).", metavar="FILE")] = None,
 ) -> None:
     """Register transfer on the shipped material: train on the interviews and code the
     literature excerpts, and the reverse, beside each register's own document-grouped

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import app, note, reports_errors
+from pipeline.cli._app import app, at_least_one, note, reports_errors
 
 
 class SuggestFormat(str, Enum):
@@ -19,18 +19,18 @@ class SuggestFormat(str, Enum):
 @app.command()
 @reports_errors
 def suggest(
-    coded: Annotated[list[Path], typer.Argument(help="Your hand-code files so far (span or unit format).", show_default=False)],
-    pool: Annotated[list[Path], typer.Option("--pool", help="Documents or folders to choose the next segments from (repeat the option for several).", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the suggestions (.csv, or .qdpx with --format qdpx).")],
-    n: Annotated[int, typer.Option("--n", help="How many segments to suggest.", min=1)] = 50,
-    model: Annotated[Optional[Path], typer.Option(help="Score with this trained model instead of training one on CODED.")] = None,
-    codebook: Annotated[Optional[Path], typer.Option(help="Code system (YAML) for training (default: the codes found in the hand codes).")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Run configuration for training (default: autocode's default).")] = None,
-    coder: Annotated[Optional[str], typer.Option(help="Whose hand codes count, and the coder written into the CSV (default: the coder with most codings).")] = None,
-    texts: Annotated[Optional[list[Path]], typer.Option(help="Folder(s) with the coded documents, if not beside the hand-code file.")] = None,
+    coded: Annotated[list[Path], typer.Argument(help="Your hand-code files so far (span or unit format).", show_default=False, metavar="FILE...")],
+    pool: Annotated[list[Path], typer.Option("--pool", help="Documents or folders to choose the next segments from (repeat the option for several).", show_default=False, metavar="INPUT")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the suggestions (.csv, or .qdpx with --format qdpx).", metavar="FILE")],
+    n: Annotated[int, typer.Option("--n", help="How many segments to suggest.", callback=at_least_one, metavar="N")] = 50,
+    model: Annotated[Optional[Path], typer.Option(help="Score with this trained model instead of training one on CODED.", metavar="FOLDER")] = None,
+    codebook: Annotated[Optional[Path], typer.Option(help="Code system (YAML) for training (default: the codes found in the hand codes).", metavar="FILE")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Run configuration for training (default: autocode's default).", metavar="FILE")] = None,
+    coder: Annotated[Optional[str], typer.Option(help="Whose hand codes count, and the coder written into the CSV (default: the coder with most codings).", metavar="NAME")] = None,
+    texts: Annotated[Optional[list[Path]], typer.Option(help="Folder(s) with the coded documents, if not beside the hand-code file.", metavar="FOLDER")] = None,
     format: Annotated[SuggestFormat, typer.Option("--format", help="csv: a unit file to fill in and train on; qdpx: a REFI-QDA project with the segments marked.")] = SuggestFormat.csv,
-    seed: Annotated[int, typer.Option(help="Seed of the tie-breaks (same seed, same suggestions).")] = 0,
-    strategy: Annotated[str, typer.Option(help="balanced (default: uncertainty, rare codes, diversity, new documents), uncertainty, diverse, rare or random.")] = "balanced",
+    seed: Annotated[int, typer.Option(help="Seed of the tie-breaks (same seed, same suggestions).", metavar="N")] = 0,
+    strategy: Annotated[str, typer.Option(help="balanced (default: uncertainty, rare codes, diversity, new documents), uncertainty, diverse, rare or random.", metavar="NAME")] = "balanced",
 ) -> None:
     """Suggest the segments whose coding would teach the model most.
 
