@@ -182,6 +182,52 @@ def run_transfer(
     }
 
 
+def check_card_model(directory: str | Path, configs: dict[str, RunConfig]):
+    """The model whose card is to carry the figures: it must exist and have been trained
+    with the one configuration measured, or the figures would describe another model."""
+    from pipeline.errors import ModelPathError
+    from pipeline.model import load_model
+
+    if len(configs) != 1:
+        raise ModelPathError(f"--card records one configuration's figures, but {len(configs)} --config files were given. Give only the model's configuration.")
+    model = load_model(directory)
+    (name, config), = configs.items()
+    if model.config != config:
+        raise ModelPathError(
+            f"{directory} was trained with another configuration than {name}: the figures would not be this model's. "
+            f"Measure with --config {directory}/config.yaml, or retrain the model with {name}."
+        )
+    return model
+
+
+def card_figures(report: dict) -> dict:
+    """The model card's ``transfer`` entry: per direction micro-/macro-F1 beside the
+    coded register's own cross-validated micro-F1, and the pooled CV."""
+    (result,) = report["results"].values()
+    out: dict = {"registers": report["registers"], "directions": {}}
+    for direction, t in result["transfer"].items():
+        dst = direction.split("→")[1]
+        out["directions"][direction] = {
+            "micro_f1": t["micro_f1"],
+            "macro_f1": t["macro_f1"],
+            "parent_micro_f1": t.get("parent_micro_f1"),
+            "cv_micro_f1_of_coded_register": result["cv"].get(dst, {}).get("micro_f1"),
+            "per_code_f1": t["per_code_f1"],
+        }
+    if "both" in result["cv"]:
+        out["cv_both"] = {k: result["cv"]["both"][k] for k in ("micro_f1", "macro_f1")}
+    return out
+
+
+def record_in_card(model, report: dict) -> None:
+    """Write the transfer figures into the model's card (model.json and README.md), as a
+    new complete model folder (:func:`pipeline.model.save_model`)."""
+    from pipeline.model import save_model
+
+    model.card["transfer"] = card_figures(report)
+    save_model(model, model.path)
+
+
 def markdown_table(report: dict) -> str:
     """One summary table (a row per configuration and direction), then per-code F1."""
     lines = [

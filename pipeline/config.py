@@ -39,7 +39,7 @@ class EmbedderConfig:
             with large sentence-transformers models).
     """
 
-    name: str = "use-multilingual"
+    name: str = "e5-small"
     model: str = ""
     batch_size: int = option(256, ge=1)
 
@@ -68,12 +68,12 @@ class FeaturesConfig:
             hand codes come from.
     """
 
-    lexical: bool = True
+    lexical: bool = False
     embedding_weight: float = option(1.0, gt=0)
     context: int = option(0, ge=0)
     context_window: int = option(0, ge=0)
     context_weight: float = option(0.5, gt=0)
-    prototypes: float = option(0.0, ge=0)
+    prototypes: float = option(1.0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class ClassifierConfig:
 
     name: str = option("logreg", choices=("logreg", "svm"))
     labels: str = option("multi", choices=("multi", "single"))
-    C: float = option(1.0, gt=0)
+    C: float = option(0.02, gt=0)
     class_weight: str = option("balanced", choices=("balanced", "sqrt", "none"))
 
 
@@ -122,8 +122,8 @@ class TrainingConfig:
     cv_folds: int = option(5, ge=2)
     min_overlap: float = option(0.5, gt=0, le=1)
     seed: int = option(0, ge=0)
-    codebook_examples: float = option(0.0, ge=0)
-    threshold_shrink: float = option(0.0, ge=0, le=1)
+    codebook_examples: float = option(3.0, ge=0)
+    threshold_shrink: float = option(0.5, ge=0, le=1)
 
 
 @dataclass(frozen=True)

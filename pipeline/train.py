@@ -188,6 +188,9 @@ def codebook_examples(config: RunConfig, codebook: Codebook, embedder, featurize
         return None
     texts, labels = [], []
     for j, (code, items) in enumerate(code_texts(codebook).items()):
+        entry = codebook.get(code)
+        if not (entry.definition or entry.anchors):
+            continue  # a bare name (often just an id) is no example of the code
         texts += items
         labels += [j] * len(items)
     if not texts:

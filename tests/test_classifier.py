@@ -33,7 +33,7 @@ CODEBOOK = Codebook(
 
 
 def tiny_model(**classifier) -> Model:
-    config = config_from_dict({"embedder": {"name": "tfidf"}, "features": {"lexical": False}, "classifier": {"C": 20.0, **classifier}})
+    config = config_from_dict({"embedder": {"name": "tfidf"}, "features": {"lexical": False, "prototypes": 0.0}, "classifier": {"C": 20.0, **classifier}})
     texts = [t for t, _ in TRAIN]
     Y = np.array([[c in codes for c in CODEBOOK.leaf_ids] for _, codes in TRAIN])
     embedder = make_embedder(config.embedder).fit(texts)

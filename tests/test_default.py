@@ -69,6 +69,7 @@ def test_one_source_of_truth_for_the_defaults(repo):
         (repo / "configs" / "default.yaml", defaults.config_path()),
         (repo / "configs" / "codebook.yaml", defaults.codebook_path()),
         (repo / "configs" / "manifesto.yaml", defaults.manifesto_config_path()),
+        (repo / "configs" / "fast.yaml", defaults.fast_config_path()),
         (repo / "models" / "default" / "model.json", defaults.model_dir() / "model.json"),
     ):
         assert repo_path.read_bytes() == packaged.read_bytes(), repo_path
@@ -77,6 +78,18 @@ def test_one_source_of_truth_for_the_defaults(repo):
     model = load_model(defaults.model_dir())
     assert model.config == RunConfig()
     assert model.codebook.hash == load_codebook(defaults.codebook_path()).hash
+    # Trained on both registers of the shipped material, with its transfer figures.
+    assert [Path(f).name for f in model.card["training"]["files"]] == ["codings.jsonl", "codings.jsonl"]
+    assert model.card["training"]["documents"] == 18
+    assert set(model.card["transfer"]["directions"]) == {"interviews→literature", "literature→interviews"}
+
+
+def test_fast_preset_is_the_use_configuration(repo):
+    """configs/fast.yaml: the USE + lexical configuration, every option listed."""
+    fast = load_config(defaults.fast_config_path())
+    assert fast.embedder.name == "use-multilingual" and fast.features.lexical
+    listed = yaml.safe_load(defaults.fast_config_path().read_text(encoding="utf-8"))
+    assert {s: set(v) for s, v in listed.items()} == {s: set(v) for s, v in RunConfig().to_dict().items()}
 
 
 def test_default_model_dir_follows_autocode_model(monkeypatch, tmp_path):

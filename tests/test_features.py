@@ -55,7 +55,7 @@ def test_neighbours_stay_in_their_document():
 def test_context_blocks_hold_weighted_neighbours_and_window_means():
     E = np.arange(1, 6, dtype=np.float32)[:, None] * np.array([[1.0, 0.0]], dtype=np.float32)
     docs = ["a"] * 5
-    feat = Featurizer(FeaturesConfig(lexical=False, context=1, context_window=2, context_weight=0.5))
+    feat = Featurizer(FeaturesConfig(lexical=False, context=1, context_window=2, context_weight=0.5, prototypes=0.0))
     X = feat.transform(E, [""] * 5, docs)
     # own | previous | next | mean of 2 before | mean of 2 after, each 2 wide
     assert X.shape == (5, 10)
@@ -71,7 +71,7 @@ def test_context_blocks_hold_weighted_neighbours_and_window_means():
 
 def test_lexical_features_are_sparse_with_unit_blocks():
     texts = [t for rows in DOCS.values() for t, _ in rows]
-    feat = Featurizer(FeaturesConfig(lexical=True, embedding_weight=0.5)).fit(texts)
+    feat = Featurizer(FeaturesConfig(lexical=True, embedding_weight=0.5, prototypes=0.0)).fit(texts)
     E = np.random.default_rng(0).normal(size=(len(texts), 4)).astype(np.float32)
     X = feat.transform(E, texts, ["a"] * len(texts))
     assert sp.issparse(X) and X.shape[0] == len(texts)

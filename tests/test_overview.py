@@ -256,8 +256,9 @@ def test_overview_command_recreates_page_in_english(sample, tmp_path):
     assert res.exit_code == 0, res.output
     page = target.read_text(encoding="utf-8")
     assert "Results overview" in page and matrix_of(page) == summary_of(sample)
-    # The default model has a lexical block: the words that weigh most are listed per code.
-    assert re.search(r"MOT-EUROPA — .*?<ul class='terms'>.*?europa", page, re.S)
+    # The default model decides on the embedding alone, and the page says so instead of
+    # listing words (test_lexical_model_lists_its_heaviest_words has a model with words).
+    assert "The model has no lexical block" in page and "<ul class='terms'>" not in page
     res = CliRunner().invoke(app, ["overview", str(sample), "--lang", "fr"])
     assert res.exit_code == 2 and "expected one of de, en" in res.output
 
@@ -361,3 +362,25 @@ def test_overview_in_headless_chromium(sample, tmp_path):
     shot = tmp_path / "shot.png"
     subprocess.run([*base, f"--screenshot={shot}", (sample / "overview.html").as_uri()], capture_output=True, timeout=120, check=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+@pytest.mark.slow
+def test_lexical_model_lists_its_heaviest_words(repo, tmp_path):
+    """A model with the lexical block (configs/fast.yaml's features, TF-IDF embedder for
+    speed) lists per code the words that weigh most; MOT-EUROPA's include 'europa'."""
+    import yaml
+
+    from pipeline.model import load_model
+    from pipeline.overview import lexical_terms
+
+    config = yaml.safe_load((repo / "configs" / "fast.yaml").read_text(encoding="utf-8"))
+    config["embedder"] = {"name": "tfidf"}
+    path = tmp_path / "lexical.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    res = CliRunner().invoke(app, ["train", str(repo / "corpus" / "codings.jsonl"), "--coder", "A", "--config", str(path),
+                                   "--no-cv", "--out", str(tmp_path / "model")])
+    assert res.exit_code == 0, res.output
+    terms = lexical_terms(load_model(tmp_path / "model"))
+    assert set(terms) == set(load_model(tmp_path / "model").codes)
+    assert any("europa" in w.lower() for w, _ in terms["MOT-EUROPA"])
+    assert all(v > 0 for w, v in terms["MOT-EUROPA"])

@@ -65,7 +65,8 @@ def test_new_weights_are_validated():
             config_from_dict({section: {key: -1.0}})
     with pytest.raises(ConfigError, match="threshold_shrink"):
         config_from_dict({"training": {"threshold_shrink": 1.5}})
-    assert config_from_dict({}).training.threshold_shrink == 0.0  # today's behaviour stays the default
+    # The shipped default shrinks half-way (chosen by register transfer, README).
+    assert config_from_dict({}).training.threshold_shrink == 0.5
 
 
 def test_threshold_shrinkage_interpolates_toward_the_common_threshold():
@@ -199,3 +200,42 @@ def test_transfer_benchmark_predicts_what_train_and_classify_give(repo, tmp_path
     via_benchmark = predict_matrix(train_on(registers["interviews"], config=config), registers["literature"])
     assert via_cli.sum() > 20
     np.testing.assert_array_equal(via_cli, via_benchmark)
+
+
+@pytest.mark.slow
+def test_transfer_figures_go_into_the_card_of_the_measured_model_only(repo, tmp_path):
+    """`benchmark transfer --card MODEL` writes the figures it printed into the model's
+    card (model.json and README.md) and refuses a model trained with another configuration."""
+    if not (repo / "corpus" / "literature" / "codings.jsonl").is_file():
+        pytest.skip("the literature excerpts are not in this checkout")
+    import json
+
+    import yaml
+
+    from pipeline.cli import app
+    from pipeline.model import load_model
+
+    cfg = tmp_path / "tfidf.yaml"
+    cfg.write_text(yaml.safe_dump({"embedder": {"name": "tfidf"}, "features": {"prototypes": 0.0}, "classifier": {"C": 1.0}, "training": {"cv_folds": 3}}))
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({"embedder": {"name": "tfidf"}, "features": {"prototypes": 0.0}, "classifier": {"C": 2.0}, "training": {"cv_folds": 3}}))
+    coded = [str(repo / "corpus" / "codings.jsonl"), str(repo / "corpus" / "literature" / "codings.jsonl")]
+    res = runner.invoke(app, ["train", *coded, "--out", str(tmp_path / "m"), "--config", str(cfg), "--coder", "A", "--no-cv"])
+    assert res.exit_code == 0, res.output
+    before = (tmp_path / "m" / "weights.npz").read_bytes()
+
+    res = runner.invoke(app, ["benchmark", "transfer", "--config", str(other), "--out", str(tmp_path / "t0"), "--card", str(tmp_path / "m")])
+    assert res.exit_code == 2 and "trained with another configuration" in res.output
+    assert "transfer" not in json.loads((tmp_path / "m" / "model.json").read_text(encoding="utf-8"))
+
+    res = runner.invoke(app, ["benchmark", "transfer", "--config", str(cfg), "--out", str(tmp_path / "t"), "--card", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "t" / "transfer.json").read_text(encoding="utf-8"))
+    card = load_model(tmp_path / "m").card["transfer"]
+    for direction, figures in report["results"]["tfidf"]["transfer"].items():
+        assert card["directions"][direction]["micro_f1"] == figures["micro_f1"]
+        assert card["directions"][direction]["per_code_f1"] == figures["per_code_f1"]
+    assert card["cv_both"]["micro_f1"] == report["results"]["tfidf"]["cv"]["both"]["micro_f1"]
+    readme = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    assert f"| interviews→literature | {card['directions']['interviews→literature']['micro_f1']:.3f} |" in readme
+    assert (tmp_path / "m" / "weights.npz").read_bytes() == before  # the model itself is unchanged

@@ -148,6 +148,7 @@ def transfer(
     config: Annotated[Optional[list[Path]], typer.Option(help="Run configuration(s) to compare, one row each (default: the default configuration).", metavar="FILE")] = None,
     corpus: Annotated[Path, typer.Option(help="Corpus folder with the interviews' codings.jsonl and literature/codings.jsonl.", metavar="FOLDER")] = Path("corpus"),
     codebook: Annotated[Optional[Path], typer.Option(help="Code system (default: the shipped one).", metavar="FILE")] = None,
+    card: Annotated[Optional[Path], typer.Option(help="Record the figures in this model's card (model.json, README.md); the model must have been trained with the one --config given.", metavar="MODEL")] = None,
 ) -> None:
     """Register transfer on the shipped material: train on the interviews and code the
     literature excerpts, and the reverse, beside each register's own document-grouped
@@ -166,6 +167,11 @@ def transfer(
     from pipeline.io import atomic_write_text
 
     configs = {p.stem: load_config(p) for p in config} if config else {"default": load_config(None)}
+    model = None
+    if card is not None:
+        from pipeline.benchmark_transfer import check_card_model
+
+        model = check_card_model(card, configs)
     from pipeline.defaults import codebook_path
 
     book = load_codebook(codebook or codebook_path())
@@ -184,3 +190,8 @@ def transfer(
     atomic_write_text(out / "transfer.md", table)
     sys.stdout.write(table.split("\n## ")[0])
     note(f"wrote {out / 'transfer.json'} and {out / 'transfer.md'}")
+    if model is not None:
+        from pipeline.benchmark_transfer import record_in_card
+
+        record_in_card(model, report)
+        note(f"recorded the transfer figures in {card}/model.json and README.md")

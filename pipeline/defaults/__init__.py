@@ -37,6 +37,11 @@ def codebook_path() -> Path:
     return _shipped("codebook.yaml")
 
 
+def fast_config_path() -> Path:
+    """The fast preset: USE + lexical TF-IDF, ~10x the default's speed, worse transfer."""
+    return _shipped("fast.yaml")
+
+
 def manifesto_config_path() -> Path:
     """The run configuration of ``autocode benchmark manifesto``."""
     return _shipped("manifesto.yaml")
