@@ -366,17 +366,12 @@ def test_overview_in_headless_chromium(sample, tmp_path):
 
 @pytest.mark.slow
 def test_lexical_model_lists_its_heaviest_words(repo, tmp_path):
-    """A model with the lexical block (configs/fast.yaml's features, TF-IDF embedder for
-    speed) lists per code the words that weigh most; MOT-EUROPA's include 'europa'."""
-    import yaml
-
+    """A model with the lexical block (the fast preset, configs/fast.yaml) lists per code
+    the words that weigh most; MOT-EUROPA's include 'europa'."""
     from pipeline.model import load_model
     from pipeline.overview import lexical_terms
 
-    config = yaml.safe_load((repo / "configs" / "fast.yaml").read_text(encoding="utf-8"))
-    config["embedder"] = {"name": "tfidf"}
-    path = tmp_path / "lexical.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    path = repo / "configs" / "fast.yaml"
     res = CliRunner().invoke(app, ["train", str(repo / "corpus" / "codings.jsonl"), "--coder", "A", "--config", str(path),
                                    "--no-cv", "--out", str(tmp_path / "model")])
     assert res.exit_code == 0, res.output
