@@ -213,7 +213,19 @@ def _describe_features(config: RunConfig) -> str:
         parts.append(f"mean embedding of segments {f.context + 1}–{f.context_window} away on each side")
     if f.context or f.context_window:
         parts[-1] += f" (weight {f.context_weight})"
+    if f.prototypes:
+        parts.append("cosine to each code's prototype (the code system's definition and anchors)")
     return "; ".join(parts)
+
+
+def _describe_training(config: RunConfig) -> str:
+    t = config.training
+    parts = []
+    if t.codebook_examples:
+        parts.append(f"the code system's definitions and anchors as training examples (weight {t.codebook_examples})")
+    if t.threshold_shrink and config.classifier.labels == "multi":
+        parts.append(f"per-code thresholds pulled {t.threshold_shrink:g} of the way to a common one")
+    return "; ".join(parts) or "hand codes only"
 
 
 def model_card(model: Model) -> str:
@@ -227,6 +239,7 @@ def model_card(model: Model) -> str:
         f"- Embedder: {model.embedder.identity()}",
         f"- Classifier: {_describe_classifier(model.config)}",
         f"- Features: {_describe_features(model.config)}",
+        f"- Training: {_describe_training(model.config)}",
         f"- Segmentation: {model.config.segment.unit}; interviewer coded: {model.config.segment.code_interviewer}",
         "",
         "## Training data",

@@ -58,6 +58,12 @@ def test_default_model_loads_and_matches_config(repo):
     assert model.codebook.hash == load_codebook(repo / "configs" / "codebook.yaml").hash
     assert model.config == load_config(repo / "configs" / "default.yaml")
     assert model.card["cv"]["macro_f1"] > 0.3
+    # The card says what the model learned from besides the hand codes.
+    card = (repo / "models" / "default" / "README.md").read_text(encoding="utf-8")
+    assert "cosine to each code's prototype" in card
+    assert "definitions and anchors as training examples (weight 3.0)" in card
+    assert "thresholds pulled 0.5 of the way" in card
+    assert "| interviews→literature |" in card
 
 
 def test_one_source_of_truth_for_the_defaults(repo):
