@@ -208,22 +208,23 @@ def manifesto_task(folder: str | Path, *, config: RunConfig, limit_per_document:
 def sample_task(corpus: str | Path, *, config: RunConfig, coder: str = "A") -> tuple[Task, list[tuple[np.ndarray, np.ndarray]]]:
     """The sample corpus (interviews, literature where present) under ``config``, folds
     grouped by document."""
-    from pipeline.classify import grouped_folds
-    from pipeline.codebook import load_codebook
+    from pipeline.classify import make_folds
+    from pipeline.codebook import Codebook, load_codebook
     from pipeline.codings import read_hand_codes
+    from pipeline.defaults import codebook_path
     from pipeline.evaluate import _shared_embeddings
     from pipeline.train import build_training_set, embed_segments, features_for
 
     corpus = Path(corpus)
-    coded = [corpus / "codings.jsonl"]
+    coded = [p for p in (corpus / "codings.jsonl", corpus / "literature" / "codings.jsonl") if p.is_file()]
     texts = [p for p in (corpus / "transcripts", corpus / "literature") if p.is_dir()]
-    book_path = corpus.parent / "configs" / "codebook.yaml"
-    book = load_codebook(book_path) if book_path.is_file() else None
+    hand = read_hand_codes(coded, texts=texts)
+    shipped = load_codebook(codebook_path())
+    found = {c.code for c in hand.codings}
+    # The shipped code system where the corpus uses its codes (the sample corpus), else
+    # the codes found.
+    book = shipped if found <= set(shipped.leaf_ids) else Codebook.from_ids(sorted(found))
     hand = read_hand_codes(coded, codebook=book, texts=texts)
-    if book is None:
-        from pipeline.codebook import Codebook
-
-        book = Codebook.from_ids(sorted({c.code for c in hand.codings}))
     data = build_training_set(hand, codebook=book, config=config, coder=coder)
     shared = _shared_embeddings(data, config)
     _, _, X = features_for(config, data, np.arange(len(data.segments)), embedded=shared)
@@ -233,7 +234,7 @@ def sample_task(corpus: str | Path, *, config: RunConfig, coder: str = "A") -> t
     if embedder.trainable:
         embedder.fit(data.texts)
     E = embed_segments(embedder, data.segments, context=0)
-    folds = grouped_folds(data.groups, config.training.cv_folds)
+    folds = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed).splits
     return Task(X, E, data.Y, data.groups, data.codebook.leaf_ids, config.classifier.labels == "single", config), folds
 
 

@@ -323,3 +323,26 @@ def test_evaluate_learning_curve_says_per_code_how_many_segments(corpus):
     for e in expected:
         assert e.sentence in result.stdout
         assert cv["segments_needed"][e.code]["sentence"] == e.sentence
+
+
+@pytest.mark.slow
+def test_sample_task_reads_both_registers_with_document_folds(repo):
+    """The sample corpus of `benchmark active --corpus`: interviews and literature
+    excerpts, the shipped code system, folds that never split a document."""
+    if not (repo / "corpus" / "literature" / "codings.jsonl").is_file():
+        pytest.skip("the literature excerpts are not in this checkout")
+    from pipeline.benchmark_active import run_task, sample_task
+    from pipeline.codebook import load_codebook
+
+    config = config_from_dict({"embedder": {"name": "use-multilingual"}, "features": {"prototypes": 0.0},
+                               "classifier": {"C": 1.0}, "training": {"codebook_examples": 0.0, "threshold_shrink": 0.0}})
+    task, folds = sample_task(repo / "corpus", config=config)
+    assert task.codes == load_codebook(repo / "configs" / "codebook.yaml").leaf_ids
+    assert len(task.Y) == 1557 and len(set(task.documents)) == 18
+    assert len(folds) == 5
+    for pool, test in folds:
+        assert not set(task.documents[pool]) & set(task.documents[test])
+    assert sorted(np.concatenate([t for _, t in folds]).tolist()) == list(range(len(task.Y)))
+    report = run_task(task, folds, strategies=["random", "balanced"], seeds=[0], start=100, batch=400, stop=900)
+    curve = report["mean"]["random"]
+    assert list(curve) == ["100", "500", "900"] and curve["900"] > curve["100"] + 0.1
