@@ -104,3 +104,16 @@ def test_a_missing_config_file_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(app, ["train", str(codes), "--config", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "m")])
     assert result.exit_code == 2
     assert "nope.yaml does not exist" in result.stderr
+
+
+def test_a_config_that_is_a_folder_or_binary_is_refused_with_what_was_expected(tmp_path):
+    codes = tmp_path / "codes.jsonl"
+    codes.write_text('{"document": "x", "start": 0, "end": 3, "code": "A"}\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", str(codes), "--config", str(tmp_path), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2
+    assert "is a folder; expected a YAML file" in result.stderr
+    binary = tmp_path / "model.npz"
+    binary.write_bytes(b"PK\x03\x04\xff\xfe\x00\x81")
+    result = CliRunner().invoke(app, ["train", str(codes), "--config", str(binary), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1 and "not a text file" in result.stderr and "expected a YAML file" in result.stderr
+    assert not (tmp_path / "m").exists()
