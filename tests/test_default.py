@@ -146,3 +146,12 @@ def test_classify_seed_literature(repo, shared, tmp_path):
     # "Informations- und ..." is German; any other "word- word" is a broken hyphenation.
     elided = {m.group(1) for r in body for m in re.finditer(r"\w- (\w+)", r["text"])}
     assert elided <= {"und", "oder", "als", "sowie", "bzw"}, elided
+
+
+def test_every_shipped_configuration_loads(repo):
+    """configs/*.yaml and configs/candidates/*.yaml are valid run configurations (the
+    README tells users to pass them with --config)."""
+    paths = [p for p in sorted((repo / "configs").rglob("*.yaml")) if p.name != "codebook.yaml"]
+    assert {p.name for p in paths} >= {"default.yaml", "fast.yaml", "manifesto.yaml", "manifesto-e5.yaml", "e5-c002.yaml"}
+    for path in paths:
+        load_config(path)
