@@ -212,19 +212,21 @@ def sample_task(corpus: str | Path, *, config: RunConfig, coder: str = "A") -> t
     from pipeline.codebook import Codebook, load_codebook
     from pipeline.codings import read_hand_codes
     from pipeline.defaults import codebook_path
+    from pipeline.errors import CodebookError
     from pipeline.evaluate import _shared_embeddings
     from pipeline.train import build_training_set, embed_segments, features_for
 
     corpus = Path(corpus)
     coded = [p for p in (corpus / "codings.jsonl", corpus / "literature" / "codings.jsonl") if p.is_file()]
     texts = [p for p in (corpus / "transcripts", corpus / "literature") if p.is_dir()]
-    hand = read_hand_codes(coded, texts=texts)
-    shipped = load_codebook(codebook_path())
-    found = {c.code for c in hand.codings}
     # The shipped code system where the corpus uses its codes (the sample corpus), else
     # the codes found.
-    book = shipped if found <= set(shipped.leaf_ids) else Codebook.from_ids(sorted(found))
-    hand = read_hand_codes(coded, codebook=book, texts=texts)
+    try:
+        book = load_codebook(codebook_path())
+        hand = read_hand_codes(coded, codebook=book, texts=texts)
+    except CodebookError:
+        hand = read_hand_codes(coded, texts=texts)
+        book = Codebook.from_ids(sorted({c.code for c in hand.codings}))
     data = build_training_set(hand, codebook=book, config=config, coder=coder)
     shared = _shared_embeddings(data, config)
     _, _, X = features_for(config, data, np.arange(len(data.segments)), embedded=shared)

@@ -303,12 +303,12 @@ def load_config(path: str | Path | None) -> RunConfig:
 
         path = config_path()
     path = Path(path)
-    if path.is_dir():
-        raise ConfigPathError(f"configuration {path} is a folder; expected a YAML file. Pass a file such as configs/default.yaml with --config.")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigPathError(f"configuration {path} does not exist. Pass an existing YAML file with --config.") from None
+    except IsADirectoryError:
+        raise ConfigPathError(f"configuration {path} is a folder; expected a YAML file. Pass a file such as configs/default.yaml with --config.") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not a text file ({exc.reason} at byte {exc.start}); expected a YAML file.") from None
     except yaml.YAMLError as exc:

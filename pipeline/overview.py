@@ -194,15 +194,7 @@ def lexical_terms(model, n: int = 12) -> dict[str, list[tuple[str, float]]]:
 def model_view(model) -> ModelView:
     """The :class:`ModelView` of a loaded :class:`pipeline.model.Model`."""
     single = model.config.classifier.labels == "single"
-    card = dict(model.card)
-    if model.path is not None:
-        # Figures another part of autocode may add to model.json (e.g. transfer results).
-        try:
-            meta = json.loads((Path(model.path) / "model.json").read_text(encoding="utf-8"))
-            if isinstance(meta.get("transfer"), dict):
-                card["transfer"] = meta["transfer"]
-        except (OSError, ValueError):
-            pass
+    card = model.card  # load_model keeps the transfer figures of `benchmark transfer --card`
     cfg = model.config
     facts = {
         "model": model.name,
@@ -755,7 +747,7 @@ def _facts(ov: Overview, t: dict) -> str:
         rows.append((t["cv"], line))
     transfer = f.get("transfer") or {}
     if transfer:
-        parts = [f"{k}: {_f(v) if isinstance(v, float) else v}" for k, v in transfer.items() if isinstance(v, (int, float, str))]
+        parts = []
         for direction, d in (transfer.get("directions") or {}).items():
             if isinstance(d, dict) and isinstance(d.get("micro_f1"), float):
                 cv_own = d.get("cv_micro_f1_of_coded_register")
