@@ -2,9 +2,10 @@
 
 A round of the loop *code → train → suggest → code* scores every uncoded, codable segment
 of a pool with the current model and picks the ``n`` whose codes would teach the model
-most. The choice (:func:`select`) combines three ideas from the active-learning
-literature (Settles 2009, *Active Learning Literature Survey*; Lewis & Gale 1994 for
-uncertainty sampling; Arthur & Vassilvitskii 2007 for k-means++-style spreading):
+most. The choice (:func:`select`) combines ideas from the active-learning literature
+(Settles 2009, *Active Learning Literature Survey*; Lewis & Gale 1994 for uncertainty
+sampling; Settles & Craven 2008 for information density; Arthur & Vassilvitskii 2007 for
+k-means++-style spreading):
 
 * **uncertainty** — multi-label: how close a code's probability lies to that code's
   decision threshold (1 at the threshold, 0 at 0 or 1), the closest code counting;
@@ -13,13 +14,18 @@ uncertainty sampling; Arthur & Vassilvitskii 2007 for k-means++-style spreading)
   ``coded`` the number of segments that already carry it: macro-F1 and the researcher
   both need the codes with few examples, and their decision boundaries are the least
   known (single-label: the weight of the better-weighted of the two best codes);
+* **density** — an uncertain segment that resembles many others teaches more than an
+  outlier: the score is multiplied by ``similarity^density``, the mean cosine
+  similarity of the segment to its ten nearest neighbours in the pool;
 * **diversity and coverage** — among the ``candidates × n`` best-scored segments, the
   batch is built greedily: each next segment maximises its score times its cosine
   distance (in embedding space) to everything coded or already picked, so fifty
   near-copies of one sentence are never suggested; near-duplicates (distance below
-  ``duplicate``) are skipped outright, and a document's segments are weighted down by
+  ``duplicate``) are skipped outright; a document's segments are weighted down by
   ``(1 + coded or picked in that document)^(-documents)``, which favours documents not
-  coded yet.
+  coded yet; and a segment is weighted down by ``(1 + picked in this batch about the
+  same code)^(-spread)``, so that one batch asks about many codes, not fifty times
+  about the one the model hesitates on most.
 
 Every choice is deterministic for a seed: ties are broken by a seeded permutation.
 
@@ -63,6 +69,8 @@ class Strategy:
         duplicate: Cosine distance under which a segment counts as a near-copy of one
             already coded or picked.
         random: Ignore the model: a seeded random sample (the baseline).
+        spread: Exponent of the batch's code weight ``(1 + picked about that code)^(-spread)``.
+        density: Exponent of the neighbourhood similarity (information density); 0: off.
     """
 
     name: str
@@ -72,14 +80,16 @@ class Strategy:
     candidates: int = 5
     duplicate: float = 0.02
     random: bool = False
+    spread: float = 1.0
+    density: float = 1.0
 
 
 STRATEGIES: dict[str, Strategy] = {
     s.name: s
     for s in (
         Strategy("balanced"),
-        Strategy("uncertainty", rarity=0.0, diversity=0.0, documents=0.0, candidates=1),
-        Strategy("diverse", rarity=0.0, documents=0.0),
+        Strategy("uncertainty", rarity=0.0, diversity=0.0, documents=0.0, candidates=1, spread=0.0, density=0.0),
+        Strategy("diverse", rarity=0.0, documents=0.0, spread=0.0, density=0.0),
         Strategy("rare", rarity=1.0),
         Strategy("random", random=True),
     )
@@ -166,6 +176,25 @@ def _cosine_similarity(A, B) -> np.ndarray:
     return S.toarray() if sp.issparse(S) else np.asarray(S)
 
 
+def _density(candidates, embeddings, *, k: int = 10, chunk: int = 1024) -> np.ndarray:
+    """Mean cosine similarity of each candidate (unit rows, themselves rows of
+    ``embeddings``) to its ``k`` nearest other rows of ``embeddings``, clipped to [0, 1].
+
+    >>> E = np.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]])
+    >>> _density(_unit_rows(E[:1]), E, k=1).round(3).tolist()
+    [0.995]
+    """
+    every = _unit_rows(embeddings if not sp.issparse(embeddings) else sp.csr_matrix(embeddings))
+    k = min(k, every.shape[0] - 1)
+    out = np.zeros(candidates.shape[0])
+    for a in range(0, candidates.shape[0], chunk):
+        S = _cosine_similarity(candidates[a : a + chunk], every)
+        # The largest similarity is the candidate with itself.
+        top = np.partition(S, -k - 1, axis=1)[:, -k - 1 : -1]
+        out[a : a + chunk] = np.clip(top.mean(axis=1), 0.0, 1.0)
+    return out
+
+
 def select(
     proba: np.ndarray,
     *,
@@ -248,11 +277,17 @@ def select(
     taken = np.zeros(len(pool), dtype=bool)
     in_batch: Counter = Counter()
     base = score[pool]
+    if strategy.density and embeddings is not None and m > 1:
+        base = base * _density(Ec, embeddings) ** strategy.density
+    focus_pool = focus[pool]
+    code_batch = np.zeros(len(codes))  # picks of this batch, by the code they are about
     while len(picked) < min(n, len(pool)):
         gain = base.copy()
         if strategy.documents:
             factor = np.array([(1.0 + doc_coded[d] + in_batch[d]) ** (-strategy.documents) for d in docs[pool]])
             gain = gain * factor
+        if strategy.spread:
+            gain = gain * (1.0 + code_batch[focus_pool]) ** (-strategy.spread)
         if embeddings is not None:
             distance = np.clip(1.0 - nearest, 0.0, 2.0)
             if strategy.diversity:
@@ -265,6 +300,7 @@ def select(
         taken[k] = True
         picked.append(k)
         in_batch[docs[pool[k]]] += 1
+        code_batch[focus_pool[k]] += 1
         if embeddings is not None:
             nearest = np.maximum(nearest, _cosine_similarity(Ec, Ec[k : k + 1]).ravel())
 

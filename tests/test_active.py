@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 import json
 import zipfile
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from pipeline.active import (
     MARKER_NAME,
     Strategy,
+    get_strategy,
     segments_needed,
     select,
     suggest,
@@ -20,6 +22,8 @@ from pipeline.active import (
     write_suggestions_csv,
     write_suggestions_qdpx,
 )
+from dataclasses import replace
+
 from pipeline.cli import app
 from pipeline.config import config_from_dict
 
@@ -88,12 +92,39 @@ def test_documents_not_yet_coded_are_favoured():
     assert picks[0].index == 1 and "document int2 not coded yet" in picks[0].reason
 
 
+def test_a_batch_asks_about_many_codes():
+    # Ten segments hesitate on code 0 a little more than five hesitate on code 1: without
+    # the spread the batch of five asks only about code 0.
+    proba = np.array([[0.5, 0.0]] * 10 + [[0.0, 0.45]] * 5)
+    E = np.eye(15)  # all equally far apart: diversity does not decide
+    plain = replace(get_strategy("balanced"), spread=0.0, density=0.0)
+    assert {p.codes for p in select(proba, n=5, codes=CODES, embeddings=E, strategy=plain)} == {(CODES[0],)}
+    spread = replace(plain, spread=1.0)
+    about = Counter(p.codes for p in select(proba, n=5, codes=CODES, embeddings=E, strategy=spread))
+    assert about[(CODES[1],)] >= 2 and about[(CODES[0],)] >= 2
+
+
+def test_density_prefers_a_typical_segment_to_an_outlier():
+    # Segment 0 is a little more uncertain but alone; segment 1 sits in a crowd (2-12).
+    rng = np.random.default_rng(0)
+    crowd = np.array([1.0, 0.0, 0.0]) + rng.normal(scale=0.05, size=(11, 3))
+    E = np.vstack([[0.0, 0.0, 1.0], crowd[:1], crowd[1:]])
+    proba = np.vstack([[[0.5, 0.0]], [[0.45, 0.0]], np.zeros((11, 2))])
+    plain = replace(get_strategy("balanced"), density=0.0)
+    assert select(proba, n=1, codes=CODES, embeddings=E, strategy=plain)[0].index == 0
+    assert select(proba, n=1, codes=CODES, embeddings=E, strategy=replace(plain, density=1.0))[0].index == 1
+
+
 def test_selection_is_deterministic_for_a_seed():
     rng = np.random.default_rng(1)
     proba = np.round(rng.random((300, 2)), 1)  # many ties
     E = rng.normal(size=(300, 8))
-    runs = {seed: [p.index for p in select(proba, n=20, codes=CODES, embeddings=E, seed=seed)] for seed in (0, 0, 1)}
-    again = [p.index for p in select(proba, n=20, codes=CODES, embeddings=E, seed=0)]
+    # Density would break the ties by the neighbourhood: leave it out to see the seed's part.
+    flat = replace(get_strategy("balanced"), density=0.0)
+    runs = {seed: [p.index for p in select(proba, n=20, codes=CODES, embeddings=E, seed=seed, strategy=flat)] for seed in (0, 0, 1)}
+    again = [p.index for p in select(proba, n=20, codes=CODES, embeddings=E, seed=0, strategy=flat)]
+    full = [p.index for p in select(proba, n=20, codes=CODES, embeddings=E, seed=0)]
+    assert full == [p.index for p in select(proba, n=20, codes=CODES, embeddings=E, seed=0)]
     assert runs[0] == again
     assert runs[1] != runs[0]  # ties are broken by the seed, not by position alone
     rand = [p.index for p in select(proba, n=20, codes=CODES, strategy="random", seed=3)]
