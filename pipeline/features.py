@@ -36,6 +36,12 @@ def code_texts(codebook) -> dict[str, list[str]]:
     return out
 
 
+def described(codebook) -> set[str]:
+    """The leaf codes the code system describes (a definition or anchor examples): those
+    whose texts are examples of the code, not just its name."""
+    return {c for c in codebook.leaf_ids if codebook.get(c).definition or codebook.get(c).anchors}
+
+
 def prototypes(embedder, codebook) -> np.ndarray:
     """Prototype of each leaf code: the L2-normalised mean of the L2-normalised embeddings
     of :func:`code_texts`. ndarray of shape (n_codes, dim), rows in ``codebook.leaf_ids``."""

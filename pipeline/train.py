@@ -22,7 +22,7 @@ from pipeline.codings import HandCodes, project_codings, read_hand_codes, warn
 from pipeline.config import RunConfig
 from pipeline.embed import make_embedder
 from pipeline.errors import CodingError
-from pipeline.features import Featurizer, code_texts, prototypes
+from pipeline.features import Featurizer, code_texts, described, prototypes
 from pipeline.model import Model, package_versions
 from pipeline.segment import segment_transcript
 from pipeline.types import Segment
@@ -118,7 +118,7 @@ def build_training_set(
                 reason = f"its {n_spans[code]} span(s) cover no codable segment (spans on interviewer turns or headings, or shorter than min_overlap)"
             else:
                 reason = f"only {n} coded segment(s)"
-            if config.training.codebook_examples and len(code_texts(codebook)[code]) > 1:
+            if config.training.codebook_examples and code in described(codebook):
                 fate = "It is learned from the code system's definition and anchors alone (cold start, flagged in the output). "
             else:
                 fate = "It will never be predicted. " if not n else ""
@@ -187,9 +187,9 @@ def codebook_examples(config: RunConfig, codebook: Codebook, embedder, featurize
     if not weight:
         return None
     texts, labels = [], []
+    known = described(codebook)
     for j, (code, items) in enumerate(code_texts(codebook).items()):
-        entry = codebook.get(code)
-        if not (entry.definition or entry.anchors):
+        if code not in known:
             continue  # a bare name (often just an id) is no example of the code
         texts += items
         labels += [j] * len(items)
@@ -207,8 +207,8 @@ def cold_start_codes(config: RunConfig, data: TrainingSet) -> list[str]:
     if not config.training.codebook_examples:
         return []
     counts = data.Y.sum(axis=0)
-    texts = code_texts(data.codebook)
-    return [c for c, n in zip(data.codebook.leaf_ids, counts) if n < config.training.min_examples and len(texts[c]) > 1]
+    known = described(data.codebook)
+    return [c for c, n in zip(data.codebook.leaf_ids, counts) if n < config.training.min_examples and c in known]
 
 
 def fit_classifier(config: RunConfig, data: TrainingSet, train_rows: np.ndarray, *, embedded=None):

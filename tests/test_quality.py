@@ -141,6 +141,30 @@ def cold_training_set():
     return TrainingSet(tuple(segs), Y, np.array([s.transcript for s in segs]), COLD_BOOK, "A")
 
 
+def test_cold_start_flags_exactly_the_codes_learned_from_the_code_system():
+    """A definition alone is a training example, so a code with one is cold start; a code
+    with only its name is neither an example nor flagged."""
+    from pipeline.train import codebook_examples, cold_start_codes
+
+    book = Codebook(name="b", codes=(*COLD_BOOK.codes[:2], Code("NEU", "Neues", definition="Alles über neue Partner."), Code("LEER", "Leer")))
+    data = cold_training_set()
+    data = type(data)(data.segments, np.hstack([data.Y[:, :2], np.zeros((len(data.Y), 2), dtype=bool)]), data.groups, book, "A")
+    config = config_from_dict({"training": {"codebook_examples": 3.0}})
+    assert cold_start_codes(config, data) == ["NEU"]
+    assert cold_start_codes(config_from_dict({"training": {"codebook_examples": 0.0}}), data) == []
+
+    class Echo:  # embeds a text as its length: enough to count the examples
+        def encode(self, texts):
+            return np.array([[float(len(t))] for t in texts])
+
+    class Plain:
+        def transform(self, E, texts, docs):
+            return E
+
+    X, Y, weight = codebook_examples(config, book, Echo(), Plain())
+    assert Y.sum(axis=0).tolist() == [2, 2, 1, 0] and weight == 3.0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("codebook_examples", [0.0, 3.0])
 def test_a_code_without_hand_codes_is_learned_from_its_anchors(codebook_examples, tmp_path):
