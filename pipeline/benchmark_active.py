@@ -304,10 +304,12 @@ def run_active_benchmark(
     time_round: bool = True,
     work: str | Path | None = None,
     on_curve: Callable[[str, str, int, list[dict]], None] | None = None,
+    on_part: Callable[[dict], None] | None = None,
 ) -> dict:
     """The whole benchmark; see the module docstring. Returns the report dict whose
     ``random``/``active`` keys hold the Manifesto means (``active`` = the first
-    non-random strategy)."""
+    non-random strategy). ``on_part`` is called with the report so far after each
+    corpus's curves, so that a caller can save them before the next, long part."""
     report: dict = {
         "benchmark": "active learning",
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
@@ -324,12 +326,16 @@ def run_active_benchmark(
         report["random"] = report["manifesto"]["mean"].get("random", {})
         report["active"] = report["manifesto"]["mean"][active]
         report["active_strategy"] = active
+        if on_part is not None:
+            on_part(report)
     if corpus is not None and Path(corpus, "codings.jsonl").is_file():
         task, folds = sample_task(corpus, config=sample_config)
         pool = min(len(p) for p, _ in folds)
         cb = (lambda s, seed, c: on_curve("sample", s, seed, c)) if on_curve else None
         report["sample"] = run_task(task, folds, strategies=strategies, seeds=seeds, start=sample_start, batch=sample_batch, stop=pool, on_curve=cb)
         report["sample"]["segments"] = int(len(task.Y))
+        if on_part is not None:
+            on_part(report)
     if time_round and data is not None:
         import tempfile
 

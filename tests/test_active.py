@@ -377,3 +377,21 @@ def test_sample_task_reads_both_registers_with_document_folds(repo):
     report = run_task(task, folds, strategies=["random", "balanced"], seeds=[0], start=100, batch=400, stop=900)
     curve = report["mean"]["random"]
     assert list(curve) == ["100", "500", "900"] and curve["900"] > curve["100"] + 0.1
+
+
+def test_benchmark_keeps_the_curves_when_the_timing_round_fails(tmp_path, monkeypatch):
+    """The curves take most of an hour: a failure in the suggest-round timing after them
+    must not lose them."""
+    import pipeline.benchmark_active as bench
+
+    def broken_round(*args, **kwargs):
+        raise RuntimeError("timing round failed")
+
+    monkeypatch.setattr(bench, "manifesto_task", lambda folder, config: blobs_task())
+    monkeypatch.setattr(bench, "time_suggest_round", broken_round)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["benchmark", "active", "--data", str(tmp_path), "--out", str(out), "--seeds", "1", "--start", "20", "--batch", "40", "--stop", "100"])
+    assert result.exit_code != 0
+    saved = json.loads((out / "active.json").read_text(encoding="utf-8"))
+    assert list(saved["random"]) == ["20", "60", "100"] and "suggest_round" not in saved
+    assert (out / "active.svg").is_file()

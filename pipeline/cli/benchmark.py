@@ -135,6 +135,8 @@ def active(
         stop=stop,
         time_round=time_round,
         on_curve=on_curve,
+        # The curves take most of an hour: keep them even if a later part fails.
+        on_part=lambda so_far: write_report(so_far, out),
     )
     path = write_report(report, out)
     sys.stdout.write(markdown_table(report))
