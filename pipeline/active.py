@@ -110,7 +110,8 @@ class Pick:
 
     Attributes:
         index: Row in the arrays given to :func:`select`.
-        score: The combined score it was chosen with (uncertainty × weights × distance).
+        score: Its score before the batch-building factors: uncertainty × rare-code weight ×
+            density.
         uncertainty: Its uncertainty in [0, 1] before any weighting.
         codes: The code(s) the uncertainty is about: the code nearest its threshold
             (multi-label) or the two best codes (single-label).
@@ -321,7 +322,7 @@ def select(
             notes.append("rare code " + ", ".join(f"{c} ({int(counts[codes.index(c)])} coded)" for c in rare))
         if strategy.documents and not doc_coded[docs[i]] and docs[i]:
             notes.append(f"document {docs[i]} not coded yet")
-        out.append(Pick(i, float(score[i]), float(raw[i]), about, "; ".join(notes)))
+        out.append(Pick(i, float(base[k]), float(raw[i]), about, "; ".join(notes)))
     return out
 
 
