@@ -30,14 +30,15 @@ def suggest(
     texts: Annotated[Optional[list[Path]], typer.Option(help="Folder(s) with the coded documents, if not beside the hand-code file.", metavar="FOLDER")] = None,
     format: Annotated[SuggestFormat, typer.Option("--format", help="csv: a unit file to fill in and train on; qdpx: a REFI-QDA project with the segments marked.")] = SuggestFormat.csv,
     seed: Annotated[int, typer.Option(help="Seed of the tie-breaks (same seed, same suggestions).", metavar="N")] = 0,
-    strategy: Annotated[str, typer.Option(help="balanced (default: uncertainty, rare codes, diversity, new documents), uncertainty, diverse, rare or random.", metavar="NAME")] = "balanced",
+    strategy: Annotated[str, typer.Option(help="balanced (default: uncertainty, rare codes, density, diversity, many codes per batch, new documents), uncertainty, diverse, rare or random.", metavar="NAME")] = "balanced",
 ) -> None:
     """Suggest the segments whose coding would teach the model most.
 
     Trains a model on CODED (or loads --model), scores every uncoded, codable segment of
     the --pool documents and picks N: segments whose codes the model is unsure about
-    (near a code's threshold, or between two codes), weighted towards codes with few hand
-    codes and documents not coded yet, and spread out so that no two are near-copies.
+    (near a code's threshold, or between two codes), weighted towards typical segments,
+    codes with few hand codes and documents not coded yet, and spread out: over many codes,
+    and no two near-copies.
     Interviewer turns and segments already coded are never suggested.
 
     The CSV has the columns id,text,codes,coder,document,start,end,scores,reason: fill
