@@ -111,6 +111,7 @@ def build_training_set(
             if code in col:
                 Y[i, col[code]] = True
     n_spans = Counter(c.code for c in codings)
+    learnable = described(codebook) if config.training.codebook_examples else set()
     for code, j in col.items():
         n = int(Y[:, j].sum())
         if n < config.training.min_examples:
@@ -118,7 +119,7 @@ def build_training_set(
                 reason = f"its {n_spans[code]} span(s) cover no codable segment (spans on interviewer turns or headings, or shorter than min_overlap)"
             else:
                 reason = f"only {n} coded segment(s)"
-            if config.training.codebook_examples and code in described(codebook):
+            if code in learnable:
                 fate = "It is learned from the code system's definition and anchors alone (cold start, flagged in the output). "
             else:
                 fate = "It will never be predicted. " if not n else ""

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from pipeline.active import (
     MARKER_NAME,
-    Strategy,
     get_strategy,
     segments_needed,
     select,
