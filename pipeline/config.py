@@ -66,6 +66,14 @@ class FeaturesConfig:
             name and definition and of its anchor examples in the code system. Carries
             what the code book says about a code into the features, whatever register the
             hand codes come from.
+        center: Share of each document's mean embedding subtracted from its segments'
+            embeddings before anything else (0: none; see
+            :func:`pipeline.features.center`). A document's register (interview talk,
+            academic prose) moves all its embeddings the same way; taking part of that
+            out lets a model trained on one register code the other better (measured on
+            the shipped material, README "Quality on text of another kind"). The code
+            system's texts are centered on their own mean. A segment's coding then
+            depends on the rest of its document, as with ``context``.
 
     The block weights (``embedding_weight``, ``context_weight``, ``prototypes``) scale
     blocks against the lexical block. Without it the feature matrix is dense and the
@@ -79,6 +87,7 @@ class FeaturesConfig:
     context_window: int = option(0, ge=0)
     context_weight: float = option(0.5, gt=0)
     prototypes: float = option(1.0, ge=0)
+    center: float = option(0.5, ge=0, le=1)
 
 
 @dataclass(frozen=True)

@@ -192,8 +192,8 @@ def _segment_task(ref: ModelRef, path: str) -> list[Segment]:
     return segment_transcript(read_transcript(path), config=model.config.segment)
 
 
-def _code(model: Model, before: Sequence[Segment], segments: Sequence[Segment], after: Sequence[Segment], jsonl: bool):
-    records = model.code_segments(list(segments), before=before, after=after)
+def _code(model: Model, before: Sequence[Segment], segments: Sequence[Segment], after: Sequence[Segment], jsonl: bool, stats=None):
+    records = model.code_segments(list(segments), before=before, after=after, stats=stats)
     counts: Counter = Counter()
     for rec in records:
         counts.update(rec["codes"])
@@ -208,15 +208,28 @@ def _around(segments: Sequence[Segment], start: int, stop: int, k: int) -> tuple
     return list(segments[max(0, start - k) : start]), list(segments[start:stop]), list(segments[stop : stop + k])
 
 
+def _whole_stats(model: Model, segments: Sequence[Segment], start: int, stop: int):
+    """The whole document's mean for a batch that is only part of it (``features.center``);
+    each such batch embeds the document once more, from the embedding cache after the
+    first."""
+    return model.document_stats(segments) if model.centers and (start > 0 or stop < len(segments)) else None
+
+
 def _code_task(ref: ModelRef, segments: list[Segment], start: int, stop: int, jsonl: bool):
     model = worker_model(ref)
+    stats = _whole_stats(model, segments, start, stop)
     # The file's size comes back with every batch: the client learns it from the first
     # batch (submitted with the segmentation) instead of from a task of its own.
-    return (*_code(model, *_around(segments, start, stop, model.context), jsonl), len(segments))
+    return (*_code(model, *_around(segments, start, stop, model.context), jsonl, stats), len(segments))
 
 
-def _code_inline_task(ref: ModelRef, before: list[Segment], segments: list[Segment], after: list[Segment], jsonl: bool):
-    return _code(worker_model(ref), before, segments, after, jsonl)
+def _code_inline_task(
+    ref: ModelRef, before: list[Segment], segments: list[Segment], after: list[Segment], jsonl: bool, whole: tuple | None = None
+):
+    """One batch of an in-memory document; ``whole`` = (all its segments, start, stop)
+    when the model centers and the document has more than one batch."""
+    model = worker_model(ref)
+    return _code(model, before, segments, after, jsonl, _whole_stats(model, *whole) if whole else None)
 
 
 # --- client side -----------------------------------------------------------------------
@@ -287,10 +300,12 @@ class _Pipeline:
     waits on work that cannot start.
     """
 
-    def __init__(self, client: Client, ref: ModelRef, *, context: int, batch_size: int, in_flight: int, jsonl: bool):
+    def __init__(
+        self, client: Client, ref: ModelRef, *, context: int, batch_size: int, in_flight: int, jsonl: bool, centers: bool = False
+    ):
         if batch_size < 1 or in_flight < 1:
             raise ValueError(f"batch_size and in_flight must be at least 1, got {batch_size} and {in_flight}")
-        self.client, self.ref, self.context = client, ref, context
+        self.client, self.ref, self.context, self.centers = client, ref, context, centers
         self.batch_size, self.in_flight, self.jsonl = batch_size, in_flight, jsonl
         self._todo: Iterator[tuple[str, Path | Sequence[Segment]]] = iter(())
         self._active: OrderedDict[str, _Source] = OrderedDict()
@@ -324,7 +339,11 @@ class _Pipeline:
         start, stop = bounds
         if source.inline is not None:
             before, batch, after = _around(source.inline, start, stop, self.context)
-            future = self.client.submit(_code_inline_task, self.ref, before, batch, after, self.jsonl, key=self._key("code"), pure=False)
+            # A centering model needs the whole document's mean: only then is all of it sent.
+            whole = (list(source.inline), start, stop) if self.centers and len(source.bounds) > 1 else None
+            future = self.client.submit(
+                _code_inline_task, self.ref, before, batch, after, self.jsonl, whole, key=self._key("code"), pure=False
+            )
         else:
             future = self.client.submit(_code_task, self.ref, source.segmented, start, stop, self.jsonl, key=self._key("code"), pure=False)
         source.pending.append(future)
@@ -440,7 +459,8 @@ def classify_files_on_cluster(
     """
     ref = ModelRef.of(model)
     pipeline = _Pipeline(
-        client, ref, context=model.context, batch_size=batch_size, in_flight=in_flight or default_in_flight(client), jsonl=True
+        client, ref, context=model.context, batch_size=batch_size, in_flight=in_flight or default_in_flight(client), jsonl=True,
+        centers=model.centers,
     )
     # Ctrl-C and SIGTERM end the run as on one machine: finished outputs are kept and
     # the message says so (the futures still in flight are cancelled below).
@@ -501,7 +521,8 @@ def code_documents_on_cluster(
     ref = ModelRef.of(model)
     load_model_on_workers(client, ref)
     pipeline = _Pipeline(
-        client, ref, context=model.context, batch_size=batch_size, in_flight=in_flight or default_in_flight(client), jsonl=False
+        client, ref, context=model.context, batch_size=batch_size, in_flight=in_flight or default_in_flight(client), jsonl=False,
+        centers=model.centers,
     )
     try:
         pipeline.feed((str(i), list(doc)) for i, doc in enumerate(documents))

@@ -7,6 +7,11 @@ and the mean of those further out up to ``context_window``, and optionally by it
 similarity to each code's prototype in the code system (``prototypes``). Neighbours never
 cross a document boundary; a missing neighbour (document start or end) is a zero block.
 
+With ``center`` the embeddings are first moved by a share of their document's mean
+embedding (:func:`center`): what all segments of one document share — its register,
+its speakers' way of talking, its topic at large — is partly taken out, so that what a
+segment says stands out against it.
+
 Feature layout (columns, in order)::
 
     [lexical TF-IDF | own embedding | neighbour -k … -1, +1 … +k | window before, after
@@ -87,6 +92,60 @@ def neighbour_index(docs: Sequence[str], offset: int) -> tuple[np.ndarray, np.nd
     return index, valid
 
 
+CENTER_PRIOR = 5
+"""A document's mean is shrunk toward zero as if it had this many more segments with no
+offset: a document of 5 embedded segments is moved by half the share, one of 95 by 95 %
+of it. A short document's mean is mostly its own segments, not its register."""
+
+DocStats = tuple[np.ndarray, int]
+"""Sum of a document's embedded rows and their number (see :func:`document_stats`)."""
+
+
+def document_stats(embeddings: np.ndarray, groups: Sequence[str]) -> dict[str, DocStats]:
+    """Sum and number of the embedded rows of each group (document).
+
+    Rows of zeros are segments that were not embedded (not codable, no context
+    features read them) and are left out.
+    """
+    E = np.asarray(embeddings, dtype=np.float32)
+    groups = np.asarray(list(groups), dtype=object)
+    embedded = np.any(E != 0, axis=1)
+    out: dict[str, DocStats] = {}
+    for g in dict.fromkeys(groups.tolist()):
+        rows = (groups == g) & embedded
+        out[g] = (E[rows].sum(axis=0, dtype=np.float64), int(rows.sum()))
+    return out
+
+
+def center(embeddings: np.ndarray, groups: Sequence[str], share: float, stats: dict[str, DocStats] | None = None) -> np.ndarray:
+    """Each embedded row minus ``share`` of its group's shrunk mean, L2-normalised again.
+
+    Args:
+        embeddings: ndarray of shape (n, dim); rows of zeros stay zero.
+        groups: The group (document) of each row.
+        share: How much of the mean to subtract (0: nothing, 1: all of it).
+        stats: Sums and counts of whole documents computed beforehand (a document coded
+            in chunks is centered on its whole mean, not a chunk's); groups missing from
+            it use the rows given here.
+
+    The mean of a group of ``n`` rows is shrunk by ``n / (n + CENTER_PRIOR)``.
+    """
+    E = np.array(embeddings, dtype=np.float32)
+    if not share or not len(E):
+        return E
+    own = document_stats(E, groups)
+    groups = np.asarray(list(groups), dtype=object)
+    embedded = np.any(E != 0, axis=1)
+    for g, (total, n) in own.items():
+        total, n = (stats or {}).get(g, (total, n))
+        if not n:
+            continue
+        shift = (share / (n + CENTER_PRIOR)) * total
+        rows = (groups == g) & embedded
+        E[rows] -= shift.astype(np.float32)
+    return np.where(embedded[:, None], _l2(E), 0.0).astype(np.float32)
+
+
 class Featurizer:
     """Builds the feature matrix of a run configuration (see the module docstring).
 
@@ -139,7 +198,15 @@ class Featurizer:
                 self.char_.set_params(min_df=1).fit(texts)
         return self
 
-    def transform(self, embeddings: np.ndarray, texts: Sequence[str], docs: Sequence[str]):
+    def transform(
+        self,
+        embeddings: np.ndarray,
+        texts: Sequence[str],
+        docs: Sequence[str],
+        *,
+        groups: Sequence[str] | None = None,
+        stats: dict[str, DocStats] | None = None,
+    ):
         """Feature matrix of shape (n_segments, n_features).
 
         Args:
@@ -147,6 +214,8 @@ class Featurizer:
                 in document order.
             texts: The segments' texts (for the lexical block).
             docs: The document of each segment (neighbours stay within a document).
+            groups: What ``center`` takes the mean over (default: ``docs``).
+            stats: Whole documents' sums and counts for ``center`` (see :func:`center`).
 
         Returns:
             A CSR matrix when ``lexical`` is on, else a dense ndarray.
@@ -157,6 +226,8 @@ class Featurizer:
                 return embeddings  # the tfidf embedder's sparse vectors go to the classifier as they are
             embeddings = embeddings.toarray()
         E = np.asarray(embeddings, dtype=np.float32)
+        if cfg.center:
+            E = center(E, docs if groups is None else groups, cfg.center, stats)
         blocks: list[np.ndarray] = [E]
         if cfg.context or cfg.context_window:
             En = _l2(E) if cfg.lexical else E

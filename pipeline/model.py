@@ -31,6 +31,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import yaml
 
 from pipeline import __version__
@@ -39,7 +40,7 @@ from pipeline.codebook import Codebook, codebook_from_dict, load_codebook
 from pipeline.config import RunConfig, config_from_dict
 from pipeline.embed import Embedder, make_embedder
 from pipeline.errors import AutocodeError, ModelError, ModelPathError, OutputPathError
-from pipeline.features import Featurizer
+from pipeline.features import DocStats, Featurizer, document_stats
 from pipeline.io import give_umask_mode
 from pipeline.types import Segment
 
@@ -79,17 +80,41 @@ class Model:
     def codes(self) -> tuple[str, ...]:
         return self.codebook.leaf_ids
 
-    def features(self, texts: list[str], docs: Sequence[str] | None = None):
+    def features(self, texts: list[str], docs: Sequence[str] | None = None, *, stats: DocStats | None = None):
         """Features of shape (n_texts, n_features); ``texts`` in document order, ``docs``
-        the document of each (default: all one document)."""
-        return self.featurizer.transform(self.embedder.encode(texts), texts, [""] * len(texts) if docs is None else docs)
+        the document of each (default: all one document). ``stats``: the sum and count of
+        the whole document's embeddings when ``texts`` are only part of it (see
+        :meth:`document_stats`)."""
+        docs = [""] * len(texts) if docs is None else list(docs)
+        whole = None if stats is None else dict.fromkeys(docs, stats)
+        return self.featurizer.transform(self.embedder.encode(texts), texts, docs, stats=whole)
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
+    def predict_proba(self, texts: list[str], *, stats: DocStats | None = None) -> np.ndarray:
         """Probabilities of shape (n_texts, n_codes), columns in ``self.codes`` order; the
         texts are read as consecutive segments of one document."""
         if not texts:
             return np.zeros((0, len(self.codes)))
-        return self.classifier.predict_proba(self.features(texts))
+        return self.classifier.predict_proba(self.features(texts, stats=stats))
+
+    @property
+    def centers(self) -> bool:
+        """Whether a segment's features depend on its whole document's mean embedding."""
+        return bool(self.config.features.center)
+
+    def document_stats(self, segments: Sequence[Segment], *, chunk: int = 2048) -> DocStats | None:
+        """Sum and number of the embeddings of a document's segments that the features
+        read (the codable ones; all of them with context features), embedded ``chunk`` at
+        a time; None when the model does not center. What :meth:`code_segments` needs to
+        center a part of a document on the whole of it."""
+        if not self.centers:
+            return None
+        texts = [s.text for s in segments if s.codable or self.context]
+        total, n = None, 0
+        for i in range(0, len(texts), chunk):
+            E = self.embedder.encode(texts[i : i + chunk])
+            part, m = document_stats(E.toarray() if sp.issparse(E) else E, [""] * E.shape[0])[""]
+            total, n = (part if total is None else total + part), n + m
+        return (total, n) if total is not None else None
 
     @property
     def context(self) -> int:
@@ -100,27 +125,42 @@ class Model:
         """Code a document's segments in order, ``chunk`` at a time (bounded memory).
 
         Yields the same records as :meth:`code_segments` on the whole list: each chunk is
-        given its neighbours as context, so chunk boundaries do not change the output.
+        given its neighbours as context, and with ``features.center`` the mean embedding
+        of the whole document (a first pass over a document longer than one chunk; the
+        embedding cache makes the second cheap), so chunk boundaries do not change the
+        output.
         """
         k = self.context
+        stats = None
+        if self.centers:
+            segments = list(segments)
+            if len(segments) >= chunk + k:  # coded in more than one part
+                stats = self.document_stats(segments, chunk=chunk)
         buffer: list[Segment] = []
         before: list[Segment] = []
         for seg in segments:
             buffer.append(seg)
             if len(buffer) >= chunk + k:
-                yield from self.code_segments(buffer[:chunk], before=before, after=buffer[chunk:])
+                yield from self.code_segments(buffer[:chunk], before=before, after=buffer[chunk:], stats=stats)
                 before = [*before, *buffer[:chunk]][-k:] if k else []
                 buffer = buffer[chunk:]
         if buffer:
-            yield from self.code_segments(buffer, before=before, after=[])
+            yield from self.code_segments(buffer, before=before, after=[], stats=stats)
 
     def code_segments(
-        self, segments: list[Segment], *, before: Sequence[Segment] = (), after: Sequence[Segment] = ()
+        self,
+        segments: list[Segment],
+        *,
+        before: Sequence[Segment] = (),
+        after: Sequence[Segment] = (),
+        stats: DocStats | None = None,
     ) -> list[dict]:
         """Code the codable segments; return one output record per segment (all kept).
 
         ``before`` and ``after`` are the segments just outside ``segments`` in the same
         document (at most :attr:`context` of each are read); they are not coded here.
+        ``stats``: the whole document's :meth:`document_stats` when ``segments`` are only a
+        part of it (default: ``segments`` are the document).
         """
         codable = [i for i, s in enumerate(segments) if s.codable]
         k = self.context
@@ -129,10 +169,10 @@ class Model:
         elif k:
             window = [*list(before)[max(0, len(before) - k) :], *segments, *list(after)[:k]]
             offset = min(len(before), k)
-            X = self.features([s.text for s in window], [s.transcript for s in window])
+            X = self.features([s.text for s in window], [s.transcript for s in window], stats=stats)
             proba = self.classifier.predict_proba(X[[offset + i for i in codable]])
         else:
-            proba = self.predict_proba([segments[i].text for i in codable])
+            proba = self.predict_proba([segments[i].text for i in codable], stats=stats)
         thresholds = self.classifier.thresholds_
         single = self.config.classifier.labels == "single"
         parent_of = {c.id: c.parent for c in self.codebook.codes}
@@ -360,6 +400,16 @@ def _major_minor(version: str) -> tuple[str, ...]:
     return tuple(version.split(".")[:2])
 
 
+
+def _saved_config(data):
+    """A saved model's configuration, read as it was trained: options added to autocode
+    after the model was trained take the value that reproduces the old behaviour, not
+    today's default."""
+    if isinstance(data, dict) and isinstance(data.get("features"), dict):
+        data["features"].setdefault("center", 0.0)  # before 0.5 became the default, nothing was centered
+    return data
+
+
 def load_model(directory: str | Path) -> Model:
     """Load a model directory, checking it is complete, untampered and compatible.
 
@@ -396,7 +446,7 @@ def load_model(directory: str | Path) -> Model:
             "after training. Restore the original model or train it again."
         )
     try:
-        config = config_from_dict(yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8")), where=str(directory / "config.yaml"))
+        config = config_from_dict(_saved_config(yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8"))), where=str(directory / "config.yaml"))
         codebook = load_codebook(directory / "codebook.yaml")
     except (OSError, yaml.YAMLError) as exc:
         raise ModelError(f"{directory}: cannot read config.yaml/codebook.yaml ({exc}). Train the model again.") from None

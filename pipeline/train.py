@@ -198,7 +198,9 @@ def codebook_examples(config: RunConfig, codebook: Codebook, embedder, featurize
         return None
     Y = np.zeros((len(texts), len(codebook.leaf_ids)), dtype=bool)
     Y[np.arange(len(texts)), labels] = True
-    X = featurizer.transform(embedder.encode(texts), texts, [f"codebook:{i}" for i in range(len(texts))])
+    # Each text is a document of its own for the neighbours, and all of them one
+    # document for ``center``: the code system's prose has a register of its own.
+    X = featurizer.transform(embedder.encode(texts), texts, [f"codebook:{i}" for i in range(len(texts))], groups=["codebook"] * len(texts))
     return X, Y, weight
 
 

@@ -185,8 +185,8 @@ def test_batches_get_the_neighbours_code_stream_gives(model, inputs, monkeypatch
     """A model that reads 2 neighbours on each side codes a file split into batches as
     code_stream codes it whole (tasks run in this process here)."""
 
-    def code_segments(self, segments, *, before=(), after=()):
-        records = original(self, segments, before=before, after=after)
+    def code_segments(self, segments, *, before=(), after=(), stats=None):
+        records = original(self, segments, before=before, after=after, stats=stats)
         for rec in records:
             rec["context"] = [s.id for s in before] + ["|"] + [s.id for s in after]
         return records

@@ -55,7 +55,7 @@ def test_neighbours_stay_in_their_document():
 def test_context_blocks_hold_weighted_neighbours_and_window_means():
     E = np.arange(1, 6, dtype=np.float32)[:, None] * np.array([[1.0, 0.0]], dtype=np.float32)
     docs = ["a"] * 5
-    feat = Featurizer(FeaturesConfig(lexical=False, context=1, context_window=2, context_weight=0.5, prototypes=0.0))
+    feat = Featurizer(FeaturesConfig(lexical=False, context=1, context_window=2, context_weight=0.5, prototypes=0.0, center=0.0))
     X = feat.transform(E, [""] * 5, docs)
     # own | previous | next | mean of 2 before | mean of 2 after, each 2 wide
     assert X.shape == (5, 10)

@@ -40,13 +40,13 @@ def test_e5_puts_german_paraphrases_closer_than_unrelated_sentences():
 def test_prototype_block_is_the_cosine_to_each_code_prototype():
     E = np.array([[3.0, 0.0], [1.0, 1.0], [0.0, -2.0]], dtype=np.float32)
     protos = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
-    feat = Featurizer(FeaturesConfig(lexical=False, prototypes=2.0)).fit(["x"] * 3, prototypes=protos)
+    feat = Featurizer(FeaturesConfig(lexical=False, prototypes=2.0, center=0.0)).fit(["x"] * 3, prototypes=protos)
     X = feat.transform(E, [""] * 3, ["d"] * 3)
     assert X.shape == (3, 4)
     np.testing.assert_allclose(X[:, :2], E)
     np.testing.assert_allclose(X[:, 2:], 2.0 * np.array([[1, 0], [np.sqrt(0.5), np.sqrt(0.5)], [0, -1]]), atol=1e-6)
     meta, arrays = feat.state()
-    again = Featurizer(FeaturesConfig(lexical=False, prototypes=2.0))
+    again = Featurizer(FeaturesConfig(lexical=False, prototypes=2.0, center=0.0))
     again.load_state(meta, arrays)
     np.testing.assert_allclose(again.transform(E, [""] * 3, ["d"] * 3), X)
 
@@ -158,7 +158,7 @@ def test_cold_start_flags_exactly_the_codes_learned_from_the_code_system():
             return np.array([[float(len(t))] for t in texts])
 
     class Plain:
-        def transform(self, E, texts, docs):
+        def transform(self, E, texts, docs, groups=None):
             return E
 
     X, Y, weight = codebook_examples(config, book, Echo(), Plain())
