@@ -244,7 +244,7 @@ def _describe_classifier(config: RunConfig) -> str:
 
 def _describe_features(config: RunConfig) -> str:
     f = config.features
-    parts = ["segment embedding"]
+    parts = [f"segment embedding, moved by {f.center:g} of its document's mean embedding" if f.center else "segment embedding"]
     if f.lexical:
         parts.append(f"word 1–2-gram + character 2–5-gram TF-IDF (embedding weight {f.embedding_weight})")
     if f.context:
