@@ -469,7 +469,13 @@ def suggest(
     else:
         texts_c = [segments[i].text for i in rows]
         E = model.embedder.encode(texts_c)
-        X = model.featurizer.transform(E, texts_c, [segments[i].transcript for i in rows])
+        # Centered on all of each document's codable segments, as classify centers them, not
+        # on the uncoded ones alone.
+        docs = [segments[i].transcript for i in rows]
+        stats = None
+        if model.centers:
+            stats = {d: model.document_stats([s for s in segments if s.transcript == d]) for d in dict.fromkeys(docs)}
+        X = model.featurizer.transform(E, texts_c, docs, stats=stats)
     proba = model.classifier.predict_proba(X)
     coded_E = model.embedder.encode(data.texts)
     clock["features"] = time.perf_counter() - start

@@ -394,3 +394,27 @@ def test_benchmark_keeps_the_curves_when_the_timing_round_fails(tmp_path, monkey
     saved = json.loads((out / "active.json").read_text(encoding="utf-8"))
     assert list(saved["random"]) == ["20", "60", "100"] and "suggest_round" not in saved
     assert (out / "active.svg").is_file()
+
+
+def test_suggestion_scores_are_what_classify_gives_in_a_partly_coded_document(corpus):
+    """With document centering, a pool document whose other segments were coded in an
+    earlier round is still centered on all of it, as classify centers it."""
+    from pipeline.ingest import read_transcript
+    from pipeline.segment import segment_transcript
+    from pipeline.train import train
+
+    config = config_from_dict(CONFIG)
+    assert config.features.center > 0
+    first = suggest([corpus["coded"]], [corpus["pool"]], n=2, config=config, seed=0)
+    out = corpus["tmp"] / "next-01.csv"
+    write_suggestions_csv(first.suggestions, out, coder=first.coder)
+    fill(out, truth)
+    model = train([corpus["coded"]], config=config, evaluate=False)
+    second = suggest([corpus["coded"], out], [corpus["pool"]], n=50, model=model, seed=0)
+    assert second.excluded["same_text"] == 2 and second.suggestions
+    partly = {s.document for s in first.suggestions}
+    assert partly & {s.document for s in second.suggestions}, "a document with coded and uncoded segments is in the pool"
+    for s in second.suggestions:
+        segs = segment_transcript(read_transcript(corpus["pool"] / f"{s.document}.txt"), config=model.config.segment)
+        record = next(r for r in model.code_segments(segs) if r["id"] == s.id)
+        assert dict(s.scores) == {code: record["scores"][code] for code, _ in s.scores}
