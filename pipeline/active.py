@@ -474,7 +474,11 @@ def suggest(
         docs = [segments[i].transcript for i in rows]
         stats = None
         if model.centers:
-            stats = {d: model.document_stats([s for s in segments if s.transcript == d]) for d in dict.fromkeys(docs)}
+            by_doc: dict[str, list] = {d: [] for d in docs}
+            for seg in segments:
+                if seg.transcript in by_doc:
+                    by_doc[seg.transcript].append(seg)
+            stats = {d: model.document_stats(segs) for d, segs in by_doc.items()}
         X = model.featurizer.transform(E, texts_c, docs, stats=stats)
     proba = model.classifier.predict_proba(X)
     coded_E = model.embedder.encode(data.texts)

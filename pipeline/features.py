@@ -108,13 +108,19 @@ def document_stats(embeddings: np.ndarray, groups: Sequence[str]) -> dict[str, D
     features read them) and are left out.
     """
     E = np.asarray(embeddings, dtype=np.float32)
-    groups = np.asarray(list(groups), dtype=object)
+    names, index = _group_index(groups)
     embedded = np.any(E != 0, axis=1)
-    out: dict[str, DocStats] = {}
-    for g in dict.fromkeys(groups.tolist()):
-        rows = (groups == g) & embedded
-        out[g] = (E[rows].sum(axis=0, dtype=np.float64), int(rows.sum()))
-    return out
+    sums = np.zeros((len(names), E.shape[1]), dtype=np.float64)
+    np.add.at(sums, index[embedded], E[embedded])
+    counts = np.bincount(index[embedded], minlength=len(names))
+    return {g: (sums[i], int(counts[i])) for i, g in enumerate(names)}
+
+
+def _group_index(groups: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct groups in order of appearance, and each row's position among them."""
+    position: dict[str, int] = {}
+    index = np.fromiter((position.setdefault(g, len(position)) for g in groups), dtype=np.int64)
+    return list(position), index
 
 
 def center(embeddings: np.ndarray, groups: Sequence[str], share: float, stats: dict[str, DocStats] | None = None) -> np.ndarray:
@@ -133,16 +139,16 @@ def center(embeddings: np.ndarray, groups: Sequence[str], share: float, stats: d
     E = np.array(embeddings, dtype=np.float32)
     if not share or not len(E):
         return E
+    groups = list(groups)
     own = document_stats(E, groups)
-    groups = np.asarray(list(groups), dtype=object)
+    names, index = _group_index(groups)
+    shifts = np.zeros((len(names), E.shape[1]), dtype=np.float64)
+    for i, g in enumerate(names):
+        total, n = (stats or {}).get(g, own[g])
+        if n:
+            shifts[i] = (share / (n + CENTER_PRIOR)) * total
     embedded = np.any(E != 0, axis=1)
-    for g, (total, n) in own.items():
-        total, n = (stats or {}).get(g, (total, n))
-        if not n:
-            continue
-        shift = (share / (n + CENTER_PRIOR)) * total
-        rows = (groups == g) & embedded
-        E[rows] -= shift.astype(np.float32)
+    E -= shifts[index].astype(np.float32)
     return np.where(embedded[:, None], _l2(E), 0.0).astype(np.float32)
 
 
