@@ -416,7 +416,7 @@ def suggest(
     from pipeline.codings import read_hand_codes
     from pipeline.ingest import collect_inputs, read_transcript
     from pipeline.segment import segment_transcript
-    from pipeline.train import build_training_set, train
+    from pipeline.train import build_training_set, embed_segments, train
 
     clock = {}
     start = time.perf_counter()
@@ -461,25 +461,12 @@ def suggest(
             f"{', '.join(f'{v} {k}' for k, v in sorted(excluded.items())) or 'none'}). Add documents that are not coded yet with --pool."
         )
     rows = np.array(candidates)
-    if model.context:
-        # Context features read neighbours, so every segment of the pool documents is embedded.
-        E = model.embedder.encode([s.text for s in segments])
-        X = model.featurizer.transform(E, [s.text for s in segments], [s.transcript for s in segments])[rows]
-        E = E[rows]
-    else:
-        texts_c = [segments[i].text for i in rows]
-        E = model.embedder.encode(texts_c)
-        # Centered on all of each document's codable segments, as classify centers them, not
-        # on the uncoded ones alone.
-        docs = [segments[i].transcript for i in rows]
-        stats = None
-        if model.centers:
-            by_doc: dict[str, list] = {d: [] for d in docs}
-            for seg in segments:
-                if seg.transcript in by_doc:
-                    by_doc[seg.transcript].append(seg)
-            stats = {d: model.document_stats(segs) for d, segs in by_doc.items()}
-        X = model.featurizer.transform(E, texts_c, docs, stats=stats)
+    # Every codable segment of the pool documents is embedded (all of them with context
+    # features), as training embeds its documents: neighbours and a document's mean
+    # (``features.center``) are then read from the whole document, as classify reads them.
+    everything = embed_segments(model.embedder, segments, context=model.context)
+    X = model.featurizer.transform(everything, [s.text for s in segments], [s.transcript for s in segments])[rows]
+    E = everything[rows]
     proba = model.classifier.predict_proba(X)
     coded_E = model.embedder.encode(data.texts)
     clock["features"] = time.perf_counter() - start

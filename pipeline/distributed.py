@@ -30,6 +30,7 @@ on a local disk): SQLite's locking is not safe on network file systems.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 import time
 import uuid
@@ -208,11 +209,29 @@ def _around(segments: Sequence[Segment], start: int, stop: int, k: int) -> tuple
     return list(segments[max(0, start - k) : start]), list(segments[start:stop]), list(segments[stop : stop + k])
 
 
+_STATS: OrderedDict[tuple, object] = OrderedDict()
+_STATS_LOCK = threading.Lock()
+_STATS_KEPT = 8  # documents whose mean a worker keeps: the few files in flight
+
+
 def _whole_stats(model: Model, segments: Sequence[Segment], start: int, stop: int):
-    """The whole document's mean for a batch that is only part of it (``features.center``);
-    each such batch embeds the document once more, from the embedding cache after the
-    first."""
-    return model.document_stats(segments) if model.centers and (start > 0 or stop < len(segments)) else None
+    """The whole document's :meth:`Model.document_stats` for a batch that is only part of
+    it (``features.center``), computed once per document and worker: the other batches
+    of the document that come to this worker reuse it."""
+    if not model.centers or (start == 0 and stop >= len(segments)):
+        return None
+    # The mean depends on the embedder and the segments only (the configuration names the embedder).
+    key = (model.config.hash, hashlib.sha256("\x00".join(s.id + "\x01" + s.text for s in segments).encode("utf-8")).hexdigest())
+    with _STATS_LOCK:
+        if key in _STATS:
+            _STATS.move_to_end(key)
+            return _STATS[key]
+    stats = model.document_stats(segments)
+    with _STATS_LOCK:
+        _STATS[key] = stats
+        while len(_STATS) > _STATS_KEPT:
+            _STATS.popitem(last=False)
+    return stats
 
 
 def _code_task(ref: ModelRef, segments: list[Segment], start: int, stop: int, jsonl: bool):

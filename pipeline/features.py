@@ -101,26 +101,26 @@ DocStats = tuple[np.ndarray, int]
 """Sum of a document's embedded rows and their number (see :func:`document_stats`)."""
 
 
+def _group_sums(E: np.ndarray, groups: Sequence[str]):
+    """The distinct groups in order of appearance, each row's position among them, which
+    rows are embedded (not all zero), and each group's sum and number of embedded rows."""
+    position: dict[str, int] = {}
+    index = np.fromiter((position.setdefault(g, len(position)) for g in groups), dtype=np.int64, count=len(E))
+    embedded = np.any(E != 0, axis=1)
+    sums = np.zeros((len(position), E.shape[1]), dtype=np.float64)
+    np.add.at(sums, index[embedded], E[embedded])
+    counts = np.bincount(index[embedded], minlength=len(position))
+    return list(position), index, embedded, sums, counts
+
+
 def document_stats(embeddings: np.ndarray, groups: Sequence[str]) -> dict[str, DocStats]:
     """Sum and number of the embedded rows of each group (document).
 
     Rows of zeros are segments that were not embedded (not codable, no context
     features read them) and are left out.
     """
-    E = np.asarray(embeddings, dtype=np.float32)
-    names, index = _group_index(groups)
-    embedded = np.any(E != 0, axis=1)
-    sums = np.zeros((len(names), E.shape[1]), dtype=np.float64)
-    np.add.at(sums, index[embedded], E[embedded])
-    counts = np.bincount(index[embedded], minlength=len(names))
+    names, _, _, sums, counts = _group_sums(np.asarray(embeddings, dtype=np.float32), groups)
     return {g: (sums[i], int(counts[i])) for i, g in enumerate(names)}
-
-
-def _group_index(groups: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """The distinct groups in order of appearance, and each row's position among them."""
-    position: dict[str, int] = {}
-    index = np.fromiter((position.setdefault(g, len(position)) for g in groups), dtype=np.int64)
-    return list(position), index
 
 
 def center(embeddings: np.ndarray, groups: Sequence[str], share: float, stats: dict[str, DocStats] | None = None) -> np.ndarray:
@@ -139,16 +139,11 @@ def center(embeddings: np.ndarray, groups: Sequence[str], share: float, stats: d
     E = np.array(embeddings, dtype=np.float32)
     if not share or not len(E):
         return E
-    groups = list(groups)
-    own = document_stats(E, groups)
-    names, index = _group_index(groups)
-    shifts = np.zeros((len(names), E.shape[1]), dtype=np.float64)
+    names, index, embedded, sums, counts = _group_sums(E, groups)
     for i, g in enumerate(names):
-        total, n = (stats or {}).get(g, own[g])
-        if n:
-            shifts[i] = (share / (n + CENTER_PRIOR)) * total
-    embedded = np.any(E != 0, axis=1)
-    E -= shifts[index].astype(np.float32)
+        if stats and g in stats:
+            sums[i], counts[i] = stats[g]
+    E -= (share * sums / (counts + CENTER_PRIOR)[:, None])[index].astype(np.float32)
     return np.where(embedded[:, None], _l2(E), 0.0).astype(np.float32)
 
 

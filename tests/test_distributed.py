@@ -380,3 +380,21 @@ def test_embedder_takes_the_thread_budget_dask_gives_each_worker(monkeypatch):
     assert _blas_threads() == max(1, min(os.cpu_count() or 1, 4))
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert _blas_threads() == max(1, min(os.cpu_count() or 1, 4))
+
+
+def test_a_worker_computes_a_documents_mean_once_for_all_its_batches(model, inputs, monkeypatch):
+    """A centering model's batches need the whole document's mean; the batches of one
+    document that a worker codes embed the document once between them, not once each."""
+    assert model.centers
+    import pipeline.distributed as distributed
+    from collections import OrderedDict
+
+    monkeypatch.setattr(distributed, "_STATS", OrderedDict())  # nothing kept from earlier tests
+    calls = []
+    original = Model.document_stats
+    monkeypatch.setattr(Model, "document_stats", lambda self, segs, **kw: calls.append(len(segs)) or original(self, segs, **kw))
+    segments = segment_transcript(read_transcript(inputs / "int01_clustermanagement.txt"), config=model.config.segment)
+    ref = ModelRef.of(model)
+    batched = [r for start in range(0, len(segments), 37) for r in _code_task(ref, segments, start, min(start + 37, len(segments)), False)[0]]
+    assert calls == [len(segments)]
+    assert batched == list(model.code_stream(segments, chunk=37))
