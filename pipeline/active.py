@@ -416,7 +416,8 @@ def suggest(
     from pipeline.codings import read_hand_codes
     from pipeline.ingest import collect_inputs, read_transcript
     from pipeline.segment import segment_transcript
-    from pipeline.train import build_training_set, embed_segments, train
+    from pipeline.features import embed_segments
+    from pipeline.train import build_training_set, train
 
     clock = {}
     start = time.perf_counter()

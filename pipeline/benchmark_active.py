@@ -214,7 +214,8 @@ def sample_task(corpus: str | Path, *, config: RunConfig, coder: str = "A") -> t
     from pipeline.defaults import codebook_path
     from pipeline.errors import CodebookError
     from pipeline.evaluate import _shared_embeddings
-    from pipeline.train import build_training_set, embed_segments, features_for
+    from pipeline.features import embed_segments
+    from pipeline.train import build_training_set, features_for
 
     corpus = Path(corpus)
     coded = [p for p in (corpus / "codings.jsonl", corpus / "literature" / "codings.jsonl") if p.is_file()]

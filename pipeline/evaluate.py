@@ -69,7 +69,7 @@ def parent_matrix(M: np.ndarray, codebook: Codebook) -> tuple[np.ndarray, tuple[
 
 def _shared_embeddings(data, config: RunConfig):
     """Embeddings of all segments, computed once when the embedder does not learn."""
-    from pipeline.train import embed_segments
+    from pipeline.features import embed_segments
 
     if make_embedder(config.embedder, cache=False).trainable:
         return None

@@ -27,6 +27,7 @@ import scipy.sparse as sp
 
 from pipeline.config import FeaturesConfig
 from pipeline.errors import ModelError
+from pipeline.types import Segment
 
 
 def code_texts(codebook) -> dict[str, list[str]]:
@@ -90,6 +91,22 @@ def neighbour_index(docs: Sequence[str], offset: int) -> tuple[np.ndarray, np.nd
     if n:
         valid &= docs[index] == docs
     return index, valid
+
+
+def embed_segments(embedder, segments: Sequence[Segment], *, context: int) -> np.ndarray:
+    """Embeddings of shape (n_segments, dim); without context features only codable
+    segments are embedded (the others get zero rows, which nothing reads)."""
+    if context:
+        return embedder.encode([s.text for s in segments])
+    idx = [i for i, s in enumerate(segments) if s.codable]
+    E = embedder.encode([segments[i].text for i in idx])
+    if sp.issparse(E):
+        # Row i of E goes to row idx[i]: a 0/1 placement matrix does it without a LIL detour.
+        place = sp.csr_matrix((np.ones(len(idx), dtype=np.float32), (idx, np.arange(len(idx)))), shape=(len(segments), len(idx)))
+        return (place @ E).tocsr()
+    out = np.zeros((len(segments), E.shape[1]), dtype=np.float32)
+    out[idx] = E
+    return out
 
 
 CENTER_PRIOR = 5

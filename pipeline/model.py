@@ -40,7 +40,7 @@ from pipeline.codebook import Codebook, codebook_from_dict, load_codebook
 from pipeline.config import RunConfig, config_from_dict
 from pipeline.embed import Embedder, make_embedder
 from pipeline.errors import AutocodeError, ModelError, ModelPathError, OutputPathError
-from pipeline.features import DocStats, Featurizer, document_stats
+from pipeline.features import DocStats, Featurizer, document_stats, embed_segments
 from pipeline.io import give_umask_mode
 from pipeline.types import Segment
 
@@ -108,13 +108,14 @@ class Model:
         center a part of a document on the whole of it."""
         if not self.centers:
             return None
-        texts = [s.text for s in segments if s.codable or self.context]
+        segments = list(segments)
         total, n = None, 0
-        for i in range(0, len(texts), chunk):
-            E = self.embedder.encode(texts[i : i + chunk])
+        for i in range(0, len(segments), chunk):
+            E = embed_segments(self.embedder, segments[i : i + chunk], context=self.context)
             part, m = document_stats(E.toarray() if sp.issparse(E) else E, [""] * E.shape[0])[""]
-            total, n = (part if total is None else total + part), n + m
-        return (total, n) if total is not None else None
+            if m:  # a part with nothing codable adds nothing (and has no embedding width)
+                total, n = (part if total is None else total + part), n + m
+        return (total, n) if n else None
 
     @property
     def context(self) -> int:
@@ -398,7 +399,6 @@ def save_model(model: Model, directory: str | Path) -> Path:
 
 def _major_minor(version: str) -> tuple[str, ...]:
     return tuple(version.split(".")[:2])
-
 
 
 def _saved_config(data):

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from pipeline.classify import fit_with_thresholds, make_folds
 from pipeline.codebook import Codebook
@@ -22,7 +21,7 @@ from pipeline.codings import HandCodes, project_codings, read_hand_codes, warn
 from pipeline.config import RunConfig
 from pipeline.embed import make_embedder
 from pipeline.errors import CodingError
-from pipeline.features import Featurizer, code_texts, described, prototypes
+from pipeline.features import Featurizer, code_texts, described, embed_segments, prototypes
 from pipeline.model import Model, package_versions
 from pipeline.segment import segment_transcript
 from pipeline.types import Segment
@@ -137,22 +136,6 @@ def build_training_set(
                 "Code them, or set classifier.labels: multi in the configuration."
             )
     return TrainingSet(tuple(segments), Y, np.array([s.transcript for s in segments]), codebook, who, tuple(everything), rows)
-
-
-def embed_segments(embedder, segments: Sequence[Segment], *, context: int) -> np.ndarray:
-    """Embeddings of shape (n_segments, dim); without context features only codable
-    segments are embedded (the others get zero rows, which nothing reads)."""
-    if context:
-        return embedder.encode([s.text for s in segments])
-    idx = [i for i, s in enumerate(segments) if s.codable]
-    E = embedder.encode([segments[i].text for i in idx])
-    if sp.issparse(E):
-        # Row i of E goes to row idx[i]: a 0/1 placement matrix does it without a LIL detour.
-        place = sp.csr_matrix((np.ones(len(idx), dtype=np.float32), (idx, np.arange(len(idx)))), shape=(len(segments), len(idx)))
-        return (place @ E).tocsr()
-    out = np.zeros((len(segments), E.shape[1]), dtype=np.float32)
-    out[idx] = E
-    return out
 
 
 def features_for(config: RunConfig, data: TrainingSet, train_rows: np.ndarray, embedded=None):
