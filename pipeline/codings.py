@@ -36,8 +36,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.code_check import LEFT_OUT, OWN_CODES, CodeUse, check_codes
 from pipeline.codebook import Codebook
-from pipeline.errors import AutocodeError, CodingError, DocumentNotFoundError, InputError, InputPathError
+from pipeline.errors import CodingError, DocumentNotFoundError, InputError, InputPathError
 from pipeline.ingest import READERS, read_transcript
 from pipeline.ingest.decode import read_text
 from pipeline.ingest.units import canonical, csv_rows, read_records, unit_key
@@ -120,6 +121,8 @@ class HandCodes:
     codings: tuple[Coding, ...]
     units: tuple[CodedUnit, ...] = ()
     coverage: dict[str, dict[str, frozenset[str] | None]] = field(default_factory=dict)
+    uses: tuple[CodeUse, ...] = ()
+    new_codes: tuple[str, ...] = ()
 
     @property
     def coders(self) -> tuple[str, ...]:
@@ -279,6 +282,10 @@ def read_hand_codes(
     codebook: Codebook | None = None,
     texts: Sequence[str | Path] = (),
     coder_from_file: bool = False,
+    known_codes: Codebook | None = None,
+    origin: str = "",
+    allow_new_codes: bool = False,
+    check: bool = True,
 ) -> HandCodes:
     """Read hand-code files (spans, units, MAXQDA exports) with the documents they refer to.
 
@@ -291,11 +298,18 @@ def read_hand_codes(
             without ``document`` is one document named after the file. True (agreement):
             such a file is the coder named after the file, and unit files without
             ``document`` all hold the same units, matched by unit id.
+        known_codes: A code system to check the codes against where ``codebook`` is not
+            given (the model's, among a command's inputs), named in messages as
+            ``origin``; unlike ``codebook`` it does not decide which codes are parents.
+        allow_new_codes: Let codes outside the code system through, with a warning.
+        check: False: leave the check of the codes (:func:`pipeline.code_check.check_codes`)
+            to the caller, which checks them together with codes read elsewhere
+            (``HandCodes.uses`` lists every place a code was read).
 
     Raises:
         CodingError / CodebookError / InputError: a malformed record or header, a span
-            outside its document, an unknown code, a unit coded twice by one coder; the
-            message names file and line.
+            outside its document, unknown codes (all of them, in one message), a unit
+            coded twice by one coder; the message names file and line.
     """
     transcripts: dict[str, Transcript] = {}
     codings: list[Coding] = []
@@ -345,7 +359,12 @@ def read_hand_codes(
         start, end = offsets[(u.document, u.key)]
         codings.extend(Coding(u.document, start, end, code, u.coder, u.where) for code in sorted(u.codes))
     frozen = {coder: {d: (None if ids is None else frozenset(ids)) for d, ids in docs.items()} for coder, docs in coverage.items()}
-    return HandCodes(transcripts, tuple(_check(codings, transcripts, codebook)), tuple(units), frozen)
+    uses = tuple(CodeUse(c.code, c.coder, c.where) for c in codings)
+    new: tuple[str, ...] = ()
+    if check:
+        new = check_codes(uses, codebook=codebook or known_codes, origin="" if codebook else origin,
+                          allow_new=allow_new_codes, consequence=LEFT_OUT if codebook else OWN_CODES)
+    return HandCodes(transcripts, tuple(_check(codings, transcripts, codebook)), tuple(units), frozen, uses, new)
 
 
 def _unit_records(path: Path, header: list[str] | None, records: list[dict], default_coder: str) -> list[dict]:
@@ -432,8 +451,6 @@ def _unit_documents(rows, codebook, transcripts, coverage) -> list[CodedUnit]:
             )
         decided[(document, key, rec["coder"])] = where
         if codebook is not None:
-            for code in codes:
-                codebook.check_code(code, where=where)
             dropped = sorted(set(codes) & parents)
             if dropped:
                 warn(f"{where}: {', '.join(map(repr, dropped))} {'is a parent code' if len(dropped) == 1 else 'are parent codes'}; "
@@ -476,10 +493,6 @@ def _check(codings: list[Coding], transcripts: dict[str, Transcript], codebook: 
                 "exclusive; check that the coding belongs to this version of the document."
             )
         if codebook is not None:
-            try:
-                codebook.check_code(c.code, where=c.where)
-            except AutocodeError:
-                raise
             if c.code in parents:
                 warn(
                     f"{c.where}: {c.code!r} is a parent code; parents follow from their children "

@@ -10,7 +10,7 @@ import hashlib
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,19 +27,37 @@ from pipeline.segment import segment_transcript
 from pipeline.types import Segment
 
 
+#: How the codes of several coders become one training set (``train --combine``).
+COMBINE_RULES = {
+    "each": "every coder's codes are examples of their own (a segment that k coders coded appears k times, "
+            "each time with that coder's codes and weight 1/k, so that every segment counts once)",
+    "union": "a segment has a code when any of its coders gave it",
+    "majority": "a segment has a code when more than half of the coders who coded it gave it; a tie counts as "
+                "absent, so with two coders a code needs both (a segment only one of them coded keeps that coder's codes)",
+}
+
+
 @dataclass(frozen=True)
 class TrainingSet:
     """Codable segments with their labels.
 
     Attributes:
-        segments: The codable segments, in document order.
+        segments: The codable segments, in document order (with ``combine="each"`` once
+            per coder who coded them, coder after coder).
         Y: bool ndarray of shape (n_segments, n_codes), columns in ``codebook.leaf_ids``.
         groups: ndarray of shape (n_segments,), the document of each segment.
         codebook: The code system (column order).
-        coder: Whose codes these are.
+        coder: Whose codes these are (several coders joined by "+").
         context: Every segment of the coded documents in order, codable or not (the
             neighbours that context features read); empty means ``segments``.
         rows: ndarray of shape (n_segments,), where each codable segment sits in ``context``.
+        weights: ndarray of shape (n_segments,), the weight of each segment as a training
+            example, or None (all 1).
+        coders: The coders whose codes are learned, and ``combine`` the rule that joined
+            them (see :data:`COMBINE_RULES`; "" for one coder).
+        by_coder: Coder -> ``(indices into segments, bool ndarray (n, n_codes))``: the
+            segments each coder coded, with that coder's own codes (to score a model of
+            combined codes against each coder).
     """
 
     segments: tuple[Segment, ...]
@@ -49,6 +67,10 @@ class TrainingSet:
     coder: str
     context: tuple[Segment, ...] = ()
     rows: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    coders: tuple[str, ...] = ()
+    combine: str = ""
+    by_coder: dict = field(default_factory=dict)
 
     @property
     def texts(self) -> list[str]:
@@ -75,9 +97,60 @@ def choose_coder(hand: HandCodes, coder: str | None) -> str:
     if len(coders) > 1:
         warn(
             f"the hand codes come from {len(coders)} coders ({', '.join(f'{k}: {v}' for k, v in sorted(coders.items()))}); "
-            f"training on {best!r}, who coded most. Choose another with --coder."
+            f"training on {best!r}, who coded most. Choose another with --coder, or learn from several with "
+            "--coder A --coder B --combine each|union|majority."
         )
     return best
+
+
+def choose_coders(hand: HandCodes, coder: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The coders to learn from: those named (each must have codings; named twice counts
+    once), else the one with most codings (:func:`choose_coder`)."""
+    named = [coder] if isinstance(coder, str) else list(dict.fromkeys(coder or ()))
+    if len(named) <= 1:
+        return (choose_coder(hand, named[0] if named else None),)
+    present = {c.coder for c in hand.codings}
+    missing = [c for c in named if c not in present]
+    if missing:
+        raise CodingError(
+            f"coder{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
+            f"{'have' if len(missing) > 1 else 'has'} no codings; coders in the data: {', '.join(sorted(present))}. "
+            "Name them with --coder as they appear in the hand codes."
+        )
+    return tuple(named)
+
+
+def combined_labels(Ys: dict[str, np.ndarray], cover: dict[str, np.ndarray], combine: str):
+    """The training rows of several coders' codes joined by ``combine`` (:data:`COMBINE_RULES`).
+
+    Args:
+        Ys: Coder -> bool ndarray (n, n_codes), their codes on n segments.
+        cover: Coder -> bool ndarray (n,), whether they coded each segment (every
+            segment is coded by at least one).
+
+    Returns:
+        ``(picked, Y, weights, by_coder)``: indices into the n segments (with "each" a
+        segment once per coder who coded it), their labels (len(picked), n_codes), their
+        weights (or None) and, per coder, ``(indices into picked, their own codes)``.
+    """
+    who = tuple(Ys)
+    n = next(iter(cover.values())).shape[0]
+    k = np.sum([cover[c] for c in who], axis=0)  # coders per segment
+    if len(who) == 1:
+        return np.arange(n), Ys[who[0]], None, {who[0]: (np.arange(n), Ys[who[0]])}
+    if combine == "each":
+        picked, labels, weights, by_coder, at = [], [], [], {}, 0
+        for c in who:
+            mine = np.flatnonzero(cover[c])
+            picked.append(mine)
+            labels.append(Ys[c][mine])
+            weights.append(1.0 / k[mine])
+            by_coder[c] = (np.arange(at, at + len(mine)), Ys[c][mine])
+            at += len(mine)
+        return np.concatenate(picked), np.vstack(labels), np.concatenate(weights), by_coder
+    votes = np.sum([Ys[c] & cover[c][:, None] for c in who], axis=0)
+    Y = votes > 0 if combine == "union" else 2 * votes > k[:, None]
+    return np.arange(n), Y, None, {c: (np.flatnonzero(cover[c]), Ys[c][cover[c]]) for c in who}
 
 
 def build_training_set(
@@ -85,30 +158,46 @@ def build_training_set(
     *,
     codebook: Codebook,
     config: RunConfig,
-    coder: str | None = None,
+    coder: str | Sequence[str] | None = None,
+    combine: str = "each",
 ) -> TrainingSet:
     """Segment the coded documents and label their codable segments.
 
-    Only what the chosen coder coded is an example: the documents they coded and, in
+    Only what the chosen coders coded is an example: the documents they coded and, in
     unit files, the units they coded (another coder's documents are neither positive
-    nor negative examples)."""
-    who = choose_coder(hand, coder)
-    codings = [c for c in hand.codings if c.coder == who]
+    nor negative examples).
+
+    Args:
+        coder: One coder, several (their codes joined by ``combine``), or None: the coder
+            with most codings.
+        combine: ``"each"``, ``"union"`` or ``"majority"`` (:data:`COMBINE_RULES`); used
+            with several coders only.
+    """
+    if combine not in COMBINE_RULES:
+        raise CodingError(f"--combine must be one of {', '.join(COMBINE_RULES)}, found {combine!r}.")
+    who = choose_coders(hand, coder)
+    codings = [c for c in hand.codings if c.coder in who]
     everything: list[Segment] = []
     for doc_id in sorted(hand.transcripts):
-        if doc_id in hand.coverage.get(who, {}):
+        if any(doc_id in hand.coverage.get(c, {}) for c in who):
             everything.extend(segment_transcript(hand.transcripts[doc_id], config=config.segment))
-    rows = np.array([i for i, s in enumerate(everything) if s.codable and hand.covers(who, s)], dtype=int)
-    segments = [everything[i] for i in rows]
-    if not segments:
+    covered = np.array([i for i, s in enumerate(everything) if s.codable and any(hand.covers(c, s) for c in who)], dtype=int)
+    base = [everything[i] for i in covered]
+    if not base:
         raise CodingError("the coded documents yield no codable segments. Check that they are the transcripts you meant.")
-    labels = project_codings(segments, codings, min_overlap=config.training.min_overlap)
+    labels = project_codings(base, codings, min_overlap=config.training.min_overlap)
     col = {code: j for j, code in enumerate(codebook.leaf_ids)}
-    Y = np.zeros((len(segments), len(col)), dtype=bool)
-    for i, found in enumerate(labels):
-        for code in found.get(who, ()):
-            if code in col:
-                Y[i, col[code]] = True
+    Ys, cover = {}, {}
+    for c in who:
+        Ys[c] = np.zeros((len(base), len(col)), dtype=bool)
+        for i, found in enumerate(labels):
+            for code in found.get(c, ()):
+                if code in col:
+                    Ys[c][i, col[code]] = True
+        cover[c] = np.array([hand.covers(c, s) for s in base], dtype=bool)
+    picked, Y, weights, by_coder = combined_labels(Ys, cover, combine)
+    rows = covered[picked]
+    segments = [everything[i] for i in rows]
     n_spans = Counter(c.code for c in codings)
     learnable = described(codebook) if config.training.codebook_examples else set()
     for code, j in col.items():
@@ -135,7 +224,8 @@ def build_training_set(
                 f"{int((n_codes != 1).sum())} of {len(segments)} have none or several (e.g. {', '.join(bad)}). "
                 "Code them, or set classifier.labels: multi in the configuration."
             )
-    return TrainingSet(tuple(segments), Y, np.array([s.transcript for s in segments]), codebook, who, tuple(everything), rows)
+    return TrainingSet(tuple(segments), Y, np.array([s.transcript for s in segments]), codebook, "+".join(who),
+                       tuple(everything), rows, weights, who, combine if len(who) > 1 else "", by_coder)
 
 
 def features_for(config: RunConfig, data: TrainingSet, train_rows: np.ndarray, embedded=None):
@@ -215,8 +305,32 @@ def fit_classifier(config: RunConfig, data: TrainingSet, train_rows: np.ndarray,
         cv_folds=config.training.cv_folds,
         shrink=config.training.threshold_shrink,
         extra=codebook_examples(config, data.codebook, embedder, featurizer),
+        sample_weight=None if data.weights is None else data.weights[train_rows],
     )
     return embedder, featurizer, classifier, X
+
+
+def training_data(
+    coded: Sequence[str | Path],
+    *,
+    config: RunConfig,
+    codebook: Codebook | None = None,
+    coder: str | Sequence[str] | None = None,
+    combine: str = "each",
+    texts: Sequence[str | Path] = (),
+    allow_new_codes: bool = False,
+) -> tuple[HandCodes, TrainingSet]:
+    """Read hand-code files and build the training set: what :func:`train` learns from
+    (``suggest`` uses it too, so that the data are read, and warned about, once).
+
+    Without ``codebook`` the code system is the codes found in the hand codes (with a
+    warning saying so)."""
+    hand = read_hand_codes(coded, codebook=codebook, texts=texts, allow_new_codes=allow_new_codes)
+    if codebook is None:
+        found = sorted({c.code for c in hand.codings})
+        codebook = Codebook.from_ids(found)
+        warn(f"no --codebook given: using the {len(found)} codes found in the hand codes ({', '.join(found)}).")
+    return hand, build_training_set(hand, codebook=codebook, config=config, coder=coder, combine=combine)
 
 
 def train(
@@ -224,10 +338,12 @@ def train(
     *,
     config: RunConfig,
     codebook: Codebook | None = None,
-    coder: str | None = None,
+    coder: str | Sequence[str] | None = None,
+    combine: str = "each",
     texts: Sequence[str | Path] = (),
     name: str = "",
     evaluate: bool = True,
+    allow_new_codes: bool = False,
 ) -> Model:
     """Train a model on hand-coded files.
 
@@ -236,22 +352,28 @@ def train(
         config: The run configuration.
         codebook: The code system; ``None`` uses the codes found in the hand codes (with
             a warning saying so).
-        coder: Whose codes to learn; default the coder with most codings.
+        coder: Whose codes to learn: one coder, several, or None (the coder with most
+            codings).
+        combine: How several coders' codes are joined (:data:`COMBINE_RULES`).
         texts: Extra folders where span documents are looked up.
         name: Model name (default: derived from the code system).
         evaluate: Run the document-grouped cross-validation for the model card.
+        allow_new_codes: Go on (with a warning) when codes are not in ``codebook``.
     """
+    hand, data = training_data(coded, config=config, codebook=codebook, coder=coder, combine=combine, texts=texts,
+                               allow_new_codes=allow_new_codes)
+    return train_from(hand, data, config=config, name=name, evaluate=evaluate, files=[str(p) for p in coded])
+
+
+def train_from(hand: HandCodes, data: TrainingSet, *, config: RunConfig, name: str = "", evaluate: bool = True,
+               files: Sequence[str] = ()) -> Model:
+    """A model (with its cross-validated figures when ``evaluate``) from the output of
+    :func:`training_data`."""
     from pipeline.evaluate import cross_validate
 
-    hand = read_hand_codes(coded, codebook=codebook, texts=texts)
-    if codebook is None:
-        found = sorted({c.code for c in hand.codings})
-        codebook = Codebook.from_ids(found)
-        warn(f"no --codebook given: using the {len(found)} codes found in the hand codes ({', '.join(found)}).")
-    data = build_training_set(hand, codebook=codebook, config=config, coder=coder)
     cv = cross_validate(data, config=config) if evaluate else None
     documents = {d: hashlib.sha256(t.text.encode("utf-8")).hexdigest() for d, t in sorted(hand.transcripts.items()) if d in set(data.groups)}
-    return train_on(data, config=config, name=name, cv=cv, files=[str(p) for p in coded], document_sha256=documents)
+    return train_on(data, config=config, name=name, cv=cv, files=files, document_sha256=documents)
 
 
 def train_on(
@@ -276,10 +398,13 @@ def train_on(
             "documents": len(set(data.groups)),
             # Which texts the model saw, so that agreement can tell in-sample from out-of-sample figures.
             "document_sha256": document_sha256 or {},
-            "segments": len(data.segments),
-            "coded_segments": int(data.Y.any(axis=1).sum()),
+            "segments": len(np.unique(data.all_rows)),
+            "coded_segments": len(np.unique(data.all_rows[data.Y.any(axis=1)])),
+            **({"examples": len(data.segments)} if len(data.segments) != len(np.unique(data.all_rows)) else {}),
             "per_code": {code: int(n) for code, n in zip(codebook.leaf_ids, data.Y.sum(axis=0))},
             "coder": data.coder,
+            **({"coders": list(data.coders), "combine": data.combine, "combine_rule": COMBINE_RULES[data.combine]}
+               if data.combine else {}),
             "cold_start": cold_start_codes(config, data),
         },
         "packages": package_versions(),

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import app, note, reports_errors
+from pipeline.cli._app import ALLOW_NEW_CODES_HELP, app, note, reports_errors
 
 
 class Unit(str, Enum):
@@ -94,6 +94,7 @@ def export(
     offset_unit: Annotated[Unit, typer.Option(help="Positions to write: codepoint (standard) or utf16 (NVivo). auto: standard, or as the --merge project.", metavar="UNIT")] = Unit.auto,
     crlf: Annotated[Crlf, typer.Option(help="CR LF to write as two positions (standard, NVivo) or one (ATLAS.ti, MAXQDA). auto: standard, or as the --merge project.", metavar="COUNT")] = Crlf.auto,
     name: Annotated[str, typer.Option(help="Project name for a new project (default: 'autocode <model>').", metavar="NAME", show_default=False)] = "",
+    allow_new_codes: Annotated[bool, typer.Option("--allow-new-codes", help="Export codes that are not in the model's code system (an edited classify output) as codes of their own, saying so on stderr, instead of failing.")] = False,
 ) -> None:
     """Take the model's codes back into a QDA program (REFI-QDA).
 
@@ -116,7 +117,7 @@ def export(
     if merge is None or (unit and crlf_):
         offsets = OffsetConvention(unit or "codepoint", crlf_ or "two")
     # When merging, what is not chosen is taken from the project's own convention.
-    result = export_qdpx(inputs, out, merge=merge, offsets=offsets, project_name=name, unit=unit, crlf=crlf_)
+    result = export_qdpx(inputs, out, merge=merge, offsets=offsets, project_name=name, unit=unit, crlf=crlf_, allow_new_codes=allow_new_codes)
     note(f"{result.codings} codings on {result.sources} documents by user '{result.user}' written to {out} ({result.convention})")
     if result.added_sources:
         note(f"not in {merge.name if merge else 'the project'}, added as new sources: {', '.join(result.added_sources)}")
