@@ -182,6 +182,7 @@ def _warn_typos(uses: list[CodeUse]) -> None:
     for use in uses:
         coders[use.code].add(use.coder)
         wheres[use.code].append(use.where)
+    reported: set[frozenset[str]] = set()
     for code in sorted(coders):
         if len(coders[code]) != 1:
             continue
@@ -190,9 +191,10 @@ def _warn_typos(uses: list[CodeUse]) -> None:
             (edit_distance(code, other), other) for other in coders
             if other != code and coders[other] - {who} and edit_distance(code, other) <= TYPO_DISTANCE
         )
-        if not near:
+        if not near or frozenset((code, near[0][1])) in reported:
             continue
         other = near[0][1]
+        reported.add(frozenset((code, other)))
         others = ", ".join(sorted(coders[other] - {who}))
         warnings.warn(
             f"{_places(wheres[code])}: code {code!r} is used by coder {who!r} only and is {near[0][0]} edit(s) from "
