@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from pipeline.cli._app import ALLOW_NEW_CODES_HELP, app, fail, note, reports_errors
-from pipeline.io import atomic_write_text
+from pipeline.io import atomic_write_text, check_output_path
 
 # The agreement code imports scipy.stats: a second that every other command and --help
 # would pay if it were imported here. The names the help lists are copied from it
@@ -82,6 +82,10 @@ def agreement(
         raise fail(f"--lang must be de or en, not {lang!r}.", code=2)
     if report is None and json_path is None:
         raise fail("say where the results go: --report DIR and/or --json PATH.", code=2)
+    if report is not None:
+        check_output_path(report, kind="folder", option="--report")
+    if json_path is not None:
+        check_output_path(json_path, kind="file", option="--json", suffixes=(".json",))
 
     if table is not None:
         rows, coders = read_table(table)

@@ -39,6 +39,9 @@ def classify(
     from pipeline.ingest import collect_inputs
     from pipeline.model import load_model
 
+    from pipeline.io import check_output_path
+
+    check_output_path(out, kind="folder", option="--out")
     if scheduler is not None and workers is not None:
         raise fail("give --scheduler (an existing cluster) or --workers (a cluster on this machine), not both.", code=2)
     from pipeline.overview import LANGUAGES  # here: it imports numpy, which --help need not

@@ -68,10 +68,12 @@ def evaluate(
     from pipeline.codings import read_hand_codes
     from pipeline.config import load_config
     from pipeline.evaluate import cross_validate
-    from pipeline.io import atomic_write_text
+    from pipeline.io import atomic_write_text, check_output_path
     from pipeline.model import load_model
     from pipeline.train import build_training_set
 
+    if json_out is not None:
+        check_output_path(json_out, kind="file", option="--json", suffixes=(".json",))
     if config is None or codebook is None:
         loaded = load_model(model or default_model_dir())
     run_config = load_config(config) if config else loaded.config

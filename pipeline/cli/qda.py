@@ -56,7 +56,10 @@ def import_(
     Everything that was skipped is listed, with the reason. Train with
     'autocode train OUT/codings.jsonl --codebook OUT/codebook.yaml'.
     """
+    from pipeline.io import check_output_path
     from pipeline.qda.importer import write_import
+
+    check_output_path(out, kind="folder", option="--out")
     from pipeline.qda.refi import read_qdpx
 
     if project.suffix.lower() == ".qdc":
@@ -102,6 +105,9 @@ def export(
     in each selection's description, so you can review them beside your own. Import
     the .qdpx in your program (e.g. MAXQDA: Import > REFI-QDA project).
     """
+    from pipeline.io import check_output_path
+
+    check_output_path(out, kind="file", option="--out", suffixes=(f".{format.value}",))
     if format is Format.qdc:
         from pipeline.qda.qdc import export_codebook_from
 

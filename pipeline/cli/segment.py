@@ -30,8 +30,10 @@ def segment(
 
     from pipeline.batch import segment_files
     from pipeline.config import load_config
+    from pipeline.io import check_output_path
     from pipeline.segment import SegmentConfig
 
+    check_output_path(out, kind="folder", option="--out")
     seg_config = load_config(config).segment
     if unit is not None:
         seg_config = dataclasses.replace(seg_config, unit=unit)

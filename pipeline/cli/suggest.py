@@ -51,6 +51,9 @@ def suggest(
     from pipeline.config import load_config
     from pipeline.model import load_model
 
+    from pipeline.io import check_output_path
+
+    check_output_path(out, kind="file", option="--out", suffixes=(f".{format.value}",))
     if strategy not in STRATEGIES:
         raise typer.BadParameter(f"{strategy!r} unknown; choose from {', '.join(STRATEGIES)}.", param_hint="--strategy")
     loaded = load_model(model) if model else None

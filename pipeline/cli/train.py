@@ -33,9 +33,11 @@ def train(
     """
     from pipeline.codebook import load_codebook
     from pipeline.config import load_config
+    from pipeline.io import check_output_path
     from pipeline.model import save_model
     from pipeline.train import train as train_model
 
+    check_output_path(out, kind="folder", option="--out")
     run_config = load_config(config)
     book = load_codebook(codebook) if codebook else None
     model = train_model(coded, config=run_config, codebook=book, coder=coder, combine=combine.value, texts=texts or (),
