@@ -28,7 +28,8 @@ def classify(
 
     Writes one JSON object per segment (id, transcript, start, end, speaker, role, text,
     codes, parent_codes, scores) to OUT/<input stem>.jsonl, counts per transcript and
-    code to OUT/summary.csv, failed files with their reasons to OUT/failures.csv, and a
+    code to OUT/summary.csv, failed files with their reasons to OUT/failures.csv (always
+    written: only its header when nothing failed), and a
     results overview to read in the browser to OUT/overview.html. A re-run skips files whose outputs are up to date. With --scheduler or --workers the
     files are coded on a Dask cluster, with the same outputs. Exit code 0: all files coded;
     1: some failed (the others are complete); 2: usage error.
