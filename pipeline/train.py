@@ -35,6 +35,9 @@ COMBINE_RULES = {
     "majority": "a segment has a code when more than half of the coders who coded it gave it; a tie counts as "
                 "absent, so with two coders a code needs both (a segment only one of them coded keeps that coder's codes)",
 }
+#: The rule when none is named: on the sample corpus it coded best against each of the two
+#: coders (docs/multiple-coders.md, benchmarks/multiple_coders.py).
+DEFAULT_COMBINE = "union"
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ def build_training_set(
     codebook: Codebook,
     config: RunConfig,
     coder: str | Sequence[str] | None = None,
-    combine: str = "each",
+    combine: str = DEFAULT_COMBINE,
 ) -> TrainingSet:
     """Segment the coded documents and label their codable segments.
 
@@ -171,7 +174,7 @@ def build_training_set(
         coder: One coder, several (their codes joined by ``combine``), or None: the coder
             with most codings.
         combine: ``"each"``, ``"union"`` or ``"majority"`` (:data:`COMBINE_RULES`); used
-            with several coders only.
+            with several coders only. Default :data:`DEFAULT_COMBINE`.
     """
     if combine not in COMBINE_RULES:
         raise CodingError(f"--combine must be one of {', '.join(COMBINE_RULES)}, found {combine!r}.")
@@ -316,7 +319,7 @@ def training_data(
     config: RunConfig,
     codebook: Codebook | None = None,
     coder: str | Sequence[str] | None = None,
-    combine: str = "each",
+    combine: str = DEFAULT_COMBINE,
     texts: Sequence[str | Path] = (),
     allow_new_codes: bool = False,
 ) -> tuple[HandCodes, TrainingSet]:
@@ -339,7 +342,7 @@ def train(
     config: RunConfig,
     codebook: Codebook | None = None,
     coder: str | Sequence[str] | None = None,
-    combine: str = "each",
+    combine: str = DEFAULT_COMBINE,
     texts: Sequence[str | Path] = (),
     name: str = "",
     evaluate: bool = True,

@@ -188,3 +188,22 @@ def test_export_lists_codes_outside_the_models_code_system(sample_classified, tm
     with zipfile.ZipFile(tmp_path / "p.qdpx") as z:
         project = z.read("project.qde").decode("utf-8")
     assert 'name="MOT-MARKTT"' in project and 'name="HEM-STRUKTR"' in project
+
+
+def test_code_system_of_outputs_is_the_models_while_it_is_the_one_they_were_coded_with(tmp_path, codebook):
+    from pipeline.code_check import code_system_of_outputs
+    from pipeline.codebook import save_codebook
+
+    model = tmp_path / "model"
+    model.mkdir()
+    save_codebook(codebook, model / "codebook.yaml")
+    (model / "model.json").write_text(json.dumps({"name": "m1"}), encoding="utf-8")
+    out = tmp_path / "out" / "d1.jsonl"
+    found = code_system_of_outputs([(out, {"model_dir": str(model), "codebook_hash": codebook.hash})])
+    assert found is not None and found[0].ids == codebook.ids
+    assert "model 'm1'" in found[1] and str(out.parent) in found[1]
+    # The folder's code system changed since: its codes say nothing about the outputs.
+    assert code_system_of_outputs([(out, {"model_dir": str(model), "codebook_hash": "0" * 64})]) is None
+    assert code_system_of_outputs([(out, {"model_dir": str(tmp_path / "gone")})]) is None
+    assert code_system_of_outputs([(out, {"model_dir": str(model)}), (out, {"model_dir": str(tmp_path)})]) is None
+    assert code_system_of_outputs([(out, {})]) is None

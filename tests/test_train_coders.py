@@ -53,7 +53,13 @@ def test_majority_of_three_needs_two():
 
 
 def test_the_cli_offers_exactly_the_library_rules():
+    import inspect
+
+    from pipeline.cli.train import train as train_command
+    from pipeline.train import DEFAULT_COMBINE
+
     assert [c.value for c in Combine] == list(COMBINE_RULES)
+    assert inspect.signature(train_command).parameters["combine"].default.value == DEFAULT_COMBINE
     help_text = " ".join(CliRunner().invoke(app, ["train", "--help"]).stdout.split())
     assert "a tie counts as absent, so with two coders a code needs both" in help_text
 

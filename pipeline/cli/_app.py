@@ -116,7 +116,8 @@ COMBINE_HELP = (
     "How several coders' codes are joined: each (every coder's codes are examples of their own; a segment that k "
     "coders coded appears k times with weight 1/k, so it counts once), union (a code when any coder gave it) or "
     "majority (a code when more than half of the coders who coded the segment gave it; a tie counts as absent, so "
-    "with two coders a code needs both; a segment only one coder coded keeps that coder's codes)."
+    "with two coders a code needs both; a segment only one coder coded keeps that coder's codes). union coded "
+    "best against each coder on the sample corpus (docs/multiple-coders.md)."
 )
 
 

@@ -18,7 +18,7 @@ def train(
     codebook: Annotated[Optional[Path], typer.Option(help="Code system (YAML). Without it, the codes found in the hand codes are used.", metavar="FILE")] = None,
     config: Annotated[Optional[Path], typer.Option(help="Run configuration (YAML): segmentation, embedder, classifier, training.", metavar="FILE")] = None,
     coder: Annotated[Optional[list[str]], typer.Option(help="Whose codes to learn when several coders coded (default: the one with most codings). " + CODER_HELP, metavar="NAME")] = None,
-    combine: Annotated[Combine, typer.Option(help=COMBINE_HELP, metavar="RULE")] = Combine.each,
+    combine: Annotated[Combine, typer.Option(help=COMBINE_HELP, metavar="RULE")] = Combine.union,
     texts: Annotated[Optional[list[Path]], typer.Option(help="Folder with the coded documents, if not beside the hand-code file or in its transcripts/ folder (repeatable).", metavar="FOLDER")] = None,
     name: Annotated[str, typer.Option(help="Model name, shown in outputs and exports (default: the --out folder's name).", metavar="NAME", show_default=False)] = "",
     cv: Annotated[bool, typer.Option("--cv/--no-cv", help="Run the grouped cross-validation for the model card (--no-cv: faster, no figures).")] = True,
