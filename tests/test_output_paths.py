@@ -107,7 +107,10 @@ def test_every_command_is_listed_as_writing_or_read_only():
     assert set(names(root)) == listed
 
 
-def test_wrong_extension_is_a_usage_error(inputs):
-    result = CliRunner().invoke(app, ["agreement", str(inputs["units"]), str(inputs["units_b"]), "--json", str(inputs["tmp"] / "figures.txt")])
-    assert result.exit_code == 2
-    assert "--json " in result.stderr and "must end in .json" in result.stderr and "figures.json" in result.stderr
+def test_a_qdpx_without_its_extension_is_refused_before_training(inputs):
+    out = inputs["tmp"] / "suggestions.zip"
+    result = CliRunner().invoke(app, ["suggest", str(inputs["units"]), "--pool", str(inputs["transcripts"]), "--format", "qdpx",
+                                      "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"--out {out}: the file must end in .qdpx" in result.stderr and "suggestions.qdpx" in result.stderr
+    assert "seconds: train" not in result.stderr and not out.exists()

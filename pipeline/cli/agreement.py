@@ -85,7 +85,7 @@ def agreement(
     if report is not None:
         check_output_path(report, kind="folder", option="--report")
     if json_path is not None:
-        check_output_path(json_path, kind="file", option="--json", suffixes=(".json",))
+        check_output_path(json_path, kind="file", option="--json")
 
     if table is not None:
         rows, coders = read_table(table)

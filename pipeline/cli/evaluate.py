@@ -73,7 +73,7 @@ def evaluate(
     from pipeline.train import build_training_set
 
     if json_out is not None:
-        check_output_path(json_out, kind="file", option="--json", suffixes=(".json",))
+        check_output_path(json_out, kind="file", option="--json")
     if config is None or codebook is None:
         loaded = load_model(model or default_model_dir())
     run_config = load_config(config) if config else loaded.config

@@ -37,7 +37,7 @@ def overview(
     from pipeline.io import check_output_path
 
     if out is not None:
-        check_output_path(out, kind="file", option="--out", suffixes=(".html", ".htm"))
+        check_output_path(out, kind="file", option="--out")
     if not out_dir.is_dir():
         raise fail(f"{out_dir} is not a folder. Pass the --out folder of 'autocode classify'.", code=2)
     paths = overview_inputs(out_dir)

@@ -53,7 +53,8 @@ def suggest(
 
     from pipeline.io import check_output_path
 
-    check_output_path(out, kind="file", option="--out", suffixes=(f".{format.value}",))
+    # A .qdpx must be named so (the REFI-QDA exporter refuses other names, after the training).
+    check_output_path(out, kind="file", option="--out", suffixes=(".qdpx",) if format is SuggestFormat.qdpx else ())
     if strategy not in STRATEGIES:
         raise typer.BadParameter(f"{strategy!r} unknown; choose from {', '.join(STRATEGIES)}.", param_hint="--strategy")
     loaded = load_model(model) if model else None
