@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.codebook import load_codebook
-from pipeline.codings import read_hand_codes
-from pipeline.config import load_config
+from pipeline.core.codebook import load_codebook
+from pipeline.text.codings import read_hand_codes
+from pipeline.core.config import load_config
 from pipeline.defaults import codebook_path
-from pipeline.evaluate import cross_validated_predictions, per_code_scores
-from pipeline.train import build_training_set
+from pipeline.learn.cv import cross_validated_predictions, per_code_scores
+from pipeline.learn.fit import build_training_set
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = (("A alone", ("A",), "each"), ("B alone", ("B",), "each"), ("each", ("A", "B"), "each"),

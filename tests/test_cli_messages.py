@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import segment as segmentation
+from pipeline.text import segment as segmentation
 from pipeline.cli import app
 
 from conftest import REPO
@@ -98,7 +98,7 @@ def test_suggest_warns_about_the_coders_once(tmp_path):
 
 def test_failures_csv_is_written_by_every_complete_run(tmp_path):
     """classify --help promises OUT/failures.csv: a header only when nothing failed."""
-    from pipeline.batch import BatchResult, FileResult, write_batch_reports
+    from pipeline.run.batch import BatchResult, FileResult, write_batch_reports
     from pathlib import Path
 
     ok = BatchResult([FileResult(Path("a.txt"), "done", segments=3)])

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.code_check import CodeCheckWarning, CodeUse, UnknownCodeError, check_codes, closest_code, edit_distance
-from pipeline.codebook import load_codebook
-from pipeline.codings import read_hand_codes
+from pipeline.text.code_check import CodeCheckWarning, CodeUse, UnknownCodeError, check_codes, closest_code, edit_distance
+from pipeline.core.codebook import load_codebook
+from pipeline.text.codings import read_hand_codes
 
 from conftest import REPO, SAMPLE_DOCUMENTS
 
@@ -191,8 +191,8 @@ def test_export_lists_codes_outside_the_models_code_system(sample_classified, tm
 
 
 def test_code_system_of_outputs_is_the_models_while_it_is_the_one_they_were_coded_with(tmp_path, codebook):
-    from pipeline.code_check import code_system_of_outputs
-    from pipeline.codebook import save_codebook
+    from pipeline.text.code_check import code_system_of_outputs
+    from pipeline.core.codebook import save_codebook
 
     model = tmp_path / "model"
     model.mkdir()

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.cli._app import Combine
-from pipeline.codebook import Codebook
-from pipeline.codings import read_hand_codes
-from pipeline.config import config_from_dict
-from pipeline.train import COMBINE_RULES, build_training_set, combined_labels
+from pipeline.core.codebook import Codebook
+from pipeline.text.codings import read_hand_codes
+from pipeline.core.config import config_from_dict
+from pipeline.learn.fit import COMBINE_RULES, build_training_set, combined_labels
 
 CONFIG = {"embedder": {"name": "tfidf"}, "classifier": {"C": 20}, "training": {"min_examples": 2, "cv_folds": 2}}
 
@@ -56,7 +56,7 @@ def test_the_cli_offers_exactly_the_library_rules():
     import inspect
 
     from pipeline.cli.train import train as train_command
-    from pipeline.train import DEFAULT_COMBINE
+    from pipeline.learn.fit import DEFAULT_COMBINE
 
     assert [c.value for c in Combine] == list(COMBINE_RULES)
     assert inspect.signature(train_command).parameters["combine"].default.value == DEFAULT_COMBINE
@@ -105,7 +105,7 @@ def test_build_training_set_labels_by_rule(two_coders):
 def test_unknown_coder_is_named(two_coders):
     path, _ = two_coders
     book = Codebook.from_ids(["HEM-FINANZEN", "MOT-MARKT"])
-    from pipeline.errors import CodingError
+    from pipeline.core.errors import CodingError
 
     with pytest.raises(CodingError, match=r"coder 'C' has no codings; coders in the data: A, B"):
         build_training_set(read_hand_codes([path], codebook=book), codebook=book, config=config_from_dict(CONFIG), coder=["A", "C"])

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.io import check_output_path
+from pipeline.core.io import check_output_path
 from pipeline.cli._app import Typer, app, at_least_one, at_least_two, note, reports_errors
 
 benchmark_app = Typer(help="Benchmarks on real hand-coded corpora (figures against a TF-IDF + LinearSVC peer).", no_args_is_help=True)
@@ -38,8 +38,8 @@ def manifesto(
     With --scheduler or --workers the eight jobs run as tasks on a Dask cluster.
     """
     check_output_path(out, kind="folder", option="--out")
-    from pipeline.benchmark import LEVELS, SPLITS, load_manifesto, markdown_table, run_benchmark, write_report
-    from pipeline.config import load_config
+    from pipeline.research.benchmark import LEVELS, SPLITS, load_manifesto, markdown_table, run_benchmark, write_report
+    from pipeline.core.config import load_config
 
     for name, given, allowed in (("--split", split, SPLITS), ("--level", level, LEVELS)):
         bad = [g for g in given or () if g not in allowed]
@@ -74,7 +74,7 @@ def manifesto(
 
     kwargs = dict(config=run_config, splits=tuple(split or SPLITS), levels=tuple(level or LEVELS), on_result=on_result)
     if scheduler is not None or workers is not None:
-        from pipeline.distributed import cluster_client
+        from pipeline.run.distributed import cluster_client
 
         with cluster_client(scheduler=scheduler, workers=workers) as client:
             report = run_benchmark(corpus, client=client, **kwargs)
@@ -109,9 +109,9 @@ def active(
     over seeds; spreads, accuracy, timings and every run beside them) and OUT/active.md.
     """
     check_output_path(out, kind="folder", option="--out")
-    from pipeline.active import STRATEGIES
-    from pipeline.benchmark_active import markdown_table, run_active_benchmark, write_report
-    from pipeline.config import load_config
+    from pipeline.research.active import STRATEGIES
+    from pipeline.research.benchmark_active import markdown_table, run_active_benchmark, write_report
+    from pipeline.core.config import load_config
 
     names = list(strategy or ("random", "balanced"))
     bad = [s for s in names if s not in STRATEGIES]
@@ -167,15 +167,15 @@ def transfer(
     import json
 
     check_output_path(out, kind="folder", option="--out")
-    from pipeline.benchmark_transfer import load_registers, markdown_table, run_transfer
-    from pipeline.codebook import load_codebook
-    from pipeline.config import load_config
-    from pipeline.io import atomic_write_text
+    from pipeline.research.benchmark_transfer import load_registers, markdown_table, run_transfer
+    from pipeline.core.codebook import load_codebook
+    from pipeline.core.config import load_config
+    from pipeline.core.io import atomic_write_text
 
     configs = {p.stem: load_config(p) for p in config} if config else {"default": load_config(None)}
     model = None
     if card is not None:
-        from pipeline.benchmark_transfer import check_card_model
+        from pipeline.research.benchmark_transfer import check_card_model
 
         model = check_card_model(card, configs)
     from pipeline.defaults import codebook_path
@@ -197,7 +197,7 @@ def transfer(
     sys.stdout.write(table.split("\n## ")[0])
     note(f"wrote {out / 'transfer.json'} and {out / 'transfer.md'}")
     if model is not None:
-        from pipeline.benchmark_transfer import record_in_card
+        from pipeline.research.benchmark_transfer import record_in_card
 
         record_in_card(model, report)
         note(f"recorded the transfer figures in {card}/model.json and README.md")

@@ -56,14 +56,14 @@ def import_(
     Everything that was skipped is listed, with the reason. Train with
     'autocode train OUT/codings.jsonl --codebook OUT/codebook.yaml'.
     """
-    from pipeline.io import check_output_path
+    from pipeline.core.io import check_output_path
     from pipeline.qda.importer import write_import
 
     check_output_path(out, kind="folder", option="--out")
     from pipeline.qda.refi import read_qdpx
 
     if project.suffix.lower() == ".qdc":
-        from pipeline.qda.qdc import import_qdc
+        from pipeline.qda.importer import import_qdc
 
         n = import_qdc(project, out)
         note(f"{n} codes from {project.name} written to {out / 'codebook.yaml'}")
@@ -105,11 +105,11 @@ def export(
     in each selection's description, so you can review them beside your own. Import
     the .qdpx in your program (e.g. MAXQDA: Import > REFI-QDA project).
     """
-    from pipeline.io import check_output_path
+    from pipeline.core.io import check_output_path
 
     check_output_path(out, kind="file", option="--out", suffixes=(f".{format.value}",))
     if format is Format.qdc:
-        from pipeline.qda.qdc import export_codebook_from
+        from pipeline.qda.export import export_codebook_from
 
         written = export_codebook_from(inputs, out)
         note(f"code system written to {written}")

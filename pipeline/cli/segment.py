@@ -28,10 +28,10 @@ def segment(
     """
     import dataclasses
 
-    from pipeline.batch import segment_files
-    from pipeline.config import load_config
-    from pipeline.io import check_output_path
-    from pipeline.segment import SegmentConfig
+    from pipeline.run.batch import segment_files
+    from pipeline.core.config import load_config
+    from pipeline.core.config import SegmentConfig
+    from pipeline.core.io import check_output_path
 
     check_output_path(out, kind="folder", option="--out")
     seg_config = load_config(config).segment
