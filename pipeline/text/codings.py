@@ -38,7 +38,7 @@ from pathlib import Path
 from pipeline.core.codebook import Codebook
 from pipeline.core.errors import CodingError, DocumentNotFoundError, InputPathError
 from pipeline.core.types import Coding, Segment, Transcript
-from pipeline.text.code_check import LEFT_OUT, OWN_CODES, CodeUse, check_codes
+from pipeline.text.code_check import LEFT_OUT, CodeUse, check_codes
 from pipeline.text.documents import find_document
 from pipeline.text.formats import _SEGMENT_KEYS, SPAN_LAYOUT, UNIT_LAYOUT, _Layout, detect_format
 from pipeline.text.ingest import read_transcript
@@ -180,8 +180,6 @@ def read_hand_codes(
     codebook: Codebook | None = None,
     texts: Sequence[str | Path] = (),
     coder_from_file: bool = False,
-    known_codes: Codebook | None = None,
-    origin: str = "",
     allow_new_codes: bool = False,
     check: bool = True,
 ) -> HandCodes:
@@ -196,11 +194,10 @@ def read_hand_codes(
             without ``document`` is one document named after the file. True (agreement):
             such a file is the coder named after the file, and unit files without
             ``document`` all hold the same units, matched by unit id.
-        known_codes: A code system to check the codes against where ``codebook`` is not
-            given (the model's, among a command's inputs), named in messages as
-            ``origin``; unlike ``codebook`` it does not decide which codes are parents.
-        allow_new_codes: Let codes outside the code system through, with a warning.
-        check: False: leave the check of the codes (:func:`pipeline.code_check.check_codes`)
+        allow_new_codes: Let codes outside ``codebook`` through, with a warning. (Without
+            ``codebook``, codes one coder alone uses near another coder's code are warned
+            about as likely typos.)
+        check: False: leave the check of the codes (:func:`pipeline.text.code_check.check_codes`)
             to the caller, which checks them together with codes read elsewhere
             (``HandCodes.uses`` lists every place a code was read).
 
@@ -260,8 +257,7 @@ def read_hand_codes(
     uses = tuple(CodeUse(c.code, c.coder, c.where) for c in codings)
     new: tuple[str, ...] = ()
     if check:
-        new = check_codes(uses, codebook=codebook or known_codes, origin="" if codebook else origin,
-                          allow_new=allow_new_codes, consequence=LEFT_OUT if codebook else OWN_CODES)
+        new = check_codes(uses, codebook=codebook, allow_new=allow_new_codes, consequence=LEFT_OUT)
     return HandCodes(transcripts, tuple(_check(codings, transcripts, codebook)), tuple(units), frozen, uses, new)
 
 
