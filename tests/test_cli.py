@@ -114,7 +114,8 @@ def test_classify_outputs_summary_failures_and_resume(tmp_path):
     assert again.exit_code == 0
     assert "1 up to date, skipped" in again.stderr
     assert (out / "a.jsonl").stat().st_mtime_ns == before
-    assert not (out / "failures.csv").exists()
+    # As classify --help says: failures.csv always written, header only when nothing failed.
+    assert (out / "failures.csv").read_text(encoding="utf-8") == "file,error\n"
 
 
 def test_classify_refuses_input_folder_as_output(tmp_path):

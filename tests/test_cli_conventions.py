@@ -47,7 +47,7 @@ def test_out_pointing_at_a_file_is_a_usage_error(tmp_path):
     (tmp_path / "taken").write_text("not a folder", encoding="utf-8")
     result = runner.invoke(app, ["segment", str(tmp_path / "a.txt"), "--out", str(tmp_path / "taken")])
     assert result.exit_code == 2
-    assert "exists and is a file" in result.stderr
+    assert "is a file, but a folder is written there" in result.stderr
     assert (tmp_path / "taken").read_text(encoding="utf-8") == "not a folder"
 
 

@@ -24,7 +24,7 @@ import csv
 import io
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from pipeline.core.codebook import Codebook
 from pipeline.core.errors import InputError
 from pipeline.core.io import sha256_file
 from pipeline.core.types import Coding, Segment
+from pipeline.text.code_check import LEFT_OUT, OWN_CODES, CodeUse, check_codes, code_system_of_outputs
 
 UNITS = ("segment", "span", "document")
 MODEL_PREFIX = "model:"
@@ -213,16 +214,10 @@ def model_card_summary(model_dir: str | Path) -> dict | None:
     }
 
 
-def _check_codes(found: Iterable[str], codebook: Codebook | None, where: str) -> None:
-    if codebook is None:
-        return
-    for code in found:
-        codebook.check_code(code, where=where)
-
-
 def load_coded_units(
     paths: Sequence[str | Path], *, unit: str = "segment", codebook: Codebook | None = None,
     texts: Sequence[str | Path] = (), min_overlap: float = 0.5, count_uncoded: bool = False,
+    allow_new_codes: bool = False,
 ) -> CodedUnits:
     """Read hand-code files and classify outputs into one :class:`CodedUnits`.
 
@@ -242,6 +237,11 @@ def load_coded_units(
     count_uncoded : bool
         ``span`` only: also count stretches of text that no coder coded with a code
         as units on which everybody agreed on "absent".
+    allow_new_codes : bool
+        Let codes outside the code system through with a warning. The code system is
+        ``codebook``, else the one of the model whose classify outputs are among
+        ``paths``; without either, codes one coder alone uses that are near another
+        coder's code are warned about (see :func:`pipeline.text.code_check.check_codes`).
     """
     if unit not in UNITS:
         raise InputError(f"--unit must be one of {', '.join(UNITS)}, found {unit!r}.")
@@ -255,9 +255,18 @@ def load_coded_units(
     from pipeline.text.formats import detect_format
 
     kinds = {p: detect_format(p) for p in paths}
-    models = [read_classify_output(p) for p in paths if kinds[p] == "classify"]
+    model_paths = [p for p in paths if kinds[p] == "classify"]
+    models = [read_classify_output(p) for p in model_paths]
     hand_paths = [p for p in paths if kinds[p] != "classify"]
-    hand = read_hand_codes(hand_paths, codebook=codebook, texts=texts, coder_from_file=True) if hand_paths else None
+    hand = read_hand_codes(hand_paths, codebook=codebook, texts=texts, coder_from_file=True, check=False) if hand_paths else None
+    # Every code read, hand codes and the model's, checked at once (one message for all).
+    uses = list(hand.uses) if hand else []
+    for p, m in zip(model_paths, models):
+        uses += [CodeUse(code, m.coder, f"{p} (segment {seg.id})") for seg in m.segments if seg.codable
+                 for code in sorted(m.codes[seg.id])]
+    system = (codebook, "") if codebook is not None else code_system_of_outputs([(p, m.meta) for p, m in zip(model_paths, models)])
+    check_codes(uses, codebook=system[0] if system else None, origin=system[1] if system else "",
+                allow_new=allow_new_codes, consequence=LEFT_OUT if codebook is not None else OWN_CODES)
     codings: list[Coding] = list(hand.span_codings) if hand else []
     transcripts = {d: t for d, t in hand.transcripts.items() if t.kind != "units"} if hand else {}
 
@@ -274,7 +283,6 @@ def load_coded_units(
     for m in models:
         for seg in m.segments:
             if seg.codable:
-                _check_codes(m.codes[seg.id], codebook, m.coder)
                 info.setdefault(seg.id, (seg.transcript, seg.text))
                 offs.setdefault(seg.id, (seg.start, seg.end))
                 labels[(seg.id, m.coder)] = m.codes[seg.id]

@@ -6,6 +6,7 @@ import functools
 import signal
 import sys
 import warnings
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -104,6 +105,28 @@ HAND_CODE_FORMATS = (
     "spans (.jsonl/.csv: document, start, end, code, coder), units with a codes list "
     "(.jsonl/.csv: id, text, codes) or MAXQDA's coded-segments export (.xlsx)"
 )
+
+ALLOW_NEW_CODES_HELP = (
+    "Go on when codes are not in the code system (--codebook, else the model's): say so on stderr instead of "
+    "failing. Without it, every unknown code is listed with its file and line and the closest known code."
+)
+
+CODER_HELP = "Repeat it (--coder A --coder B) to learn from several coders, joined by --combine."
+COMBINE_HELP = (
+    "How several coders' codes are joined: each (every coder's codes are examples of their own; a segment that k "
+    "coders coded appears k times with weight 1/k, so it counts once), union (a code when any coder gave it) or "
+    "majority (a code when more than half of the coders who coded the segment gave it; a tie counts as absent, so "
+    "with two coders a code needs both; a segment only one coder coded keeps that coder's codes). union coded "
+    "best against each coder on the sample corpus (docs/multiple-coders.md)."
+)
+
+
+class Combine(str, Enum):
+    """Values of --combine (pipeline.train.COMBINE_RULES; tests check that they agree)."""
+
+    each = "each"
+    union = "union"
+    majority = "majority"
 
 
 def package_version() -> str:

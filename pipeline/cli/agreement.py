@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import app, fail, note, reports_errors
-from pipeline.core.io import atomic_write_text, classify_output_files
+from pipeline.cli._app import ALLOW_NEW_CODES_HELP, app, fail, note, reports_errors
+from pipeline.core.io import atomic_write_text, check_output_path, classify_output_files
 
 # The agreement code imports scipy.stats: a second that every other command and --help
 # would pay if it were imported here. The names the help lists are copied from it
@@ -40,7 +40,10 @@ def agreement(
     lang: Annotated[str, typer.Option(help="Language of report.html: de (German) or en (English).", metavar="LANG")] = "de",
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the figures as JSON here.", metavar="FILE")] = None,
     codebook: Annotated[Optional[Path], typer.Option(
-        help="Code system (YAML): fixes the list and order of codes and rejects unknown codes.", metavar="FILE")] = None,
+        help="Code system (YAML): fixes the list and order of codes and rejects unknown codes. Without it, codes are "
+             "checked against the code system of the model whose classify output is given, else compared across "
+             "coders (a code one coder alone uses, near another coder's code, is warned about as a likely typo).",
+        metavar="FILE")] = None,
     texts: Annotated[Optional[list[Path]], typer.Option(
         help="Folder with the documents that span files refer to (repeatable).", metavar="FOLDER")] = None,
     min_overlap: Annotated[float, typer.Option(
@@ -49,6 +52,7 @@ def agreement(
         help="--unit span: count text that no coder coded as agreement (off: uncoded text never counts).")] = False,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence interval of α (0: none).", metavar="N")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed for the bootstrap.", metavar="N")] = 0,
+    allow_new_codes: Annotated[bool, typer.Option("--allow-new-codes", help=ALLOW_NEW_CODES_HELP)] = False,
 ) -> None:
     """Inter-coder agreement: percent agreement, Cohen's κ, Scott's π, Fleiss' κ, Conger's κ,
     Brennan–Prediger κ, Gwet's AC1/AC2 and Krippendorff's α (with bootstrap interval), per code
@@ -79,6 +83,10 @@ def agreement(
         raise fail(f"--lang must be de or en, not {lang!r}.", code=2)
     if report is None and json_path is None:
         raise fail("say where the results go: --report DIR and/or --json PATH.", code=2)
+    if report is not None:
+        check_output_path(report, kind="folder", option="--report")
+    if json_path is not None:
+        check_output_path(json_path, kind="file", option="--json")
 
     if table is not None:
         rows, coders = read_table(table)
@@ -92,7 +100,7 @@ def agreement(
             book = load_codebook(codebook)
         codings = classify_output_files(codings)
         units = load_coded_units(codings, unit=unit, codebook=book, texts=texts or (), min_overlap=min_overlap,
-                                 count_uncoded=count_uncoded)
+                                 count_uncoded=count_uncoded, allow_new_codes=allow_new_codes)
         note(f"{len(units.unit_ids)} units, {len(units.coders)} coders ({', '.join(units.coders)}), "
              f"{len(units.codes)} codes")
         result = assess_coded(units, n_boot=bootstrap, seed=seed)

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from pipeline.core.io import check_output_path
 from pipeline.cli._app import Typer, app, at_least_one, at_least_two, note, reports_errors
 
 benchmark_app = Typer(help="Benchmarks on real hand-coded corpora (figures against a TF-IDF + LinearSVC peer).", no_args_is_help=True)
@@ -36,6 +37,7 @@ def manifesto(
     autocode / peer for each figure. Deterministic for a fixed seed (training.seed).
     With --scheduler or --workers the eight jobs run as tasks on a Dask cluster.
     """
+    check_output_path(out, kind="folder", option="--out")
     from pipeline.research.benchmark import LEVELS, SPLITS, load_manifesto, markdown_table, run_benchmark, write_report
     from pipeline.core.config import load_config
 
@@ -106,6 +108,7 @@ def active(
     writes OUT/active.json (macro-F1 of "random" and "active" by number of coded segments, means
     over seeds; spreads, accuracy, timings and every run beside them) and OUT/active.md.
     """
+    check_output_path(out, kind="folder", option="--out")
     from pipeline.research.selection import STRATEGIES
     from pipeline.research.benchmark_active import markdown_table, run_active_benchmark, write_report
     from pipeline.core.config import load_config
@@ -163,6 +166,7 @@ def transfer(
     """
     import json
 
+    check_output_path(out, kind="folder", option="--out")
     from pipeline.research.benchmark_transfer import load_registers, markdown_table, run_transfer
     from pipeline.core.codebook import load_codebook
     from pipeline.core.config import load_config

@@ -28,7 +28,8 @@ def classify(
 
     Writes one JSON object per segment (id, transcript, start, end, speaker, role, text,
     codes, parent_codes, scores) to OUT/<input stem>.jsonl, counts per transcript and
-    code to OUT/summary.csv, failed files with their reasons to OUT/failures.csv, and a
+    code to OUT/summary.csv, failed files with their reasons to OUT/failures.csv (always
+    written: only its header when nothing failed), and a
     results overview to read in the browser to OUT/overview.html. A re-run skips files whose outputs are up to date. With --scheduler or --workers the
     files are coded on a Dask cluster, with the same outputs. Exit code 0: all files coded;
     1: some failed (the others are complete); 2: usage error.
@@ -39,6 +40,9 @@ def classify(
     from pipeline.text.ingest import collect_inputs
     from pipeline.learn.model import load_model
 
+    from pipeline.core.io import check_output_path
+
+    check_output_path(out, kind="folder", option="--out")
     if scheduler is not None and workers is not None:
         raise fail("give --scheduler (an existing cluster) or --workers (a cluster on this machine), not both.", code=2)
     from pipeline.reports.overview import LANGUAGES  # here: it imports numpy, which --help need not

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import HAND_CODE_FORMATS, app, default_model_dir, note, reports_errors
+from pipeline.cli._app import ALLOW_NEW_CODES_HELP, CODER_HELP, COMBINE_HELP, HAND_CODE_FORMATS, Combine, app, default_model_dir, note, reports_errors
 
 
 def format_scores(cv: dict) -> str:
@@ -22,6 +22,11 @@ def format_scores(cv: dict) -> str:
         lines.append(f"accuracy {cv['accuracy']:.3f} (single-label: the one predicted code is the hand code)")
     if "parent_macro_f1" in cv:
         lines.append(f"parent level: micro-F1 {cv['parent_micro_f1']:.3f}   macro-F1 {cv['parent_macro_f1']:.3f}")
+    if cv.get("per_coder"):
+        lines.append(f"the figures above score against the combined codes (rule '{cv['combine']}'); against each coder's own codes:")
+        lines.append(f"{'coder':<{width}}  segments  micro-F1  macro-F1")
+        for who, r in cv["per_coder"].items():
+            lines.append(f"{who:<{width}}  {r['segments']:>8}  {r['micro_f1']:>8.3f}  {r['macro_f1']:>8.3f}")
     return "\n".join(lines)
 
 
@@ -45,11 +50,13 @@ def evaluate(
     model: Annotated[Optional[Path], typer.Option(help="Model whose configuration and code system are evaluated (default: the shipped default model).", metavar="FOLDER")] = None,
     config: Annotated[Optional[Path], typer.Option(help="Evaluate this run configuration instead of the model's.", metavar="FILE")] = None,
     codebook: Annotated[Optional[Path], typer.Option(help="Evaluate with this code system instead of the model's.", metavar="FILE")] = None,
-    coder: Annotated[Optional[str], typer.Option(help="Whose codes are the truth (default: the coder with most codings).", metavar="NAME")] = None,
+    coder: Annotated[Optional[list[str]], typer.Option(help="Whose codes are the truth (default: the coder with most codings). " + CODER_HELP + " The figures are then given against the combined codes and against each coder.", metavar="NAME")] = None,
+    combine: Annotated[Combine, typer.Option(help=COMBINE_HELP, metavar="RULE")] = Combine.union,
     texts: Annotated[Optional[list[Path]], typer.Option(help="Folder with the coded documents (repeatable).", metavar="FOLDER")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures as JSON to this file.", metavar="FILE")] = None,
     learning_curve: Annotated[bool, typer.Option("--learning-curve", help="Also train on 1/8, 1/4, 1/2, 3/4 of each training fold: how quality grows with the number of coded segments, and per code how many coded segments --target-f1 needs.")] = False,
     target_f1: Annotated[float, typer.Option(help="With --learning-curve: the F1 per code to estimate the needed coded segments for.", min=0.01, max=1.0)] = 0.7,
+    allow_new_codes: Annotated[bool, typer.Option("--allow-new-codes", help=ALLOW_NEW_CODES_HELP)] = False,
 ) -> None:
     """Cross-validate a model configuration on hand-coded data.
 
@@ -61,17 +68,20 @@ def evaluate(
     from pipeline.text.codings import read_hand_codes
     from pipeline.core.config import load_config
     from pipeline.learn.cv import cross_validate
-    from pipeline.core.io import atomic_write_text
+    from pipeline.core.io import atomic_write_text, check_output_path
     from pipeline.learn.model import load_model
     from pipeline.learn.fit import build_training_set
 
+    if json_out is not None:
+        check_output_path(json_out, kind="file", option="--json")
     if config is None or codebook is None:
         loaded = load_model(model or default_model_dir())
     run_config = load_config(config) if config else loaded.config
     book = load_codebook(codebook) if codebook else loaded.codebook
-    hand = read_hand_codes(coded, codebook=book, texts=texts or ())
-    data = build_training_set(hand, codebook=book, config=run_config, coder=coder)
-    note(f"evaluating on {len(data.segments)} segments from {len(set(data.groups))} documents (coder {data.coder!r})")
+    hand = read_hand_codes(coded, codebook=book, texts=texts or (), allow_new_codes=allow_new_codes)
+    data = build_training_set(hand, codebook=book, config=run_config, coder=coder, combine=combine.value)
+    who = f"coders {', '.join(data.coders)} combined by '{data.combine}'" if data.combine else f"coder {data.coder!r}"
+    note(f"evaluating on {len(data.segments)} segments from {len(set(data.groups))} documents ({who})")
     cv = cross_validate(data, config=run_config)
     if cv["fold_note"]:
         note(cv["fold_note"])

@@ -34,6 +34,10 @@ def overview(
 
     if lang not in LANGUAGES:
         raise fail(f"--lang {lang!r}: expected one of {', '.join(LANGUAGES)}.", code=2)
+    from pipeline.core.io import check_output_path
+
+    if out is not None:
+        check_output_path(out, kind="file", option="--out")
     if not out_dir.is_dir():
         raise fail(f"{out_dir} is not a folder. Pass the --out folder of 'autocode classify'.", code=2)
     paths = overview_inputs(out_dir)

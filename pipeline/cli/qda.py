@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import app, note, reports_errors
+from pipeline.cli._app import ALLOW_NEW_CODES_HELP, app, note, reports_errors
 
 
 class Unit(str, Enum):
@@ -56,7 +56,10 @@ def import_(
     Everything that was skipped is listed, with the reason. Train with
     'autocode train OUT/codings.jsonl --codebook OUT/codebook.yaml'.
     """
+    from pipeline.core.io import check_output_path
     from pipeline.qda.importer import write_import
+
+    check_output_path(out, kind="folder", option="--out")
     from pipeline.qda.refi import read_qdpx
 
     if project.suffix.lower() == ".qdc":
@@ -94,6 +97,7 @@ def export(
     offset_unit: Annotated[Unit, typer.Option(help="Positions to write: codepoint (standard) or utf16 (NVivo). auto: standard, or as the --merge project.", metavar="UNIT")] = Unit.auto,
     crlf: Annotated[Crlf, typer.Option(help="CR LF to write as two positions (standard, NVivo) or one (ATLAS.ti, MAXQDA). auto: standard, or as the --merge project.", metavar="COUNT")] = Crlf.auto,
     name: Annotated[str, typer.Option(help="Project name for a new project (default: 'autocode <model>').", metavar="NAME", show_default=False)] = "",
+    allow_new_codes: Annotated[bool, typer.Option("--allow-new-codes", help="Export codes that are not in the model's code system (an edited classify output) as codes of their own, saying so on stderr, instead of failing.")] = False,
 ) -> None:
     """Take the model's codes back into a QDA program (REFI-QDA).
 
@@ -101,6 +105,9 @@ def export(
     in each selection's description, so you can review them beside your own. Import
     the .qdpx in your program (e.g. MAXQDA: Import > REFI-QDA project).
     """
+    from pipeline.core.io import check_output_path
+
+    check_output_path(out, kind="file", option="--out", suffixes=(f".{format.value}",))
     if format is Format.qdc:
         from pipeline.qda.export import export_codebook_from
 
@@ -116,7 +123,7 @@ def export(
     if merge is None or (unit and crlf_):
         offsets = OffsetConvention(unit or "codepoint", crlf_ or "two")
     # When merging, what is not chosen is taken from the project's own convention.
-    result = export_qdpx(inputs, out, merge=merge, offsets=offsets, project_name=name, unit=unit, crlf=crlf_)
+    result = export_qdpx(inputs, out, merge=merge, offsets=offsets, project_name=name, unit=unit, crlf=crlf_, allow_new_codes=allow_new_codes)
     note(f"{result.codings} codings on {result.sources} documents by user '{result.user}' written to {out} ({result.convention})")
     if result.added_sources:
         note(f"not in {merge.name if merge else 'the project'}, added as new sources: {', '.join(result.added_sources)}")

@@ -31,7 +31,9 @@ def segment(
     from pipeline.run.batch import segment_files
     from pipeline.core.config import load_config
     from pipeline.core.config import SegmentConfig
+    from pipeline.core.io import check_output_path
 
+    check_output_path(out, kind="folder", option="--out")
     seg_config = load_config(config).segment
     if unit is not None:
         seg_config = dataclasses.replace(seg_config, unit=unit)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import app, at_least_one, note, reports_errors
+from pipeline.cli._app import ALLOW_NEW_CODES_HELP, app, at_least_one, note, reports_errors
 
 
 class SuggestFormat(str, Enum):
@@ -31,6 +31,7 @@ def suggest(
     format: Annotated[SuggestFormat, typer.Option("--format", help="csv: a unit file to fill in and train on; qdpx: a REFI-QDA project with the segments marked.")] = SuggestFormat.csv,
     seed: Annotated[int, typer.Option(help="Seed of the tie-breaks (same seed, same suggestions).", metavar="N")] = 0,
     strategy: Annotated[str, typer.Option(help="balanced (default: uncertainty, rare codes, density, diversity, many codes per batch, new documents), uncertainty, diverse, rare or random.", metavar="NAME")] = "balanced",
+    allow_new_codes: Annotated[bool, typer.Option("--allow-new-codes", help=ALLOW_NEW_CODES_HELP)] = False,
 ) -> None:
     """Suggest the segments whose coding would teach the model most.
 
@@ -51,12 +52,16 @@ def suggest(
     from pipeline.core.config import load_config
     from pipeline.learn.model import load_model
 
+    from pipeline.core.io import check_output_path
+
+    # A .qdpx must be named so (the REFI-QDA exporter refuses other names, after the training).
+    check_output_path(out, kind="file", option="--out", suffixes=(".qdpx",) if format is SuggestFormat.qdpx else ())
     if strategy not in STRATEGIES:
         raise typer.BadParameter(f"{strategy!r} unknown; choose from {', '.join(STRATEGIES)}.", param_hint="--strategy")
     loaded = load_model(model) if model else None
     book = load_codebook(codebook) if codebook else None
     run_config = None if loaded else load_config(config)
-    result = run_suggest(coded, pool, n=n, config=run_config, codebook=book, model=loaded, coder=coder, texts=texts or (), seed=seed, strategy=strategy)
+    result = run_suggest(coded, pool, n=n, config=run_config, codebook=book, model=loaded, coder=coder, texts=texts or (), seed=seed, strategy=strategy, allow_new_codes=allow_new_codes)
     ex = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(result.excluded.items())) or "none"
     note(f"{result.pool} candidate segments in the pool (left out: {ex}); {len(result.suggestions)} suggested")
     note("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import HAND_CODE_FORMATS, app, note, reports_errors
+from pipeline.cli._app import ALLOW_NEW_CODES_HELP, COMBINE_HELP, CODER_HELP, HAND_CODE_FORMATS, Combine, app, note, reports_errors
 
 
 @app.command()
@@ -17,10 +17,12 @@ def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the trained model.", metavar="FOLDER")],
     codebook: Annotated[Optional[Path], typer.Option(help="Code system (YAML). Without it, the codes found in the hand codes are used.", metavar="FILE")] = None,
     config: Annotated[Optional[Path], typer.Option(help="Run configuration (YAML): segmentation, embedder, classifier, training.", metavar="FILE")] = None,
-    coder: Annotated[Optional[str], typer.Option(help="Whose codes to learn when several coders coded (default: the one with most codings).", metavar="NAME")] = None,
+    coder: Annotated[Optional[list[str]], typer.Option(help="Whose codes to learn when several coders coded (default: the one with most codings). " + CODER_HELP, metavar="NAME")] = None,
+    combine: Annotated[Combine, typer.Option(help=COMBINE_HELP, metavar="RULE")] = Combine.union,
     texts: Annotated[Optional[list[Path]], typer.Option(help="Folder with the coded documents, if not beside the hand-code file or in its transcripts/ folder (repeatable).", metavar="FOLDER")] = None,
     name: Annotated[str, typer.Option(help="Model name, shown in outputs and exports (default: the --out folder's name).", metavar="NAME", show_default=False)] = "",
     cv: Annotated[bool, typer.Option("--cv/--no-cv", help="Run the grouped cross-validation for the model card (--no-cv: faster, no figures).")] = True,
+    allow_new_codes: Annotated[bool, typer.Option("--allow-new-codes", help=ALLOW_NEW_CODES_HELP)] = False,
 ) -> None:
     """Train a classifier on your hand codes.
 
@@ -31,18 +33,25 @@ def train(
     """
     from pipeline.core.codebook import load_codebook
     from pipeline.core.config import load_config
+    from pipeline.core.io import check_output_path
     from pipeline.learn.model import save_model
     from pipeline.learn.train import train as train_model
 
+    check_output_path(out, kind="folder", option="--out")
     run_config = load_config(config)
     book = load_codebook(codebook) if codebook else None
-    model = train_model(coded, config=run_config, codebook=book, coder=coder, texts=texts or (), name=name or out.name, evaluate=cv)
+    model = train_model(coded, config=run_config, codebook=book, coder=coder, combine=combine.value, texts=texts or (),
+                        name=name or out.name, evaluate=cv, allow_new_codes=allow_new_codes)
     save_model(model, out)
     t = model.card["training"]
-    note(f"trained on {t['segments']} segments ({t['coded_segments']} coded) from {t['documents']} documents, coder {t['coder']!r}")
+    who = f"coders {', '.join(t['coders'])} combined by '{t['combine']}'" if t.get("combine") else f"coder {t['coder']!r}"
+    note(f"trained on {t['segments']} segments ({t['coded_segments']} coded) from {t['documents']} documents, {who}")
     if t.get("fold_note"):
         note(t["fold_note"])
     if "cv" in model.card:
         c = model.card["cv"]
-        note(f"cross-validated ({c['fold_rule']}): micro-F1 {c['micro_f1']:.3f}, macro-F1 {c['macro_f1']:.3f}")
+        note(f"cross-validated ({c['fold_rule']}): micro-F1 {c['micro_f1']:.3f}, macro-F1 {c['macro_f1']:.3f}"
+             + (" against the combined codes" if c.get("per_coder") else ""))
+        for who, r in c.get("per_coder", {}).items():
+            note(f"  against coder {who!r} ({r['segments']} segments): micro-F1 {r['micro_f1']:.3f}, macro-F1 {r['macro_f1']:.3f}")
     typer.echo(str(out))

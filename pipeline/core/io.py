@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-from pipeline.core.errors import InputPathError
+from pipeline.core.errors import InputPathError, OutputPathError
 
 
 _UMASK_LOCK = threading.Lock()
@@ -129,3 +129,49 @@ def classify_output_files(inputs: Sequence[str | Path]) -> list[Path]:
         else:
             out.append(p)
     return out
+
+
+def check_output_path(path: str | Path, *, kind: str, option: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """Refuse, before any work, an output path that cannot be written as ``kind``.
+
+    Args:
+        path: What the user passed.
+        kind: ``"file"`` or ``"folder"``: what the command writes there.
+        option: The option's name for the message (``--out``, ``--json``).
+        suffixes: Extensions a file must end in (lower case, with the dot), or () for any.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        OutputPathError: a file where a folder is expected or the reverse, something else
+            than a regular file (a device, a pipe), a path below a file, a place where
+            the user may not create files, or the wrong extension; the message says what
+            to pass instead. (The CLI makes it exit code 2.)
+    """
+    if kind not in ("file", "folder"):
+        raise ValueError(f"kind must be 'file' or 'folder', not {kind!r}")
+    path = Path(path)
+    given = f"{option} {path}"
+    if kind == "folder" and path.exists() and not path.is_dir():
+        raise OutputPathError(f"{given} is a file, but a folder is written there. Pass a folder (new or existing), e.g. {option} {path.with_suffix('')}-out.")
+    if kind == "file":
+        if path.is_dir():
+            example = path / ("results" + (suffixes[0] if suffixes else ".json"))
+            raise OutputPathError(f"{given} is a folder, but a file is written there. Pass a file name, e.g. {option} {example}.")
+        if path.exists() and not path.is_file():
+            raise OutputPathError(f"{given} exists and is not a regular file (a device or pipe). Pass the name of a file to write.")
+        if suffixes and path.suffix.lower() not in suffixes:
+            raise OutputPathError(f"{given}: the file must end in {' or '.join(suffixes)}. Pass e.g. {option} {path.with_suffix(suffixes[0])}.")
+    # The nearest existing folder above the path must be a folder we may write in.
+    above = path.parent if kind == "file" or not path.exists() else path
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if above.exists() and not above.is_dir():
+        raise OutputPathError(
+            f"{given} cannot be created: {above} is a file, not a folder. Pass a path inside a folder, "
+            f"e.g. {option} {above.parent / ('results' + (suffixes[0] if suffixes else '.json') if kind == 'file' else 'results')}."
+        )
+    if above.is_dir() and not os.access(above, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{given} cannot be written: no permission to create files in {above}. Pass a path in a folder you may write to.")
+    return path

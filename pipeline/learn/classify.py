@@ -359,7 +359,7 @@ def make_folds(groups: np.ndarray, Y: np.ndarray, n_folds: int, *, seed: int = 0
     return Folds(splits, "unit", note)
 
 
-def fit_with_thresholds(X, Y, groups, *, config, seed: int, cv_folds: int, shrink: float = 0.0, extra=None):
+def fit_with_thresholds(X, Y, groups, *, config, seed: int, cv_folds: int, shrink: float = 0.0, extra=None, sample_weight=None):
     """Fit the configured classifier on all data.
 
     Multi-label: thresholds from out-of-fold probabilities of a cross-validation with
@@ -372,16 +372,19 @@ def fit_with_thresholds(X, Y, groups, *, config, seed: int, cv_folds: int, shrin
         extra: ``(X_extra, Y_extra, weight)``: weighted examples that belong to no
             document (the code system's texts): in the training part of every fold,
             never scored.
+        sample_weight: ndarray of shape (n_rows,), the weight of each row of X as a
+            training example (several coders' codes, see ``train --combine each``), or None.
     """
     Y = np.asarray(Y, dtype=bool)
 
     def fit(rows):
-        Xf, Yf, w = X[rows], Y[rows], None
+        Xf, Yf = X[rows], Y[rows]
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[rows]
         if extra is not None:
             Xe, Ye, weight = extra
             Xf = sp.vstack([Xf, Xe], format="csr") if sp.issparse(Xf) else np.vstack([Xf, Xe])
             Yf = np.vstack([Yf, np.asarray(Ye, dtype=bool)])
-            w = np.concatenate([np.ones(len(rows)), np.full(Ye.shape[0], float(weight))])
+            w = np.concatenate([np.ones(len(rows)) if w is None else w, np.full(Ye.shape[0], float(weight))])
         return make_classifier(config, seed=seed).fit(Xf, Yf, sample_weight=w)
 
     everything = np.arange(Y.shape[0])

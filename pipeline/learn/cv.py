@@ -92,13 +92,20 @@ def cross_validate(data, *, config: RunConfig) -> dict:
         A dict with ``folds``, ``fold_rule`` (how they were formed, in words),
         ``fold_note`` (a line for the user, "" when grouped by document), ``segments``,
         leaf ``per_code``/``micro_f1``/``macro_f1`` and the same at parent level under
-        ``parent_*``.
+        ``parent_*``. With several coders (``data.combine``) these score against the
+        combined codes, and ``per_coder`` holds the same figures against each coder's own
+        codes on the segments that coder coded.
     """
     pred, made = cross_validated_predictions(data, config=config)
     result = {"folds": len(made.splits), "fold_rule": made.describe(), "fold_note": made.note, "segments": len(data.segments)}
     result.update(scores_with_parents(data.Y, pred, data.codebook))
     if config.classifier.labels == "single":
         result["accuracy"] = float((pred == data.Y).all(axis=1).mean())
+    if data.combine:
+        result["combine"] = data.combine
+        result["per_coder"] = {}
+        for coder, (idx, Y) in data.by_coder.items():
+            result["per_coder"][coder] = {"segments": len(idx), **scores_with_parents(Y, pred[idx], data.codebook)}
     return result
 
 

@@ -9,7 +9,8 @@ are not coded by convention, so they are neither positive nor negative examples)
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,19 +25,40 @@ from pipeline.text.codings import HandCodes, project_codings, warn
 from pipeline.text.segment import segment_transcript
 
 
+#: How the codes of several coders become one training set (``train --combine``).
+COMBINE_RULES = {
+    "each": "every coder's codes are examples of their own (a segment that k coders coded appears k times, "
+            "each time with that coder's codes and weight 1/k, so that every segment counts once)",
+    "union": "a segment has a code when any of its coders gave it",
+    "majority": "a segment has a code when more than half of the coders who coded it gave it; a tie counts as "
+                "absent, so with two coders a code needs both (a segment only one of them coded keeps that coder's codes)",
+}
+#: The rule when none is named: on the sample corpus it coded best against each of the two
+#: coders (docs/multiple-coders.md, benchmarks/multiple_coders.py).
+DEFAULT_COMBINE = "union"
+
+
 @dataclass(frozen=True)
 class TrainingSet:
     """Codable segments with their labels.
 
     Attributes:
-        segments: The codable segments, in document order.
+        segments: The codable segments, in document order (with ``combine="each"`` once
+            per coder who coded them, coder after coder).
         Y: bool ndarray of shape (n_segments, n_codes), columns in ``codebook.leaf_ids``.
         groups: ndarray of shape (n_segments,), the document of each segment.
         codebook: The code system (column order).
-        coder: Whose codes these are.
+        coder: Whose codes these are (several coders joined by "+").
         context: Every segment of the coded documents in order, codable or not (the
             neighbours that context features read); empty means ``segments``.
         rows: ndarray of shape (n_segments,), where each codable segment sits in ``context``.
+        weights: ndarray of shape (n_segments,), the weight of each segment as a training
+            example, or None (all 1).
+        coders: The coders whose codes are learned, and ``combine`` the rule that joined
+            them (see :data:`COMBINE_RULES`; "" for one coder).
+        by_coder: Coder -> ``(indices into segments, bool ndarray (n, n_codes))``: the
+            segments each coder coded, with that coder's own codes (to score a model of
+            combined codes against each coder).
     """
 
     segments: tuple[Segment, ...]
@@ -46,6 +68,10 @@ class TrainingSet:
     coder: str
     context: tuple[Segment, ...] = ()
     rows: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    coders: tuple[str, ...] = ()
+    combine: str = ""
+    by_coder: dict = field(default_factory=dict)
 
     @property
     def texts(self) -> list[str]:
@@ -72,9 +98,60 @@ def choose_coder(hand: HandCodes, coder: str | None) -> str:
     if len(coders) > 1:
         warn(
             f"the hand codes come from {len(coders)} coders ({', '.join(f'{k}: {v}' for k, v in sorted(coders.items()))}); "
-            f"training on {best!r}, who coded most. Choose another with --coder."
+            f"training on {best!r}, who coded most. Choose another with --coder, or learn from several with "
+            "--coder A --coder B --combine each|union|majority."
         )
     return best
+
+
+def choose_coders(hand: HandCodes, coder: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The coders to learn from: those named (each must have codings; named twice counts
+    once), else the one with most codings (:func:`choose_coder`)."""
+    named = [coder] if isinstance(coder, str) else list(dict.fromkeys(coder or ()))
+    if len(named) <= 1:
+        return (choose_coder(hand, named[0] if named else None),)
+    present = {c.coder for c in hand.codings}
+    missing = [c for c in named if c not in present]
+    if missing:
+        raise CodingError(
+            f"coder{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
+            f"{'have' if len(missing) > 1 else 'has'} no codings; coders in the data: {', '.join(sorted(present))}. "
+            "Name them with --coder as they appear in the hand codes."
+        )
+    return tuple(named)
+
+
+def combined_labels(Ys: dict[str, np.ndarray], cover: dict[str, np.ndarray], combine: str):
+    """The training rows of several coders' codes joined by ``combine`` (:data:`COMBINE_RULES`).
+
+    Args:
+        Ys: Coder -> bool ndarray (n, n_codes), their codes on n segments.
+        cover: Coder -> bool ndarray (n,), whether they coded each segment (every
+            segment is coded by at least one).
+
+    Returns:
+        ``(picked, Y, weights, by_coder)``: indices into the n segments (with "each" a
+        segment once per coder who coded it), their labels (len(picked), n_codes), their
+        weights (or None) and, per coder, ``(indices into picked, their own codes)``.
+    """
+    who = tuple(Ys)
+    n = next(iter(cover.values())).shape[0]
+    k = np.sum([cover[c] for c in who], axis=0)  # coders per segment
+    if len(who) == 1:
+        return np.arange(n), Ys[who[0]], None, {who[0]: (np.arange(n), Ys[who[0]])}
+    if combine == "each":
+        picked, labels, weights, by_coder, at = [], [], [], {}, 0
+        for c in who:
+            mine = np.flatnonzero(cover[c])
+            picked.append(mine)
+            labels.append(Ys[c][mine])
+            weights.append(1.0 / k[mine])
+            by_coder[c] = (np.arange(at, at + len(mine)), Ys[c][mine])
+            at += len(mine)
+        return np.concatenate(picked), np.vstack(labels), np.concatenate(weights), by_coder
+    votes = np.sum([Ys[c] & cover[c][:, None] for c in who], axis=0)
+    Y = votes > 0 if combine == "union" else 2 * votes > k[:, None]
+    return np.arange(n), Y, None, {c: (np.flatnonzero(cover[c]), Ys[c][cover[c]]) for c in who}
 
 
 def build_training_set(
@@ -82,30 +159,46 @@ def build_training_set(
     *,
     codebook: Codebook,
     config: RunConfig,
-    coder: str | None = None,
+    coder: str | Sequence[str] | None = None,
+    combine: str = DEFAULT_COMBINE,
 ) -> TrainingSet:
     """Segment the coded documents and label their codable segments.
 
-    Only what the chosen coder coded is an example: the documents they coded and, in
+    Only what the chosen coders coded is an example: the documents they coded and, in
     unit files, the units they coded (another coder's documents are neither positive
-    nor negative examples)."""
-    who = choose_coder(hand, coder)
-    codings = [c for c in hand.codings if c.coder == who]
+    nor negative examples).
+
+    Args:
+        coder: One coder, several (their codes joined by ``combine``), or None: the coder
+            with most codings.
+        combine: ``"each"``, ``"union"`` or ``"majority"`` (:data:`COMBINE_RULES`); used
+            with several coders only. Default :data:`DEFAULT_COMBINE`.
+    """
+    if combine not in COMBINE_RULES:
+        raise CodingError(f"--combine must be one of {', '.join(COMBINE_RULES)}, found {combine!r}.")
+    who = choose_coders(hand, coder)
+    codings = [c for c in hand.codings if c.coder in who]
     everything: list[Segment] = []
     for doc_id in sorted(hand.transcripts):
-        if doc_id in hand.coverage.get(who, {}):
+        if any(doc_id in hand.coverage.get(c, {}) for c in who):
             everything.extend(segment_transcript(hand.transcripts[doc_id], config=config.segment))
-    rows = np.array([i for i, s in enumerate(everything) if s.codable and hand.covers(who, s)], dtype=int)
-    segments = [everything[i] for i in rows]
-    if not segments:
+    covered = np.array([i for i, s in enumerate(everything) if s.codable and any(hand.covers(c, s) for c in who)], dtype=int)
+    base = [everything[i] for i in covered]
+    if not base:
         raise CodingError("the coded documents yield no codable segments. Check that they are the transcripts you meant.")
-    labels = project_codings(segments, codings, min_overlap=config.training.min_overlap)
+    labels = project_codings(base, codings, min_overlap=config.training.min_overlap)
     col = {code: j for j, code in enumerate(codebook.leaf_ids)}
-    Y = np.zeros((len(segments), len(col)), dtype=bool)
-    for i, found in enumerate(labels):
-        for code in found.get(who, ()):
-            if code in col:
-                Y[i, col[code]] = True
+    Ys, cover = {}, {}
+    for c in who:
+        Ys[c] = np.zeros((len(base), len(col)), dtype=bool)
+        for i, found in enumerate(labels):
+            for code in found.get(c, ()):
+                if code in col:
+                    Ys[c][i, col[code]] = True
+        cover[c] = np.array([hand.covers(c, s) for s in base], dtype=bool)
+    picked, Y, weights, by_coder = combined_labels(Ys, cover, combine)
+    rows = covered[picked]
+    segments = [everything[i] for i in rows]
     n_spans = Counter(c.code for c in codings)
     learnable = described(codebook) if config.training.codebook_examples else set()
     for code, j in col.items():
@@ -132,7 +225,8 @@ def build_training_set(
                 f"{int((n_codes != 1).sum())} of {len(segments)} have none or several (e.g. {', '.join(bad)}). "
                 "Code them, or set classifier.labels: multi in the configuration."
             )
-    return TrainingSet(tuple(segments), Y, np.array([s.transcript for s in segments]), codebook, who, tuple(everything), rows)
+    return TrainingSet(tuple(segments), Y, np.array([s.transcript for s in segments]), codebook, "+".join(who),
+                       tuple(everything), rows, weights, who, combine if len(who) > 1 else "", by_coder)
 
 
 def features_for(config: RunConfig, data: TrainingSet, train_rows: np.ndarray, embedded=None):
@@ -212,5 +306,6 @@ def fit_classifier(config: RunConfig, data: TrainingSet, train_rows: np.ndarray,
         cv_folds=config.training.cv_folds,
         shrink=config.training.threshold_shrink,
         extra=codebook_examples(config, data.codebook, embedder, featurizer),
+        sample_weight=None if data.weights is None else data.weights[train_rows],
     )
     return embedder, featurizer, classifier, X

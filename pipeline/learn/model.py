@@ -290,6 +290,8 @@ def model_card(model: Model) -> str:
     for key in ("files", "documents", "segments", "coded_segments", "coder"):
         if key in train:
             lines.append(f"- {key.replace('_', ' ')}: {train[key]}")
+    if train.get("combine"):
+        lines.append(f"- coders combined by the rule '{train['combine']}' ({', '.join(train.get('coders', []))}): {train.get('combine_rule', '')}")
     if train.get("cold_start"):
         lines.append(
             f"- cold start (fewer than {model.config.training.min_examples} hand-coded segments, learned from the "
@@ -314,6 +316,10 @@ def model_card(model: Model) -> str:
                 f"| {code} | {row['support']} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} | "
                 f"{'' if t is None else f'{t:.2f}'} |"
             )
+    if cv and cv.get("per_coder"):
+        lines += ["", f"Against each coder's own codes (the model learned their combination, rule '{cv.get('combine', '')}'):", "",
+                  "| coder | segments | micro-F1 | macro-F1 |", "|---|---:|---:|---:|"]
+        lines += [f"| {c} | {r['segments']} | {r['micro_f1']:.3f} | {r['macro_f1']:.3f} |" for c, r in cv["per_coder"].items()]
     transfer = card.get("transfer")
     if transfer and transfer.get("directions"):
         lines += [

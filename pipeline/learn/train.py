@@ -17,9 +17,32 @@ from pipeline.core.codebook import Codebook
 from pipeline.core.config import RunConfig
 from pipeline.learn.classify import make_folds
 from pipeline.learn.cv import cross_validate
-from pipeline.learn.fit import TrainingSet, build_training_set, cold_start_codes, fit_classifier
+from pipeline.learn.fit import COMBINE_RULES, DEFAULT_COMBINE, TrainingSet, build_training_set, cold_start_codes, fit_classifier
 from pipeline.learn.model import Model, package_versions
-from pipeline.text.codings import read_hand_codes, warn
+from pipeline.text.codings import HandCodes, read_hand_codes, warn
+
+
+def training_data(
+    coded: Sequence[str | Path],
+    *,
+    config: RunConfig,
+    codebook: Codebook | None = None,
+    coder: str | Sequence[str] | None = None,
+    combine: str = DEFAULT_COMBINE,
+    texts: Sequence[str | Path] = (),
+    allow_new_codes: bool = False,
+) -> tuple[HandCodes, TrainingSet]:
+    """Read hand-code files and build the training set: what :func:`train` learns from
+    (``suggest`` uses it too, so that the data are read, and warned about, once).
+
+    Without ``codebook`` the code system is the codes found in the hand codes (with a
+    warning saying so)."""
+    hand = read_hand_codes(coded, codebook=codebook, texts=texts, allow_new_codes=allow_new_codes)
+    if codebook is None:
+        found = sorted({c.code for c in hand.codings})
+        codebook = Codebook.from_ids(found)
+        warn(f"no --codebook given: using the {len(found)} codes found in the hand codes ({', '.join(found)}).")
+    return hand, build_training_set(hand, codebook=codebook, config=config, coder=coder, combine=combine)
 
 
 def train(
@@ -27,10 +50,12 @@ def train(
     *,
     config: RunConfig,
     codebook: Codebook | None = None,
-    coder: str | None = None,
+    coder: str | Sequence[str] | None = None,
+    combine: str = DEFAULT_COMBINE,
     texts: Sequence[str | Path] = (),
     name: str = "",
     evaluate: bool = True,
+    allow_new_codes: bool = False,
 ) -> Model:
     """Train a model on hand-coded files.
 
@@ -39,20 +64,26 @@ def train(
         config: The run configuration.
         codebook: The code system; ``None`` uses the codes found in the hand codes (with
             a warning saying so).
-        coder: Whose codes to learn; default the coder with most codings.
+        coder: Whose codes to learn: one coder, several, or None (the coder with most
+            codings).
+        combine: How several coders' codes are joined (:data:`COMBINE_RULES`).
         texts: Extra folders where span documents are looked up.
         name: Model name (default: derived from the code system).
         evaluate: Run the document-grouped cross-validation for the model card.
+        allow_new_codes: Go on (with a warning) when codes are not in ``codebook``.
     """
-    hand = read_hand_codes(coded, codebook=codebook, texts=texts)
-    if codebook is None:
-        found = sorted({c.code for c in hand.codings})
-        codebook = Codebook.from_ids(found)
-        warn(f"no --codebook given: using the {len(found)} codes found in the hand codes ({', '.join(found)}).")
-    data = build_training_set(hand, codebook=codebook, config=config, coder=coder)
+    hand, data = training_data(coded, config=config, codebook=codebook, coder=coder, combine=combine, texts=texts,
+                               allow_new_codes=allow_new_codes)
+    return train_from(hand, data, config=config, name=name, evaluate=evaluate, files=[str(p) for p in coded])
+
+
+def train_from(hand: HandCodes, data: TrainingSet, *, config: RunConfig, name: str = "", evaluate: bool = True,
+               files: Sequence[str] = ()) -> Model:
+    """A model (with its cross-validated figures when ``evaluate``) from the output of
+    :func:`training_data`."""
     cv = cross_validate(data, config=config) if evaluate else None
     documents = {d: hashlib.sha256(t.text.encode("utf-8")).hexdigest() for d, t in sorted(hand.transcripts.items()) if d in set(data.groups)}
-    return train_on(data, config=config, name=name, cv=cv, files=[str(p) for p in coded], document_sha256=documents)
+    return train_on(data, config=config, name=name, cv=cv, files=files, document_sha256=documents)
 
 
 def train_on(
@@ -77,10 +108,13 @@ def train_on(
             "documents": len(set(data.groups)),
             # Which texts the model saw, so that agreement can tell in-sample from out-of-sample figures.
             "document_sha256": document_sha256 or {},
-            "segments": len(data.segments),
-            "coded_segments": int(data.Y.any(axis=1).sum()),
+            "segments": len(np.unique(data.all_rows)),
+            "coded_segments": len(np.unique(data.all_rows[data.Y.any(axis=1)])),
+            **({"examples": len(data.segments)} if len(data.segments) != len(np.unique(data.all_rows)) else {}),
             "per_code": {code: int(n) for code, n in zip(codebook.leaf_ids, data.Y.sum(axis=0))},
             "coder": data.coder,
+            **({"coders": list(data.coders), "combine": data.combine, "combine_rule": COMBINE_RULES[data.combine]}
+               if data.combine else {}),
             "cold_start": cold_start_codes(config, data),
         },
         "packages": package_versions(),

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.core.codebook import Codebook, load_codebook
+from pipeline.core.codebook import Code, Codebook, load_codebook
 from pipeline.core.errors import InputError, ModelError, OutputError
 from pipeline.core.io import atomic_open, atomic_write_bytes, classify_output_files
 from pipeline.qda.offsets import STANDARD, OffsetConvention, index_table
@@ -43,6 +43,7 @@ from pipeline.qda.qdc import _RGB, add_codes, code_guids, codebook_to_qdc, descr
 from pipeline.qda.refi import QdaImport, locate_project, read_qdpx
 from pipeline.qda.safezip import SafeArchive, ZipLimits
 from pipeline.qda.xmlsafe import PROJECT_NS, serialise, child, children, local, namespace, new_guid, norm_guid, parse_xml
+from pipeline.text.code_check import CodeUse, check_codes
 from pipeline.text.ingest import read_transcript
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entry times: identical input, identical bytes
@@ -205,11 +206,15 @@ def _add_selections(
     return added
 
 
-def _check_codes(docs: Sequence[ClassifiedDocument], codebook: Codebook) -> None:
-    for d in docs:
-        for mc in d.codings:
-            if mc.code not in codebook.ids:
-                codebook.check_code(mc.code, where=f"{d.path}: segment {mc.segment}")
+def _check_codes(docs: Sequence[ClassifiedDocument], codebook: Codebook, *, allow_new: bool = False) -> Codebook:
+    """Every code of the outputs in the model's code system (all unknown codes in one
+    message); ``allow_new``: the code system with the unknown codes added at its end."""
+    uses = [CodeUse(mc.code, d.model, f"{d.path} (segment {mc.segment})") for d in docs for mc in d.codings]
+    new = check_codes(uses, codebook=codebook, origin=f"the code system of the model that coded them ({codebook.source})",
+                      allow_new=allow_new, consequence="They are added to the exported code system")
+    if not new:
+        return codebook
+    return Codebook(codebook.name, codebook.codes + tuple(Code(id=c, name=c) for c in new), codebook.description, codebook.source)
 
 
 @dataclass(frozen=True)
@@ -263,6 +268,7 @@ def export_qdpx(
     unit: str | None = None,
     crlf: str | None = None,
     limits: ZipLimits = ZipLimits(),
+    allow_new_codes: bool = False,
 ) -> ExportResult:
     """Write the model's codings on the classified documents as a ``.qdpx``.
 
@@ -275,6 +281,8 @@ def export_qdpx(
             the project was read with (detected).
         project_name: The project's name for a new project (default ``"autocode <model>"``).
         unit, crlf: When merging, fix one aspect of the project's convention.
+        allow_new_codes: Export codes that are not in the model's code system (an edited
+            output) as codes of their own instead of failing.
 
     Returns:
         What was written (:class:`ExportResult`).
@@ -289,8 +297,7 @@ def export_qdpx(
     if len(models) != 1:
         raise ModelError(f"the classify outputs come from several models ({', '.join(models)}); export one model at a time.")
     model = models[0]
-    codebook = model_codebook(docs)
-    _check_codes(docs, codebook)
+    codebook = _check_codes(docs, model_codebook(docs), allow_new=allow_new_codes)
     if merge is not None:
         return _merge(docs, codebook, model, out, Path(merge), offsets, limits, unit, crlf)
     return _fresh(docs, codebook, model, out, offsets or STANDARD, project_name)
@@ -301,7 +308,7 @@ def export_documents(docs: Sequence[ClassifiedDocument], out: str | Path, *, cod
     offsets); the codings' codes must be in ``codebook``."""
     out = Path(out)
     _check_out(out, [Path(d.path) for d in docs if d.path], ".qdpx")
-    _check_codes(docs, codebook)
+    codebook = _check_codes(docs, codebook)
     return _fresh(docs, codebook, model, out, STANDARD, project_name)
 
 

@@ -95,6 +95,7 @@ def suggest(
     texts: Sequence[str | Path] = (),
     seed: int = 0,
     strategy: Strategy | str = DEFAULT_STRATEGY,
+    allow_new_codes: bool = False,
 ) -> SuggestResult:
     """Train (or take) a model on the hand codes and choose ``n`` pool segments to code.
 
@@ -109,6 +110,7 @@ def suggest(
         texts: Extra folders where span documents are looked up.
         seed: Seed of the tie-breaks.
         strategy: See :data:`STRATEGIES`.
+        allow_new_codes: Go on (with a warning) when hand codes are not in the code system.
 
     Segments of documents that carry hand codes are never suggested (autocode reads a
     coded document as coded throughout: its uncoded segments are "no code"), nor segments
@@ -120,17 +122,19 @@ def suggest(
     from pipeline.text.segment import segment_transcript
     from pipeline.learn.features import embed_segments
     from pipeline.learn.fit import build_training_set
-    from pipeline.learn.train import train
+    from pipeline.learn.train import train_from, training_data
 
     clock = {}
     start = time.perf_counter()
+    # The hand codes are read once (one warning per finding, not one per reading).
     if model is None:
         if config is None:
             raise ValueError("suggest needs a run configuration or a trained model")
-        model = train(coded, config=config, codebook=codebook, coder=coder, texts=texts, evaluate=False)
-    book = model.codebook
-    hand = read_hand_codes(coded, codebook=book, texts=texts)
-    data = build_training_set(hand, codebook=book, config=model.config, coder=coder)
+        hand, data = training_data(coded, config=config, codebook=codebook, coder=coder, texts=texts, allow_new_codes=allow_new_codes)
+        model = train_from(hand, data, config=config, evaluate=False, files=[str(p) for p in coded])
+    else:
+        hand = read_hand_codes(coded, codebook=model.codebook, texts=texts, allow_new_codes=allow_new_codes)
+        data = build_training_set(hand, codebook=model.codebook, config=model.config, coder=coder)
     clock["train"] = time.perf_counter() - start
 
     start = time.perf_counter()

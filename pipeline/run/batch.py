@@ -250,17 +250,17 @@ def _fault_isolated(result: FileResult) -> Iterator[None]:
 
 
 def write_batch_reports(result: BatchResult, out_dir: Path, codes: Iterable[str]) -> None:
-    """``summary.csv`` (segments and counts per transcript and code) and ``failures.csv``."""
+    """``summary.csv`` (segments and counts per transcript and code) and ``failures.csv``.
+
+    ``failures.csv`` is written by every complete run, with only its header when nothing
+    failed: a batch script reads the same file after every run (and a failures.csv of an
+    earlier run never outlives the run that fixed it)."""
     codes = list(codes)
     rows = []
     for f in result.ok:
         rows.append([f.path.stem, f.segments, *(f.codes.get(c, 0) for c in codes)])
     atomic_write_csv(out_dir / "summary.csv", ["transcript", "segments", *codes], rows)
-    failures = out_dir / "failures.csv"
-    if result.failed:
-        atomic_write_csv(failures, ["file", "error"], [[str(f.path), f.error] for f in result.failed])
-    elif failures.exists():
-        failures.unlink()
+    atomic_write_csv(out_dir / "failures.csv", ["file", "error"], [[str(f.path), f.error] for f in result.failed])
 
 
 def segment_files(inputs, *, out_dir, config: SegmentConfig, force=False, allow_input_dir=False, on_file=None) -> BatchResult:

@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.core.codebook import Codebook
-from pipeline.core.errors import AutocodeError, CodingError, DocumentNotFoundError, InputPathError
+from pipeline.core.errors import CodingError, DocumentNotFoundError, InputPathError
 from pipeline.core.types import Coding, Segment, Transcript
+from pipeline.text.code_check import LEFT_OUT, CodeUse, check_codes
 from pipeline.text.documents import find_document
 from pipeline.text.formats import _SEGMENT_KEYS, SPAN_LAYOUT, UNIT_LAYOUT, _Layout, detect_format
 from pipeline.text.ingest import read_transcript
@@ -95,6 +96,8 @@ class HandCodes:
     codings: tuple[Coding, ...]
     units: tuple[CodedUnit, ...] = ()
     coverage: dict[str, dict[str, frozenset[str] | None]] = field(default_factory=dict)
+    uses: tuple[CodeUse, ...] = ()
+    new_codes: tuple[str, ...] = ()
 
     @property
     def coders(self) -> tuple[str, ...]:
@@ -177,6 +180,8 @@ def read_hand_codes(
     codebook: Codebook | None = None,
     texts: Sequence[str | Path] = (),
     coder_from_file: bool = False,
+    allow_new_codes: bool = False,
+    check: bool = True,
 ) -> HandCodes:
     """Read hand-code files (spans, units, MAXQDA exports) with the documents they refer to.
 
@@ -189,11 +194,17 @@ def read_hand_codes(
             without ``document`` is one document named after the file. True (agreement):
             such a file is the coder named after the file, and unit files without
             ``document`` all hold the same units, matched by unit id.
+        allow_new_codes: Let codes outside ``codebook`` through, with a warning. (Without
+            ``codebook``, codes one coder alone uses near another coder's code are warned
+            about as likely typos.)
+        check: False: leave the check of the codes (:func:`pipeline.text.code_check.check_codes`)
+            to the caller, which checks them together with codes read elsewhere
+            (``HandCodes.uses`` lists every place a code was read).
 
     Raises:
         CodingError / CodebookError / InputError: a malformed record or header, a span
-            outside its document, an unknown code, a unit coded twice by one coder; the
-            message names file and line.
+            outside its document, unknown codes (all of them, in one message), a unit
+            coded twice by one coder; the message names file and line.
     """
     transcripts: dict[str, Transcript] = {}
     codings: list[Coding] = []
@@ -243,7 +254,11 @@ def read_hand_codes(
         start, end = offsets[(u.document, u.key)]
         codings.extend(Coding(u.document, start, end, code, u.coder, u.where) for code in sorted(u.codes))
     frozen = {coder: {d: (None if ids is None else frozenset(ids)) for d, ids in docs.items()} for coder, docs in coverage.items()}
-    return HandCodes(transcripts, tuple(_check(codings, transcripts, codebook)), tuple(units), frozen)
+    uses = tuple(CodeUse(c.code, c.coder, c.where) for c in codings)
+    new: tuple[str, ...] = ()
+    if check:
+        new = check_codes(uses, codebook=codebook, allow_new=allow_new_codes, consequence=LEFT_OUT)
+    return HandCodes(transcripts, tuple(_check(codings, transcripts, codebook)), tuple(units), frozen, uses, new)
 
 
 def _unit_records(path: Path, header: list[str] | None, records: list[dict], default_coder: str) -> list[dict]:
@@ -330,8 +345,6 @@ def _unit_documents(rows, codebook, transcripts, coverage) -> list[CodedUnit]:
             )
         decided[(document, key, rec["coder"])] = where
         if codebook is not None:
-            for code in codes:
-                codebook.check_code(code, where=where)
             dropped = sorted(set(codes) & parents)
             if dropped:
                 warn(f"{where}: {', '.join(map(repr, dropped))} {'is a parent code' if len(dropped) == 1 else 'are parent codes'}; "
@@ -374,10 +387,6 @@ def _check(codings: list[Coding], transcripts: dict[str, Transcript], codebook: 
                 "exclusive; check that the coding belongs to this version of the document."
             )
         if codebook is not None:
-            try:
-                codebook.check_code(c.code, where=c.where)
-            except AutocodeError:
-                raise
             if c.code in parents:
                 warn(
                     f"{c.where}: {c.code!r} is a parent code; parents follow from their children "

@@ -92,8 +92,7 @@ def _map_code(parts: list[str], codebook: Codebook | None, ids_without_codebook:
     by_name = [c.id for c in codebook.codes if c.name == last]
     if len(by_name) == 1:
         return by_name[0]
-    codebook.check_code(last, where=where)  # raises with the closest code named
-    return last
+    return last  # unknown: read_hand_codes reports it with every other unknown code
 
 
 def read_maxqda_xlsx(
