@@ -16,7 +16,7 @@ A.fleiss_kappa(...)`` works.
 """
 
 from pipeline.agreement.coefficients import (  # noqa: F401
-    ALPHA_RELIABLE, ALPHA_TENTATIVE, COEFFICIENTS, LANDIS_KOCH, LEVELS, MISSING, WEIGHT_NAMES,
+    ALPHA_RELIABLE, ALPHA_TENTATIVE, COEFFICIENTS, INTERVAL_METHODS, LANDIS_KOCH, LEVELS, MISSING, WEIGHT_NAMES,
     AlphaBootstrap, Coefficient, Estimate, agreement_summary, bootstrap_alpha, brennan_prediger,
     brennan_prediger_table, category_counts, codes_from_contingency, codes_from_counts, cohen_kappa,
     cohen_kappa_table, coincidence_matrix, conger_kappa, contingency_table, encode_ratings, fleiss_kappa,

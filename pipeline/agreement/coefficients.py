@@ -883,6 +883,13 @@ class AlphaBootstrap:
     confidence: float
     level: str
     samples: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.empty(0))
+    seed: int = 0
+
+    @property
+    def se(self) -> float:
+        """Standard deviation of the finite resampled values (the bootstrap standard error)."""
+        finite = self.samples[np.isfinite(self.samples)]
+        return float(finite.std(ddof=1)) if finite.size >= 2 else math.nan
 
 
 def bootstrap_alpha(
@@ -945,7 +952,7 @@ def bootstrap_alpha(
     finite = samples[np.isfinite(samples)]
     lo, hi = np.quantile(finite, [(1 - confidence) / 2, 1 - (1 - confidence) / 2]) if finite.size else (math.nan, math.nan)
     p_below = tuple((float(mn), float((finite < mn).mean()) if finite.size else math.nan) for mn in minimums)
-    return AlphaBootstrap(alpha, (float(lo), float(hi)), p_below, n_boot, confidence, level, samples)
+    return AlphaBootstrap(alpha, (float(lo), float(hi)), p_below, n_boot, confidence, level, samples, seed)
 
 
 def _alpha_from(n_values: float, observed: float, marginals: np.ndarray, delta: np.ndarray) -> float:
@@ -953,6 +960,34 @@ def _alpha_from(n_values: float, observed: float, marginals: np.ndarray, delta: 
     if expected <= 0:
         return math.nan
     return 1 - (n_values - 1) * observed / expected
+
+
+# --------------------------------------------------------------------------- intervals
+
+#: The one interval method reported for each coefficient, wherever its figure is shown.
+#:
+#: ``"bootstrap"`` (Krippendorff's α): percentile interval of the ordinary
+#: nonparametric bootstrap over units (:func:`bootstrap_alpha`; number of draws and
+#: seed are the ``--bootstrap`` and ``--seed`` options, default 1000 draws, seed 0).
+#: α has no standard error with a known sampling distribution for arbitrary numbers of
+#: coders, missing values and metrics; Hayes & Krippendorff (2007) recommend bootstrapping
+#: it, and resampling the sampling units themselves (Efron & Tibshirani 1993, ch. 6 and
+#: 13) keeps the dependence between the pairable values of one unit, which their
+#: resampling of pairable values ignores. The distribution also gives P(α < .667) and
+#: P(α < .800), the probabilities of missing Krippendorff's (2004) thresholds. Its
+#: standard error is the standard deviation of the draws.
+#:
+#: ``"t"`` (percent agreement, the κ family, Brennan–Prediger, AC1/AC2): ``value ±
+#: t(n − 1)·se`` with Gwet's (2014) linearised standard error (Fleiss, Cohen & Everitt
+#: 1969 for Cohen's κ), capped to [-1, 1]: the interval of irrCAC, so that published
+#: values can be checked against it.
+#:
+#: References: Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap.
+#: Chapman & Hall. Hayes & Krippendorff (2007) and Gwet (2014): see the module docstring.
+INTERVAL_METHODS = {
+    "percent_agreement": "t", "cohen_kappa": "t", "scott_pi": "t", "fleiss_kappa": "t", "conger_kappa": "t",
+    "brennan_prediger": "t", "gwet_ac1": "t", "krippendorff_alpha": "bootstrap",
+}
 
 
 # --------------------------------------------------------------------------- registry

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -66,6 +67,8 @@ class CodedUnits:
             (``None``: the model card does not say).
         offsets: Per unit ``(start, end)`` into its document's original text, where known.
         sources: The input files with their SHA-256, for the report.
+        rule_parts: The rule as ``(key, values)`` pairs, so that the report can say it
+            in any language (``rule`` is the English wording).
     """
 
     unit: str
@@ -82,6 +85,7 @@ class CodedUnits:
     offsets: tuple[tuple[int, int], ...] = ()
     sources: tuple[tuple[str, str], ...] = ()
     models: dict[str, dict] = field(default_factory=dict)
+    rule_parts: tuple[tuple[str, dict], ...] = ()
 
     @property
     def model_coders(self) -> tuple[str, ...]:
@@ -144,6 +148,22 @@ class ItemAgreement:
     n_rated: int = 0
     reasons: dict[str, str] = field(default_factory=dict)
     weights: str = "identity"
+
+    def interval(self, name: str) -> tuple[float, float]:
+        """The one 95 % interval of coefficient ``name`` that every output shows
+        (:data:`pipeline.agreement.coefficients.INTERVAL_METHODS`): α's bootstrap
+        interval over units (NaN without a bootstrap), the t interval for the others."""
+        if A.INTERVAL_METHODS.get(name) == "bootstrap":
+            return self.bootstrap.ci if self.bootstrap is not None else (math.nan, math.nan)
+        est = self.estimates.get(name)
+        return est.ci if est is not None else (math.nan, math.nan)
+
+    def standard_error(self, name: str) -> float:
+        """The standard error that belongs to :meth:`interval` (the bootstrap's for α)."""
+        if A.INTERVAL_METHODS.get(name) == "bootstrap":
+            return self.bootstrap.se if self.bootstrap is not None else math.nan
+        est = self.estimates.get(name)
+        return est.se if est is not None else math.nan
 
 
 @dataclass(frozen=True)
@@ -209,6 +229,7 @@ class AgreementResult:
     sources: tuple[tuple[str, str], ...] = ()
     models: dict[str, dict] = field(default_factory=dict)
     n_documents: int = 0
+    rule_parts: tuple[tuple[str, dict], ...] = ()
 
 
 # --------------------------------------------------------------------------- computing
@@ -357,7 +378,7 @@ def assess_coded(units: CodedUnits, *, n_boot: int = 1000, seed: int = 0) -> Agr
                                name="code system" + (" (human coders)" if models and len(humans) >= 2 else ""))
     pooled = None
     if models and len(humans) >= 2:
-        pooled, _, _ = _items(units, all_cols, None, n_boot=0, seed=seed, name="code system (all coders, model included)")
+        pooled, _, _ = _items(units, all_cols, None, n_boot=n_boot, seed=seed, name="code system (all coders, model included)")
 
     notes: list[tuple[str, dict]] = []
     comparisons: list[ModelComparison] = []
@@ -380,7 +401,7 @@ def assess_coded(units: CodedUnits, *, n_boot: int = 1000, seed: int = 0) -> Agr
                 if not sample_docs:
                     continue
                 keep = np.isin(docs, sample_docs)
-                o, its, _ = _items(units, [g_h, g_m], keep, n_boot=min(n_boot, 200), seed=seed,
+                o, its, _ = _items(units, [g_h, g_m], keep, n_boot=n_boot, seed=seed,
                                    name=f"{m} vs {h} ({sample})")
                 comparisons.append(ModelComparison(m, h, sample, tuple(sample_docs), o, its))
         if trained is None:
@@ -416,7 +437,8 @@ def assess_coded(units: CodedUnits, *, n_boot: int = 1000, seed: int = 0) -> Agr
                 ))
     return AgreementResult(units.unit, units.rule, units.coders, overall, items, tuple(disagreements), models,
                            humans, pooled, tuple(comparisons), dict(units.model_training), units.unitizing,
-                           tuple(notes), units.sources, dict(units.models), len(set(units.documents)))
+                           tuple(notes), units.sources, dict(units.models), len(set(units.documents)),
+                           units.rule_parts)
 
 
 def assess_table(
@@ -474,7 +496,10 @@ def assess_table(
             f"{item.n_rated} units with one or more ratings enter the category proportions, "
             f"{item.n_units} with two or more the observed agreement")
     notes = tuple(_nan_notes(item))
-    return AgreementResult("table", rule, tuple(coders), item, (), disagreements, (), tuple(coders), notes=notes)
+    parts = (("table", {"n_coders": len(coders), "level": level, "weights": weights, "n_rated": item.n_rated,
+                        "n_units": item.n_units}),)
+    return AgreementResult("table", rule, tuple(coders), item, (), disagreements, (), tuple(coders), notes=notes,
+                           rule_parts=parts)
 
 
 
@@ -712,11 +737,15 @@ def load_coded_units(
                 if code in col:
                     values[i, g, col[code]] = 1.0
     sources = []
+    parts: list[tuple[str, dict]] = [("segment", {})]
     if hand and hand.units:
         sources.append("unit files matched by unit id (within their document where they name one)")
+        parts.append(("segment_unit_files", {}))
     if models:
         sources.append("classify outputs matched by segment id (codable segments only)")
+        parts.append(("segment_classify", {}))
     if codings:
+        parts.append(("segment_spans_model" if models else "segment_spans", {"share": min_overlap}))
         sources.append(
             f"spans projected onto {'the classify output' if models else 'autocode'}'s segments: a segment gets a "
             f"coder's code when the span covers ≥ {min_overlap:.0%} of the segment or the segment covers ≥ "
@@ -729,7 +758,8 @@ def load_coded_units(
         originals[info[u][0]][o[0]:o[1]] if info[u][0] in originals and o[0] >= 0 else info[u][1]
         for u, o in zip(unit_ids, offsets))
     return CodedUnits("segment", rule, unit_ids, tuple(info[u][0] for u in unit_ids), texts_out, coder_list,
-                      code_list, values, offsets=offsets, sources=input_files, model_training=training, models=model_info)
+                      code_list, values, offsets=offsets, sources=input_files, model_training=training, models=model_info,
+                      rule_parts=tuple(parts))
 
 
 def _original_texts(transcripts: dict, models: Sequence[ModelOutput]) -> dict[str, str]:
@@ -826,7 +856,7 @@ def _document_units(info, labels, codings, coders, codes, transcripts, min_overl
     rule = ("unit = document; per code: present in the document or not (nominal), and the number of "
             "codings in the document (interval); a coder counts only on documents in which they coded something")
     texts = tuple(transcripts[d].text[:200] if d in transcripts else "" for d in docs)
-    return CodedUnits("document", rule, docs, docs, texts, coders, codes, values)
+    return CodedUnits("document", rule, docs, docs, texts, coders, codes, values, rule_parts=(("document", {}),))
 
 
 def span_units(
@@ -935,5 +965,6 @@ def span_units(
         + ("stretches of text nobody coded with the code count as agreed 'absent' units"
            if count_uncoded else "uncoded text is not counted as agreement")
     )
+    parts = (("span", {"share": min_overlap}), ("span_uncoded" if count_uncoded else "span_no_uncoded", {}))
     return CodedUnits("span", rule, tuple(unit_ids), tuple(documents), tuple(unit_texts), coders, codes, values,
-                      tuple(unit_codes), unitizing=unitizing, offsets=tuple(offsets))
+                      tuple(unit_codes), unitizing=unitizing, offsets=tuple(offsets), rule_parts=parts)
