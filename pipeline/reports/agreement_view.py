@@ -84,7 +84,7 @@ def note_text(note: tuple[str, dict], lang: str = "en") -> str:
         values["reason"] = word(tx["reasons"], values["reason"])
     if "item" in values:
         values["item"] = word(tx["names"], values["item"])
-    if "coefficient" in values:
+    if "coefficient" in values and lang != "en":  # English keeps the registry names of JSON and stderr
         values["coefficient"] = ", ".join(word(tx["coefficients"], c) for c in values["coefficient"].split(", "))
     return tx["notes"][key].format(**values)
 
