@@ -77,6 +77,7 @@ class _Page:
         for direction, d in ((f.get("transfer") or {}).get("directions") or {}).items():
             if isinstance(d, dict) and isinstance(d.get("micro_f1"), float):
                 cv_own = d.get("cv_micro_f1_of_coded_register")
+                direction = "→".join(word(self.tx["registers"], r) for r in direction.split("→"))
                 parts.append(t["transfer_line"].format(direction=direction, f1=self.f(d["micro_f1"]))
                              + (t["transfer_cv"].format(f1=self.f(cv_own)) if isinstance(cv_own, float) else ""))
         if parts:
