@@ -115,6 +115,8 @@ class _View:
         return number(x, self.lang, digits)
 
     def name(self, item_name: str) -> str:
+        if item_name.endswith(" (frequency)"):  # the second item per code of --unit document
+            return f"{item_name.removesuffix(' (frequency)')} ({word(self.tx['names'], 'frequency')})"
         return word(self.tx["names"], item_name)
 
     def label(self, coefficient: str) -> str:
@@ -161,7 +163,7 @@ class _View:
         rows = []
         for item in items:
             e = item.estimates
-            row = {"name": item.name, "note": self.reason(item.note or "; ".join(sorted(set(item.reasons.values())))),
+            row = {"name": self.name(item.name), "note": self.reason(item.note or "; ".join(sorted(set(item.reasons.values())))),
                    "ua": self.n(unitizing[item.name].alpha) if unitizing and item.name in unitizing else "",
                    "empty": not e}
             if e:
@@ -205,9 +207,9 @@ class _View:
                 if math.isfinite(v):
                     x0, x1 = sorted((x(0.0), x(v)))
                     bars.append({"x": f"{x0:.1f}", "y": y + dy + 1, "w": f"{max(x1 - x0, 1):.1f}", "colour": colour,
-                                 "title": self.t["chart_title"].format(code=item.name, coefficient=self.label(key),
+                                 "title": self.t["chart_title"].format(code=self.name(item.name), coefficient=self.label(key),
                                                                        value=self.n(v))})
-            rows.append({"label": item.name[:34], "x": left - 6, "y": y + 13, "bars": bars})
+            rows.append({"label": self.name(item.name)[:34], "x": left - 6, "y": y + 13, "bars": bars})
         ticks = [{"x": f"{x(v):.1f}", "label": label, "dash": dash} for v, label, dash in (
             (0.0, "0", ""), (ALPHA_TENTATIVE, self.n(ALPHA_TENTATIVE), "4 3"),
             (ALPHA_RELIABLE, self.n(ALPHA_RELIABLE, 2), "4 3"), (1.0, "1", ""))]
@@ -307,7 +309,11 @@ def citation(result: AgreementResult, lang: str, *, version: str, created: datet
         out.append(cite[key].format(human=", ".join(humans), humans=", ".join(humans), model=m, trained=trained))
     keys = ["thresholds"]
     figures = []
-    if "krippendorff_alpha" in overall.estimates:
+    undefined = [k for k in ("krippendorff_alpha", headline(overall))
+                 if k in overall.estimates and not math.isfinite(overall.estimates[k].value)]
+    for k in undefined:
+        out.append(cite["undefined"].format(label=v.label(k), reason=v.reason(overall.reasons.get(k, ""))))
+    if "krippendorff_alpha" in overall.estimates and not undefined:
         a = overall.estimates["krippendorff_alpha"].value
         lo, hi = overall.interval("krippendorff_alpha")
         if overall.bootstrap is not None:
@@ -380,13 +386,13 @@ def report_context(result: AgreementResult, *, lang: str, title: str | None, cre
         "chart": v.chart(list(result.items)) if result.items else None,
         "per_code": v.per_code(result.items, "per-code", result.unitizing.codes if result.unitizing else None)
         if result.items else None,
-        "item_details": [v.item_block(i) | {"name": i.name} for i in result.items if i.pairs],
+        "item_details": [v.item_block(i) for i in result.items if i.pairs],
         "model": v.model_section() if result.model_vs_human else None,
         "pooled": v.item_block(result.pooled) if result.pooled is not None and result.pooled.estimates else None,
         "nan_notes": [note_text(n, lang) for n in result.notes if n[0] == "nan"][:50],
         "n_disagreements": len(result.disagreements), "coders": list(result.coders),
         "disagreements": [{"where": (d.document or d.unit) + (f" {d.start}–{d.end}" if d.start >= 0 else ""),
-                           "item": d.item, "values": [t.get(val, val) or "—" for _, val in d.values],
+                           "item": v.name(d.item), "values": [t.get(val, val) or "—" for _, val in d.values],
                            "text": d.text[:400]} for d in shown],
         "first_n": t["first_n"].format(n=len(shown)) if len(result.disagreements) > len(shown) else "",
         "citation": cite, "references": refs, "references_more": more,
