@@ -29,7 +29,6 @@ from pipeline.agreement.coefficients import INTERVAL_METHODS
 from pipeline.agreement.units import AgreementResult, ItemAgreement
 from pipeline.io import atomic_write_csv, atomic_write_text
 from pipeline.reports.agreement_view import headline, interval_method, note_text, report_context  # noqa: F401
-from pipeline.reports.templating import LANGUAGES as LANGS
 from pipeline.reports.templating import render, texts
 
 REPORT_FILES = ("report.html", "figures.csv", "pairs.csv", "disagreements.csv")

@@ -17,10 +17,8 @@ SHOW_TOP = 6  # examples visible per list (the page holds more, for the filters)
 SHOW_BORDER = 4
 
 
-def _pct(count: int, total: int, lang: str) -> str:
-    if total <= 0:
-        return "–"
-    return f"{100 * count / total:.0f} %"
+def _pct(count: int, total: int) -> str:
+    return "–" if total <= 0 else f"{100 * count / total:.0f} %"
 
 
 def _heat(value: float, top: float, hue: int) -> str:
@@ -115,7 +113,7 @@ class _Page:
                     top[c in parents] = max(top[c in parents], d.counts[c] / d.codable)
         rows = []
         for i, d in enumerate(ov.documents):
-            cells = [{"col": c, "parent": c in parents, "n": d.counts[c], "pct": _pct(d.counts[c], d.codable, self.lang),
+            cells = [{"col": c, "parent": c in parents, "n": d.counts[c], "pct": _pct(d.counts[c], d.codable),
                       "style": _heat(d.counts[c] / d.codable if d.codable else 0.0, top[c in parents],
                                      212 if c in parents else 152)} for c in ov.ids]
             rows.append({"i": i, "document": d.document, "segments": d.segments, "codable": d.codable, "cells": cells})
@@ -123,7 +121,7 @@ class _Page:
         sums = []
         for c in ov.ids:
             total = sum(d.counts[c] for d in ov.documents)
-            sums.append({"parent": c in parents, "n": total, "pct": _pct(total, n_cod, self.lang)})
+            sums.append({"parent": c in parents, "n": total, "pct": _pct(total, n_cod)})
         return {"head": [{"id": c, "name": names[c], "parent": c in parents} for c in ov.ids], "rows": rows,
                 "segments": sum(d.segments for d in ov.documents), "codable": n_cod, "sums": sums}
 
