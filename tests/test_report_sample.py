@@ -21,11 +21,11 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.codebook import load_codebook
+from pipeline.core.codebook import load_codebook
 from pipeline.defaults import model_dir
-from pipeline.ingest import read_transcript
-from pipeline.overview import ModelView, build_overview, render_overview
-from pipeline.segment import segment_transcript
+from pipeline.text.ingest import read_transcript
+from pipeline.reports.overview import ModelView, build_overview, render_overview
+from pipeline.text.segment import segment_transcript
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "pipeline" / "reports" / "templates"

@@ -29,10 +29,10 @@ def train(
     chosen by cross-validation grouped by document, and writes a model folder with a
     model card (README.md) holding the cross-validated figures.
     """
-    from pipeline.codebook import load_codebook
-    from pipeline.config import load_config
-    from pipeline.model import save_model
-    from pipeline.train import train as train_model
+    from pipeline.core.codebook import load_codebook
+    from pipeline.core.config import load_config
+    from pipeline.learn.model import save_model
+    from pipeline.learn.train import train as train_model
 
     run_config = load_config(config)
     book = load_codebook(codebook) if codebook else None

@@ -1,7 +1,10 @@
-"""Pages for people: the results overview of a classify run and the agreement report.
+"""What autocode shows people: HTML pages, CSV and JSON beside them.
 
-The HTML, CSS, JavaScript and the German and English texts are package data in
-``pipeline/reports/templates/`` (Jinja2 templates, one text table per language);
-:mod:`pipeline.reports.templating` finds them with :mod:`importlib.resources`, so an
-installed wheel renders the same pages as a checkout.
+- :mod:`pipeline.reports.overview` — the results overview of a classify run;
+- :mod:`pipeline.reports.agreement` — the inter-coder agreement report;
+- :mod:`pipeline.reports.overview_view`, :mod:`pipeline.reports.agreement_view` — what
+  the two pages show, formatted for their language;
+- :mod:`pipeline.reports.templating` — the Jinja2 templates, CSS, JavaScript and the
+  German and English text tables, package data in ``pipeline/reports/templates/``,
+  found with :mod:`importlib.resources` (an installed wheel renders the same pages).
 """

@@ -1,6 +1,6 @@
 """What the results overview shows, in words and formatted numbers, for its template.
 
-:func:`overview_context` turns an :class:`pipeline.overview.Overview` (read it as
+:func:`overview_context` turns an :class:`pipeline.reports.overview.Overview` (read it as
 plain data: this module does not import it, so that the overview module can render
 through this one) into dicts and lists for ``overview.html.j2``: sentences from the
 language's text table, numbers with a decimal comma in German, speaker roles and

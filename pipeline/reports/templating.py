@@ -16,7 +16,7 @@ from importlib.resources import files
 import jinja2
 import yaml
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 LANGUAGES = ("de", "en")
 _TEMPLATES = files("pipeline.reports") / "templates"
