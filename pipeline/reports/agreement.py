@@ -13,7 +13,7 @@ data (``pipeline/reports/templates``); :mod:`pipeline.reports.agreement_view` pr
 what it shows.
 
 Every coefficient has one interval, by one method
-(:data:`pipeline.agreement.coefficients.INTERVAL_METHODS`, taken from
+(:data:`pipeline.agreement.registry.INTERVAL_METHODS`, taken from
 :meth:`ItemAgreement.interval`), and the page, ``figures.csv`` and the JSON give the
 same bounds.
 """
@@ -25,8 +25,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.agreement.coefficients import INTERVAL_METHODS
-from pipeline.agreement.units import AgreementResult, ItemAgreement
+from pipeline.agreement.assess import AgreementResult, ItemAgreement
+from pipeline.agreement.registry import INTERVAL_METHODS
 from pipeline.core.io import atomic_write_csv, atomic_write_text
 from pipeline.reports.agreement_view import headline, interval_method, note_text, report_context  # noqa: F401
 from pipeline.reports.templating import render, texts

@@ -1,9 +1,9 @@
 """What the agreement report shows, in words and formatted numbers, for its template.
 
-:func:`report_context` turns an :class:`~pipeline.agreement.units.AgreementResult`
+:func:`report_context` turns an :class:`~pipeline.agreement.assess.AgreementResult`
 into plain dicts and lists: every number formatted for the page's language (decimal
 comma in German), every sentence from the language's text table, every interval from
-:meth:`~pipeline.agreement.units.ItemAgreement.interval` (so the page, ``figures.csv``
+:meth:`~pipeline.agreement.assess.ItemAgreement.interval` (so the page, ``figures.csv``
 and the JSON show the same bounds). ``report.html.j2`` only lays them out.
 """
 
@@ -12,10 +12,9 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from pipeline.agreement.coefficients import (
-    ALPHA_RELIABLE, ALPHA_TENTATIVE, INTERVAL_METHODS, krippendorff_verdict, landis_koch,
-)
-from pipeline.agreement.units import AgreementResult, ItemAgreement, ModelComparison, PairResult
+from pipeline.agreement.assess import AgreementResult, ItemAgreement, ModelComparison, PairResult
+from pipeline.agreement.ratings import ALPHA_RELIABLE, ALPHA_TENTATIVE, krippendorff_verdict, landis_koch
+from pipeline.agreement.registry import INTERVAL_METHODS
 from pipeline.reports.templating import number, share, texts, word
 
 #: Every work the report cites; the citation paragraph lists those it names.
