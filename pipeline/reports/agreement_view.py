@@ -14,7 +14,7 @@ from datetime import datetime
 
 from pipeline.agreement.assess import AgreementResult, ItemAgreement, ModelComparison, PairResult
 from pipeline.agreement.ratings import ALPHA_RELIABLE, ALPHA_TENTATIVE, krippendorff_verdict, landis_koch
-from pipeline.agreement.registry import INTERVAL_METHODS
+from pipeline.agreement.registry import COEFFICIENTS, INTERVAL_METHODS
 from pipeline.reports.templating import number, share, texts, word
 
 #: Every work the report cites; the citation paragraph lists those it names.
@@ -119,7 +119,7 @@ class _View:
         return word(self.tx["names"], item_name)
 
     def label(self, coefficient: str) -> str:
-        return self.tx["coefficients"][coefficient]
+        return self.tx["coefficients"].get(coefficient) or COEFFICIENTS[coefficient].label
 
     def reason(self, text: str) -> str:
         return "; ".join(word(self.tx["reasons"], part) for part in text.split("; ")) if text else ""
