@@ -121,4 +121,5 @@ def test_model_trained_on_three_sample_interviews_against_coder_a_on_eight(tmp_p
     assert len(samples["out-of-sample"]["documents"]) == 5
     assert not set(samples["out-of-sample"]["documents"]) & set(TRAIN_DOCS)
     html = (report / "report.html").read_text(encoding="utf-8")
-    assert "in-sample (Trainingsdokumente" in html and "out-of-sample (nicht trainiert)" in html
+    # The German report names the samples in German.
+    assert "Trainingsdokumente (schmeichelt dem Modell)" in html and "nicht trainierte Dokumente" in html

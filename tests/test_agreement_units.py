@@ -185,8 +185,13 @@ def test_table_and_json_keys(tmp_path):
     figures = json.loads(out.read_text())
     coefficients = {"percent_agreement", "fleiss_kappa", "conger_kappa", "brennan_prediger", "gwet_ac1",
                     "krippendorff_alpha"}
-    assert set(figures) == coefficients | {"n_rated", "n_units", "units_entered", "weights", "nan_reasons"}
+    assert set(figures) == coefficients | {"n_rated", "n_units", "units_entered", "weights", "nan_reasons", "ci",
+                                           "ci_method"}
     assert all(isinstance(figures[k], float) for k in coefficients)
+    # One interval per coefficient; α's is the bootstrap's, and --bootstrap 0 draws none.
+    assert set(figures["ci"]) == coefficients and figures["ci"]["krippendorff_alpha"] is None
+    assert figures["ci_method"]["krippendorff_alpha"].endswith("no interval (--bootstrap 0)")
+    assert figures["ci_method"]["fleiss_kappa"].startswith("t distribution")
     assert (figures["n_rated"], figures["n_units"]) == (5, 4)
     # u5 has one rating and is not pairable; the rest as computed by hand:
     # pairs agreeing per unit: u1 3/3, u2 1/3, u3 3/3, u4 1/1 -> mean 5/6.

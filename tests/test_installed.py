@@ -67,6 +67,12 @@ def test_the_wheel_holds_the_shipped_defaults(installed, tmp_path):
     assert Path(model, "weights.npz").is_file()
     for name in ("config.yaml", "codebook.yaml", "manifesto.yaml"):
         assert (Path(package).parent / "defaults" / name).read_bytes() == (Path(defaults.__file__).parent / name).read_bytes()
+    # The report pages' templates and text tables are package data too.
+    templates = Path(defaults.__file__).parents[1] / "reports" / "templates"
+    shipped = sorted(p.name for p in templates.iterdir() if p.is_file())
+    assert {"base.html.j2", "overview.html.j2", "report.html.j2", "texts_de.yaml", "texts_en.yaml"} <= set(shipped)
+    for name in shipped:
+        assert (Path(package).parent / "reports" / "templates" / name).read_bytes() == (templates / name).read_bytes(), name
 
 
 def test_installed_classify_from_an_empty_folder(installed, repo, tmp_path):
@@ -84,6 +90,8 @@ def test_installed_classify_from_an_empty_folder(installed, repo, tmp_path):
     assert sum(bool(r["codes"]) for r in segments) > 5
     assert set(segments[0]["scores"]) == set(model.codes)
     assert json.dumps(meta, sort_keys=True).count(model.fingerprint) >= 1
+    # The overview renders from the wheel's templates.
+    assert "Ergebnisübersicht" in (tmp_path / "o" / "overview.html").read_text(encoding="utf-8")
 
 
 def test_installed_train_without_config_writes_the_shipped_default(installed, repo, tmp_path):

@@ -123,7 +123,10 @@ def test_human_pairs_first_model_apart(result):
 
 def test_chart_draws_reliability_lines(result):
     html = render_html(result)
-    assert ">.667</text>" in html and ">.80</text>" in html
+    # Decimal commas in German, the leading zero dropped as in English-language journals.
+    assert ">0,667</text>" in html and ">0,80</text>" in html
+    english = render_html(result, lang="en")
+    assert ">.667</text>" in english and ">.80</text>" in english
     chart = html[html.index("<figure class='chart'>"):html.index("</figure>")]
     bars = sum(np.isfinite(i.estimates[k].value) for i in result.items if i.estimates
                for k in ("krippendorff_alpha", headline(i)))

@@ -41,5 +41,5 @@ from pipeline.agreement.bootstrap import (  # noqa: F401
     AlphaBootstrap, bootstrap_alpha,
 )
 from pipeline.agreement.registry import (  # noqa: F401
-    COEFFICIENTS, Coefficient, agreement_summary,
+    COEFFICIENTS, INTERVAL_METHODS, Coefficient, agreement_summary,
 )

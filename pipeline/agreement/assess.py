@@ -10,6 +10,7 @@ categories; :func:`assess` is one rating matrix.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import numpy as np
 from pipeline.agreement.bootstrap import AlphaBootstrap, bootstrap_alpha
 from pipeline.agreement.coefficients import krippendorff_alpha
 from pipeline.agreement.ratings import LEVELS, WEIGHT_NAMES, Estimate, contingency_table, encode_ratings
-from pipeline.agreement.registry import COEFFICIENTS, agreement_summary
+from pipeline.agreement.registry import COEFFICIENTS, INTERVAL_METHODS, agreement_summary
 from pipeline.agreement.unitizing import UnitizingResult
 from pipeline.agreement.units import MODEL_PREFIX, CodedUnits
 from pipeline.core.errors import InputError
@@ -71,6 +72,22 @@ class ItemAgreement:
     n_rated: int = 0
     reasons: dict[str, str] = field(default_factory=dict)
     weights: str = "identity"
+
+    def interval(self, name: str) -> tuple[float, float]:
+        """The one 95 % interval of coefficient ``name`` that every output shows
+        (:data:`pipeline.agreement.registry.INTERVAL_METHODS`): α's bootstrap interval
+        over units (NaN without a bootstrap), the t interval for the others."""
+        if INTERVAL_METHODS.get(name) == "bootstrap":
+            return self.bootstrap.ci if self.bootstrap is not None else (math.nan, math.nan)
+        est = self.estimates.get(name)
+        return est.ci if est is not None else (math.nan, math.nan)
+
+    def standard_error(self, name: str) -> float:
+        """The standard error that belongs to :meth:`interval` (the bootstrap's for α)."""
+        if INTERVAL_METHODS.get(name) == "bootstrap":
+            return self.bootstrap.se if self.bootstrap is not None else math.nan
+        est = self.estimates.get(name)
+        return est.se if est is not None else math.nan
 
 
 @dataclass(frozen=True)
@@ -136,6 +153,7 @@ class AgreementResult:
     sources: tuple[tuple[str, str], ...] = ()
     models: dict[str, dict] = field(default_factory=dict)
     n_documents: int = 0
+    rule_parts: tuple[tuple[str, dict], ...] = ()
 
 
 # --------------------------------------------------------------------------- computing
@@ -284,7 +302,7 @@ def assess_coded(units: CodedUnits, *, n_boot: int = 1000, seed: int = 0) -> Agr
                                name="code system" + (" (human coders)" if models and len(humans) >= 2 else ""))
     pooled = None
     if models and len(humans) >= 2:
-        pooled, _, _ = _items(units, all_cols, None, n_boot=0, seed=seed, name="code system (all coders, model included)")
+        pooled, _, _ = _items(units, all_cols, None, n_boot=n_boot, seed=seed, name="code system (all coders, model included)")
 
     notes: list[tuple[str, dict]] = []
     comparisons: list[ModelComparison] = []
@@ -307,7 +325,7 @@ def assess_coded(units: CodedUnits, *, n_boot: int = 1000, seed: int = 0) -> Agr
                 if not sample_docs:
                     continue
                 keep = np.isin(docs, sample_docs)
-                o, its, _ = _items(units, [g_h, g_m], keep, n_boot=min(n_boot, 200), seed=seed,
+                o, its, _ = _items(units, [g_h, g_m], keep, n_boot=n_boot, seed=seed,
                                    name=f"{m} vs {h} ({sample})")
                 comparisons.append(ModelComparison(m, h, sample, tuple(sample_docs), o, its))
         if trained is None:
@@ -343,7 +361,8 @@ def assess_coded(units: CodedUnits, *, n_boot: int = 1000, seed: int = 0) -> Agr
                 ))
     return AgreementResult(units.unit, units.rule, units.coders, overall, items, tuple(disagreements), models,
                            humans, pooled, tuple(comparisons), dict(units.model_training), units.unitizing,
-                           tuple(notes), units.sources, dict(units.models), len(set(units.documents)))
+                           tuple(notes), units.sources, dict(units.models), len(set(units.documents)),
+                           units.rule_parts)
 
 
 def assess_table(
@@ -401,4 +420,7 @@ def assess_table(
             f"{item.n_rated} units with one or more ratings enter the category proportions, "
             f"{item.n_units} with two or more the observed agreement")
     notes = tuple(_nan_notes(item))
-    return AgreementResult("table", rule, tuple(coders), item, (), disagreements, (), tuple(coders), notes=notes)
+    parts = (("table", {"n_coders": len(coders), "level": level, "weights": weights, "n_rated": item.n_rated,
+                        "n_units": item.n_units}),)
+    return AgreementResult("table", rule, tuple(coders), item, (), disagreements, (), tuple(coders), notes=notes,
+                           rule_parts=parts)

@@ -36,6 +36,13 @@ class AlphaBootstrap:
     confidence: float
     level: str
     samples: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.empty(0))
+    seed: int = 0
+
+    @property
+    def se(self) -> float:
+        """Standard deviation of the finite resampled values (the bootstrap standard error)."""
+        finite = self.samples[np.isfinite(self.samples)]
+        return float(finite.std(ddof=1)) if finite.size >= 2 else math.nan
 
 
 def bootstrap_alpha(
@@ -98,7 +105,7 @@ def bootstrap_alpha(
     finite = samples[np.isfinite(samples)]
     lo, hi = np.quantile(finite, [(1 - confidence) / 2, 1 - (1 - confidence) / 2]) if finite.size else (math.nan, math.nan)
     p_below = tuple((float(mn), float((finite < mn).mean()) if finite.size else math.nan) for mn in minimums)
-    return AlphaBootstrap(alpha, (float(lo), float(hi)), p_below, n_boot, confidence, level, samples)
+    return AlphaBootstrap(alpha, (float(lo), float(hi)), p_below, n_boot, confidence, level, samples, seed)
 
 
 def _alpha_from(n_values: float, observed: float, marginals: np.ndarray, delta: np.ndarray) -> float:

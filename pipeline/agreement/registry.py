@@ -63,6 +63,34 @@ COEFFICIENTS: dict[str, Coefficient] = {
 }
 
 
+#: The one interval method reported for each coefficient, wherever its figure is shown.
+#:
+#: ``"bootstrap"`` (Krippendorff's α): percentile interval of the ordinary
+#: nonparametric bootstrap over units (:func:`pipeline.agreement.bootstrap.bootstrap_alpha`;
+#: number of draws and seed are the ``--bootstrap`` and ``--seed`` options, default 1000
+#: draws, seed 0). α has no standard error with a known sampling distribution for
+#: arbitrary numbers of coders, missing values and metrics; Hayes & Krippendorff (2007)
+#: recommend bootstrapping it, and resampling the sampling units themselves (Efron &
+#: Tibshirani 1993, ch. 6 and 13) keeps the dependence between the pairable values of one
+#: unit, which their resampling of pairable values ignores. The distribution also gives
+#: P(α < .667) and P(α < .800), the probabilities of missing Krippendorff's (2004)
+#: thresholds. Its standard error is the standard deviation of the draws.
+#:
+#: ``"t"`` (percent agreement, the κ family, Brennan–Prediger, AC1/AC2): ``value ±
+#: t(n − 1)·se`` with Gwet's (2014) linearised standard error (Fleiss, Cohen & Everitt
+#: 1969 for Cohen's κ), capped to [-1, 1]: the interval of irrCAC, so that published
+#: values can be checked against it.
+#:
+#: References: Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap.
+#: Chapman & Hall. Hayes, A. F., & Krippendorff, K. (2007). Answering the call for a
+#: standard reliability measure for coding data. Communication Methods and Measures, 1,
+#: 77–89. Gwet, K. L. (2014). Handbook of Inter-Rater Reliability, 4th ed.
+INTERVAL_METHODS = {
+    "percent_agreement": "t", "cohen_kappa": "t", "scott_pi": "t", "fleiss_kappa": "t", "conger_kappa": "t",
+    "brennan_prediger": "t", "gwet_ac1": "t", "krippendorff_alpha": "bootstrap",
+}
+
+
 def agreement_summary(
     codes: np.ndarray, *, n_categories: int | None = None, level: str = "nominal",
     values: Sequence[float] | None = None, weights: str | np.ndarray = "identity", confidence: float = 0.95,

@@ -64,6 +64,8 @@ class CodedUnits:
             (``None``: the model card does not say).
         offsets: Per unit ``(start, end)`` into its document's original text, where known.
         sources: The input files with their SHA-256, for the report.
+        rule_parts: The rule as ``(key, values)`` pairs, so that the report can say it
+            in any language (``rule`` is the English wording).
     """
 
     unit: str
@@ -80,6 +82,7 @@ class CodedUnits:
     offsets: tuple[tuple[int, int], ...] = ()
     sources: tuple[tuple[str, str], ...] = ()
     models: dict[str, dict] = field(default_factory=dict)
+    rule_parts: tuple[tuple[str, dict], ...] = ()
 
     @property
     def model_coders(self) -> tuple[str, ...]:
@@ -346,11 +349,15 @@ def load_coded_units(
                 if code in col:
                     values[i, g, col[code]] = 1.0
     sources = []
+    parts: list[tuple[str, dict]] = [("segment", {})]
     if hand and hand.units:
         sources.append("unit files matched by unit id (within their document where they name one)")
+        parts.append(("segment_unit_files", {}))
     if models:
         sources.append("classify outputs matched by segment id (codable segments only)")
+        parts.append(("segment_classify", {}))
     if codings:
+        parts.append(("segment_spans_model" if models else "segment_spans", {"share": min_overlap}))
         sources.append(
             f"spans projected onto {'the classify output' if models else 'autocode'}'s segments: a segment gets a "
             f"coder's code when the span covers ≥ {min_overlap:.0%} of the segment or the segment covers ≥ "
@@ -363,7 +370,8 @@ def load_coded_units(
         originals[info[u][0]][o[0]:o[1]] if info[u][0] in originals and o[0] >= 0 else info[u][1]
         for u, o in zip(unit_ids, offsets))
     return CodedUnits("segment", rule, unit_ids, tuple(info[u][0] for u in unit_ids), texts_out, coder_list,
-                      code_list, values, offsets=offsets, sources=input_files, model_training=training, models=model_info)
+                      code_list, values, offsets=offsets, sources=input_files, model_training=training, models=model_info,
+                      rule_parts=tuple(parts))
 
 
 def _original_texts(transcripts: dict, models: Sequence[ModelOutput]) -> dict[str, str]:
@@ -460,7 +468,7 @@ def _document_units(info, labels, codings, coders, codes, transcripts, min_overl
     rule = ("unit = document; per code: present in the document or not (nominal), and the number of "
             "codings in the document (interval); a coder counts only on documents in which they coded something")
     texts = tuple(transcripts[d].text[:200] if d in transcripts else "" for d in docs)
-    return CodedUnits("document", rule, docs, docs, texts, coders, codes, values)
+    return CodedUnits("document", rule, docs, docs, texts, coders, codes, values, rule_parts=(("document", {}),))
 
 
 def span_units(
@@ -569,5 +577,6 @@ def span_units(
         + ("stretches of text nobody coded with the code count as agreed 'absent' units"
            if count_uncoded else "uncoded text is not counted as agreement")
     )
+    parts = (("span", {"share": min_overlap}), ("span_uncoded" if count_uncoded else "span_no_uncoded", {}))
     return CodedUnits("span", rule, tuple(unit_ids), tuple(documents), tuple(unit_texts), coders, codes, values,
-                      tuple(unit_codes), unitizing=unitizing, offsets=tuple(offsets))
+                      tuple(unit_codes), unitizing=unitizing, offsets=tuple(offsets), rule_parts=parts)

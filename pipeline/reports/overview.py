@@ -17,15 +17,15 @@ reads them once, document by document, and keeps only what a person reads:
 Memory does not grow with the number of segments: aggregates are small matrices and
 the examples are a bounded number per code and document. :func:`build_overview`
 returns plain data, :func:`render_overview` turns it into HTML (inline CSS and
-JavaScript, nothing loaded from anywhere, every text escaped), :func:`write_overview`
-writes ``overview.html`` atomically.
+JavaScript, nothing loaded from anywhere, every text escaped; the templates and the
+German and English texts are package data in ``pipeline/reports/templates``),
+:func:`write_overview` writes ``overview.html`` atomically.
 """
 
 from __future__ import annotations
 
 import csv
 import heapq
-import html
 import json
 import math
 from collections import deque
@@ -39,9 +39,10 @@ from pipeline import __version__
 from pipeline.core.codebook import Code, Codebook
 from pipeline.core.errors import InputError
 from pipeline.core.io import atomic_open, classify_output_files, sha256_file
+from pipeline.reports.overview_view import overview_context
+from pipeline.reports.templating import LANGUAGES, render
 
 OVERVIEW_FILE = "overview.html"
-LANGUAGES = ("de", "en")
 
 
 # --------------------------------------------------------------------------- data
@@ -552,373 +553,19 @@ def _nearest_anchors(ov: Overview, run_keys: dict, number: dict) -> None:
             cv.anchors = [(a, float(v @ centre)) for a, v in zip(cv.code.anchors, A)]
 
 
-# --------------------------------------------------------------------------- text
-
-TEXT = {
-    "de": {
-        "title": "Ergebnisübersicht", "run": "{docs} Dokumente, {segs} Segmente, davon {codable} codierbar; codiert mit Modell „{model}“.",
-        "model": "Modell", "created": "trainiert", "codebook": "Codesystem", "codes_n": "{n} Codes",
-        "embedder": "Einbettung", "lexical": "lexikalischer Block (Wort- und Zeichen-TF-IDF)", "context": "Nachbarsegmente je Seite",
-        "classifier": "Klassifikator", "multi": "mehrere Codes je Segment, Schwelle je Code", "single": "genau ein Code je Segment",
-        "training": "Trainingsdaten", "train_line": "{documents} Dokumente, {segments} Segmente, {coded} codiert (Codierer/in {coder})",
-        "cv": "Kreuzvalidiert", "cv_line": "{folds} dokumentgruppierte Folds: Mikro-F1 {micro}, Makro-F1 {macro}", "cv_parent": "; Obercodes Makro-F1 {pmacro}",
-        "transfer": "Transfer", "unit": "Segmentierung",
-        "filters": "Filter", "f_doc": "Dokument", "f_code": "Code", "f_role": "Sprecherrolle", "f_score": "Score von–bis", "all": "alle",
-        "f_note": "Filter wirken auf die Matrix (Dokument), die Codeabschnitte (Code) und die Beispiele (alle).",
-        "matrix": "Code × Dokument", "matrix_note": "Segmente je Code und Dokument (wie summary.csv) und ihr Anteil an den codierbaren Segmenten des Dokuments; die Farbe zeigt den Anteil (Obercodes eigene Skala).",
-        "document": "Dokument", "segments": "Segmente", "codable": "codierbar", "total": "Summe",
-        "cooc": "Gemeinsames Auftreten", "cooc_same": "Im selben Segment", "cooc_near": "In der Nähe (±{w} codierbare Segmente)",
-        "cooc_same_note": "Segmente, die beide Codes tragen; die Diagonale zählt die Segmente des Codes. Obercode und Untercode (grau) treten immer gemeinsam auf.",
-        "cooc_near_note": "Segmente des Zeilencodes, bei denen der Spaltencode im selben oder in einem der {w} codierbaren Segmente davor oder danach (im selben Dokument) vorkommt.",
-        "per_code": "Codes im Einzelnen", "threshold": "Schwelle", "coded_n": "{n} Segmente codiert", "f1": "F1 (Kreuzvalidierung)",
-        "top": "Höchste Scores", "borderline": "Grenzfälle", "above": "knapp codiert", "below": "knapp nicht codiert",
-        "none": "Keine Segmente für diese Filter.", "why": "Warum", "terms": "Wörter und Wendungen mit dem größten Gewicht",
-        "no_terms": "Das Modell hat keinen lexikalischen Block; es entscheidet über die Einbettung.",
-        "anchors": "Ankerbeispiele des Codesystems", "anchor_sim": "Ähnlichkeit zu den bestbewerteten codierten Segmenten",
-        "no_anchors": "Das Codesystem nennt für diesen Code keine Ankerbeispiele.", "nearest": "nächstes Ankerbeispiel",
-        "seg_pos": "Segment {i} von {n}", "chars": "Zeichen {a}–{b}", "cleaned": "(bereinigter Text; Quelle nicht gefunden oder geändert)",
-        "codes_of": "Codes", "definition": "Definition", "shown": "{n} Beispiele sichtbar",
-        "w_source_missing": "Quelle von {x} nicht gefunden oder geändert: dort steht der bereinigte Text statt des Originalwortlauts.",
-        "w_unknown_codes": "Codes in den Ausgaben, die das Codesystem nicht kennt (nicht gezählt): {x}.",
-        "w_other_model": "Diese Ausgaben stammen von einem anderen Modell als dem hier beschriebenen: {x}. Die „Warum“-Angaben gelten dann nicht.",
-        "w_anchors_failed": "Die nächsten Ankerbeispiele konnten nicht berechnet werden ({x}).",
-        "footer": "Erstellt von autocode {v}. Die Seite lädt nichts nach und funktioniert offline.", "q": "„{x}“",
-    },
-    "en": {
-        "title": "Results overview", "run": "{docs} documents, {segs} segments, {codable} of them codable; coded with model “{model}”.",
-        "model": "Model", "created": "trained", "codebook": "Code system", "codes_n": "{n} codes",
-        "embedder": "Embedding", "lexical": "lexical block (word and character TF-IDF)", "context": "neighbouring segments on each side",
-        "classifier": "Classifier", "multi": "several codes per segment, a threshold per code", "single": "exactly one code per segment",
-        "training": "Training data", "train_line": "{documents} documents, {segments} segments, {coded} coded (coder {coder})",
-        "cv": "Cross-validated", "cv_line": "{folds} document-grouped folds: micro-F1 {micro}, macro-F1 {macro}", "cv_parent": "; parent codes macro-F1 {pmacro}",
-        "transfer": "Transfer", "unit": "Segmentation",
-        "filters": "Filters", "f_doc": "Document", "f_code": "Code", "f_role": "Speaker role", "f_score": "Score from–to", "all": "all",
-        "f_note": "Filters apply to the matrix (document), the code sections (code) and the examples (all).",
-        "matrix": "Code × document", "matrix_note": "Segments per code and document (as in summary.csv) and their share of the document's codable segments; the colour shows the share (parent codes on their own scale).",
-        "document": "Document", "segments": "Segments", "codable": "codable", "total": "Total",
-        "cooc": "Co-occurrence", "cooc_same": "In the same segment", "cooc_near": "Nearby (±{w} codable segments)",
-        "cooc_same_note": "Segments carrying both codes; the diagonal counts the code's segments. A parent code and its children (grey) always occur together.",
-        "cooc_near_note": "Segments of the row's code with the column's code in the same segment or in one of the {w} codable segments before or after it (same document).",
-        "per_code": "Codes one by one", "threshold": "threshold", "coded_n": "{n} segments coded", "f1": "F1 (cross-validation)",
-        "top": "Highest scores", "borderline": "Borderline", "above": "just coded", "below": "just not coded",
-        "none": "No segments for these filters.", "why": "Why", "terms": "Words and phrases that weigh most",
-        "no_terms": "The model has no lexical block; it decides on the embedding.",
-        "anchors": "Anchor examples of the code system", "anchor_sim": "similarity to the top coded segments",
-        "no_anchors": "The code system gives no anchor examples for this code.", "nearest": "nearest anchor",
-        "seg_pos": "segment {i} of {n}", "chars": "characters {a}–{b}", "cleaned": "(cleaned text; source not found or changed)",
-        "codes_of": "Codes", "definition": "Definition", "shown": "{n} examples shown",
-        "w_source_missing": "Source of {x} not found or changed: the cleaned text is shown instead of the original words.",
-        "w_unknown_codes": "Codes in the outputs that the code system does not know (not counted): {x}.",
-        "w_other_model": "These outputs come from another model than the one described here: {x}. The “why” parts do not apply to them.",
-        "w_anchors_failed": "The nearest anchor examples could not be computed ({x}).",
-        "footer": "Made by autocode {v}. The page loads nothing and works offline.", "q": "“{x}”",
-    },
-}
-
-SHOW_TOP = 6  # examples visible per list (the page holds more, for the filters)
-SHOW_BORDER = 4
-
-CSS = """
-*{box-sizing:border-box}
-[hidden]{display:none!important}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1d232b;background:#f6f7f9}
-main{max-width:1240px;margin:0 auto;padding:16px 20px 40px}
-h1{font-size:24px;margin:8px 0 4px}h2{font-size:19px;margin:28px 0 8px;border-bottom:2px solid #d5dae1;padding-bottom:4px}
-h3{font-size:16px;margin:0 0 4px}h4{font-size:13px;margin:10px 0 4px;text-transform:uppercase;letter-spacing:.03em;color:#4a5563}
-p.note{color:#4a5563;margin:4px 0 8px;max-width:100ch}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8px 0;background:#fff;border:1px solid #d5dae1;border-radius:6px;padding:10px 14px}
-dl.facts dt{font-weight:600;color:#4a5563}dl.facts dd{margin:0;overflow-wrap:anywhere}
-.warn{background:#fff4d6;border:1px solid #e8c468;border-radius:6px;padding:6px 10px;margin:6px 0}
-form.filters{position:sticky;top:0;z-index:2;display:flex;flex-wrap:wrap;gap:8px 16px;align-items:end;background:#fff;border:1px solid #d5dae1;border-radius:6px;padding:8px 12px;margin:12px 0}
-form.filters label{display:flex;flex-direction:column;font-size:12px;color:#4a5563;gap:2px}
-form.filters select{max-width:260px}form.filters input{width:5.5em}
-.frame{overflow-x:auto;max-width:100%;background:#fff;border:1px solid #d5dae1;border-radius:6px}
-table{border-collapse:collapse;font-variant-numeric:tabular-nums}
-th,td{padding:3px 6px;border-bottom:1px solid #e6e9ee;text-align:right;vertical-align:bottom}
-th{font-weight:600;font-size:12px}
-th.row,td.row{text-align:left;white-space:nowrap;max-width:240px;overflow:hidden;text-overflow:ellipsis}
-th.v{writing-mode:vertical-rl;transform:rotate(180deg);text-align:left;white-space:nowrap;padding:6px 2px}
-th.parent,td.parent{border-left:2px solid #9aa5b4}
-td.cell{min-width:40px;line-height:1.15}td.cell small{display:block;color:#4a5563;font-size:10px}
-tr.sum td{font-weight:600;border-top:2px solid #9aa5b4}
-.picked{outline:2px solid #c0392b;outline-offset:-2px}
-section.code{background:#fff;border:1px solid #d5dae1;border-radius:6px;padding:12px 14px;margin:14px 0}
-section.code .head{display:flex;flex-wrap:wrap;gap:4px 14px;align-items:baseline}
-section.code .head span{color:#4a5563;font-size:13px}
-.cols{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:14px}
-.cols>div{min-width:0}
-@media (max-width:900px){.cols{grid-template-columns:minmax(0,1fr)}}
-ol.examples{list-style:none;margin:0;padding:0}
-ol.examples li{border-left:4px solid #9aa5b4;padding:4px 8px;margin:0 0 6px;background:#fafbfc}
-ol.examples li.yes{border-left-color:#2e7d4f}ol.examples li.no{border-left-color:#c77c02}
-.meta{font-size:12px;color:#4a5563;overflow-wrap:anywhere}.meta b{color:#1d232b}
-blockquote{margin:2px 0;white-space:pre-line;overflow-wrap:anywhere}
-.anchor{font-size:12px;color:#37506b;overflow-wrap:anywhere}
-.empty{color:#8a94a3;font-style:italic;margin:2px 0 8px}
-ul.terms{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:4px}
-ul.terms li{background:#e8eef6;border-radius:3px;padding:1px 6px;font-size:13px;overflow-wrap:anywhere}
-ul.terms li small{color:#4a5563}
-ul.anchors{margin:0;padding-left:18px}ul.anchors li{overflow-wrap:anywhere}
-footer{margin-top:30px;color:#8a94a3;font-size:12px}
-@media print{
- body{background:#fff;font-size:10pt}main{max-width:none;padding:0}
- form.filters{display:none}.frame{overflow:visible;border:none}
- section.code{break-inside:avoid-page;border:none;border-top:1px solid #9aa5b4;border-radius:0;padding:8px 0}
- tr,li{break-inside:avoid}h2{break-after:avoid}
- td.cell,ol.examples li,.picked{-webkit-print-color-adjust:exact;print-color-adjust:exact}
- .picked{outline:none}
-}
-"""
-
-JS = """
-(function(){
-var form=document.getElementById('filters');if(!form)return;
-function q(s){return Array.prototype.slice.call(document.querySelectorAll(s));}
-function num(el,d){var v=parseFloat(el.value);return isNaN(v)?d:v;}
-function apply(){
- var doc=form.doc.value,code=form.code.value,role=form.role.value,lo=num(form.lo,0),hi=num(form.hi,1);
- q('#code-matrix tbody tr').forEach(function(tr){tr.hidden=doc!==''&&tr.getAttribute('data-doc')!==doc;});
- q('[data-col]').forEach(function(el){el.classList.toggle('picked',code!==''&&el.getAttribute('data-col')===code);});
- q('section.code').forEach(function(s){s.hidden=code!==''&&(' '+s.getAttribute('data-codes')+' ').indexOf(' '+code+' ')<0;});
- var total=0;
- q('ol.examples').forEach(function(ol){
-  var limit=+ol.getAttribute('data-limit'),n=0;
-  Array.prototype.forEach.call(ol.children,function(li){
-   var s=+li.getAttribute('data-score');
-   var ok=n<limit&&(doc===''||li.getAttribute('data-doc')===doc)&&(role===''||li.getAttribute('data-role')===role)&&s>=lo&&s<=hi;
-   li.hidden=!ok;if(ok)n++;});
-  var empty=ol.nextElementSibling;if(empty)empty.hidden=n>0;
-  if(!ol.closest('section[hidden]'))total+=n;});
- var out=document.getElementById('shown');if(out)out.textContent=out.getAttribute('data-text').replace('{n}',total);
-}
-form.addEventListener('input',apply);form.addEventListener('change',apply);
-form.addEventListener('submit',function(e){e.preventDefault();});
-apply();
-})();
-"""
-
-
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _pct(count: int, total: int) -> str:
-    return "–" if total <= 0 else f"{100 * count / total:.0f} %"
-
-
-def _f(x) -> str:
-    return "–" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.2f}"
-
-
-def _heat(value: float, top: float, hue: int) -> str:
-    alpha = 0.0 if top <= 0 else min(1.0, value / top) * 0.75
-    return f"background:hsla({hue},62%,48%,{alpha:.2f})"
-
-
 # --------------------------------------------------------------------------- rendering
 
 
-def _facts(ov: Overview, t: dict) -> str:
-    f = ov.model.facts
-    rows = [(t["model"], f"{f.get('model', ov.model.name)}" + (f" ({t['created']} {f['created'][:10]})" if f.get("created") else ""))]
-    rows.append((t["codebook"], f"{ov.model.codebook.name} — {t['codes_n'].format(n=len(ov.model.codebook.leaf_ids))}"))
-    if f.get("embedder"):
-        extra = [t["lexical"]] if f.get("lexical") else []
-        if f.get("context"):
-            extra.append(f"{f['context']} {t['context']}")
-        rows.append((t["embedder"], f["embedder"] + (" + " + ", ".join(extra) if extra else "")))
-    if f.get("labels"):
-        rows.append((t["classifier"], f"{f.get('classifier', '')}, C {f.get('C')}: {t['single' if f['labels'] == 'single' else 'multi']}"))
-    if f.get("unit"):
-        rows.append((t["unit"], f["unit"]))
-    tr = f.get("training") or {}
-    if tr:
-        line = t["train_line"].format(documents=tr.get("documents", "?"), segments=tr.get("segments", "?"),
-                                      coded=tr.get("coded_segments", "?"), coder=tr.get("coder", "–"))
-        files = tr.get("files")
-        rows.append((t["training"], line + (f"; {', '.join(map(str, files))}" if isinstance(files, list) and files else "")))
-    cv = f.get("cv") or {}
-    if "macro_f1" in cv:
-        line = t["cv_line"].format(folds=cv.get("folds", "?"), micro=_f(cv.get("micro_f1")), macro=_f(cv.get("macro_f1")))
-        if "parent_macro_f1" in cv:
-            line += t["cv_parent"].format(pmacro=_f(cv["parent_macro_f1"]))
-        rows.append((t["cv"], line))
-    transfer = f.get("transfer") or {}
-    if transfer:
-        parts = []
-        for direction, d in (transfer.get("directions") or {}).items():
-            if isinstance(d, dict) and isinstance(d.get("micro_f1"), float):
-                cv_own = d.get("cv_micro_f1_of_coded_register")
-                parts.append(f"{direction}: micro-F1 {_f(d['micro_f1'])}" + (f" (CV {_f(cv_own)})" if isinstance(cv_own, float) else ""))
-        if parts:
-            rows.append((t["transfer"], "; ".join(parts)))
-    return "<dl class='facts'>" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows) + "</dl>"
-
-
-def _warnings(ov: Overview, t: dict) -> str:
-    missing = [w.split(":", 1)[1] for w in ov.warnings if w.startswith("source_missing:")]
-    lines = []
-    if missing:
-        lines.append(t["w_source_missing"].format(x=", ".join(missing[:5]) + (f" (+{len(missing) - 5})" if len(missing) > 5 else "")))
-    for w in ov.warnings:
-        kind, _, x = w.partition(":")
-        if kind != "source_missing" and f"w_{kind}" in t:
-            lines.append(t[f"w_{kind}"].format(x=x))
-    return "".join(f"<p class='warn'>{_e(line)}</p>" for line in lines)
-
-
-def _filters(ov: Overview, t: dict) -> str:
-    docs = "".join(f"<option value='{i}'>{_e(d.document)}</option>" for i, d in enumerate(ov.documents))
-    depth = {c.id: len(ov.model.codebook.ancestors(c.id)) for c in ov.model.codebook.codes}
-    codes = "".join(f"<option value='{_e(c)}'>{'  ' * depth[c]}{_e(c)}</option>" for c in ov.ids)
-    roles = "".join(f"<option value='{_e(r)}'>{_e(r)}</option>" for r in ov.roles)
-    return (
-        f"<form class='filters' id='filters' aria-label='{_e(t['filters'])}'>"
-        f"<label>{_e(t['f_doc'])}<select name='doc'><option value=''>{_e(t['all'])}</option>{docs}</select></label>"
-        f"<label>{_e(t['f_code'])}<select name='code'><option value=''>{_e(t['all'])}</option>{codes}</select></label>"
-        f"<label>{_e(t['f_role'])}<select name='role'><option value=''>{_e(t['all'])}</option>{roles}</select></label>"
-        f"<label>{_e(t['f_score'])}<span><input name='lo' type='number' min='0' max='1' step='0.05' value='0'> – "
-        f"<input name='hi' type='number' min='0' max='1' step='0.05' value='1'></span></label>"
-        f"<span class='note' id='shown' data-text='{_e(t['shown'])}'></span></form>"
-    )
-
-
-def _matrix(ov: Overview, t: dict) -> str:
-    parents = set(ov.model.codebook.parent_ids)
-    names = {c.id: c.name for c in ov.model.codebook.codes}
-
-    def cls(c: str) -> str:
-        return " parent" if c in parents else ""
-
-    top = {True: 0.0, False: 0.0}
-    for d in ov.documents:
-        for c in ov.ids:
-            if d.codable:
-                top[c in parents] = max(top[c in parents], d.counts[c] / d.codable)
-    head = "".join(f"<th class='v{cls(c)}' data-col='{_e(c)}' title='{_e(names[c])}'>{_e(c)}</th>" for c in ov.ids)
-    rows = []
-    for i, d in enumerate(ov.documents):
-        cells = "".join(
-            f"<td class='cell{cls(c)}' data-col='{_e(c)}' style='{_heat(d.counts[c] / d.codable if d.codable else 0.0, top[c in parents], 212 if c in parents else 152)}'>"
-            f"<span class='n'>{d.counts[c]}</span><small>{_pct(d.counts[c], d.codable)}</small></td>"
-            for c in ov.ids
-        )
-        rows.append(f"<tr data-doc='{i}'><th class='row' scope='row' title='{_e(d.document)}'>{_e(d.document)}</th>"
-                    f"<td>{d.segments}</td><td>{d.codable}</td>{cells}</tr>")
-    n_seg = sum(d.segments for d in ov.documents)
-    n_cod = sum(d.codable for d in ov.documents)
-    sums = "".join(f"<td class='cell{cls(c)}'>{sum(d.counts[c] for d in ov.documents)}<small>{_pct(sum(d.counts[c] for d in ov.documents), n_cod)}</small></td>" for c in ov.ids)
-    return (
-        f"<h2 id='matrix'>{_e(t['matrix'])}</h2><p class='note'>{_e(t['matrix_note'])}</p>"
-        f"<div class='frame'><table id='code-matrix'><thead><tr><th class='row'>{_e(t['document'])}</th>"
-        f"<th class='v'>{_e(t['segments'])}</th><th class='v'>{_e(t['codable'])}</th>{head}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody><tfoot><tr class='sum'><td class='row'>{_e(t['total'])}</td><td>{n_seg}</td><td>{n_cod}</td>{sums}</tr></tfoot></table></div>"
-    )
-
-
-def _cooc_table(ov: Overview, M: np.ndarray, table_id: str) -> str:
-    cb = ov.model.codebook
-    parents = set(cb.parent_ids)
-    lineage = {c: {c, *cb.ancestors(c)} for c in ov.ids}
-
-    def related(a: str, b: str) -> bool:
-        # A parent always co-occurs with its children: kept out of the colour scale.
-        return a in lineage[b] or b in lineage[a]
-
-    others = [int(M[a, b]) for a, ca in enumerate(ov.ids) for b, cb_ in enumerate(ov.ids) if not related(ca, cb_)]
-    top = float(max(others, default=0))
-    head = "".join(f"<th class='v{' parent' if c in parents else ''}' data-col='{_e(c)}'>{_e(c)}</th>" for c in ov.ids)
-    rows = []
-    for a, ca in enumerate(ov.ids):
-        cells = []
-        for b, cb_ in enumerate(ov.ids):
-            v = int(M[a, b])
-            style = "font-weight:600" if a == b else "color:#8a94a3" if related(ca, cb_) else _heat(v, top, 28)
-            cells.append(f"<td class='cell{' parent' if cb_ in parents else ''}' style='{style}'>{v}</td>")
-        rows.append(f"<tr><th class='row{' parent' if ca in parents else ''}' scope='row' data-col='{_e(ca)}'>{_e(ca)}</th>{''.join(cells)}</tr>")
-    return f"<div class='frame'><table id='{table_id}'><thead><tr><th class='row'></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-
-
-def _example(ov: Overview, ex: Example, code: str, t: dict, docs: dict[str, tuple[int, int]], *, visible: bool) -> str:
-    s = ov.segments[ex.segment]
-    doc_index, doc_segments = docs[s.document]
-    who = f"{s.speaker} ({s.role})" if s.speaker else s.role
-    meta = (f"<b>{ex.score:.2f}</b> · {_e(s.document)} · {_e(t['seg_pos'].format(i=s.index + 1, n=doc_segments))} · "
-            f"{_e(t['chars'].format(a=s.start, b=s.end))} · {_e(who)}"
-            + (f" · {_e(t['codes_of'])}: {_e(', '.join(s.codes))}" if s.codes else ""))
-    words = _e(s.words) + ("" if s.original else f" <small>{_e(t['cleaned'])}</small>")
-    anchor = (f"<div class='anchor'>{_e(t['nearest'])} ({ex.similarity:.2f}): {t['q'].format(x=_e(ex.anchor))}</div>"
-              if ex.anchor and ex.similarity is not None else "")
-    return (f"<li class='{'yes' if code in s.codes else 'no'}' data-doc='{doc_index}' data-role='{_e(s.role)}' data-score='{ex.score:.4f}'"
-            f"{'' if visible else ' hidden'}><div class='meta'>{meta}</div><blockquote>{words}</blockquote>{anchor}</li>")
-
-
-def _examples(ov: Overview, items: list[Example], code: str, t: dict, limit: int) -> str:
-    docs = {d.document: (i, d.segments) for i, d in enumerate(ov.documents)}
-    lis = "".join(_example(ov, ex, code, t, docs, visible=i < limit) for i, ex in enumerate(items))
-    return (f"<ol class='examples' data-limit='{limit}'>{lis}</ol>"
-            f"<p class='empty'{' hidden' if items else ''}>{_e(t['none'])}</p>")
-
-
-def _code_section(ov: Overview, cv: CodeView, t: dict) -> str:
-    code = cv.code
-    cv_fig = ((ov.model.facts.get("cv") or {}).get("per_code") or {}).get(code.id, {})
-    head = [f"<h3>{_e(code.id)} — {_e(code.name)}</h3>", f"<span>{_e(t['coded_n'].format(n=cv.coded))}</span>"]
-    if cv.threshold is not None:
-        head.append(f"<span>{_e(t['threshold'])} {cv.threshold:.2f}</span>")
-    if "f1" in cv_fig:
-        head.append(f"<span>{_e(t['f1'])} {cv_fig['f1']:.2f}</span>")
-    definition = f"<p class='note'>{_e(code.definition)}</p>" if code.definition else ""
-    if cv.terms:
-        terms = "<ul class='terms'>" + "".join(f"<li>{_e(w)} <small>{v:.2f}</small></li>" for w, v in cv.terms) + "</ul>"
-    else:
-        terms = f"<p class='empty'>{_e(t['no_terms'])}</p>"
-    if cv.anchors:
-        anchors = "<ul class='anchors'>" + "".join(
-            "<li>" + t["q"].format(x=_e(a)) + (f" <small>({_e(t['anchor_sim'])}: {sim:.2f})</small>" if sim is not None else "") + "</li>"
-            for a, sim in cv.anchors) + "</ul>"
-    else:
-        anchors = f"<p class='empty'>{_e(t['no_anchors'])}</p>"
-    codes_attr = " ".join([code.id, *ov.model.codebook.ancestors(code.id)])
-    return (
-        f"<section class='code' id='code-{_e(code.id)}' data-codes='{_e(codes_attr)}'><div class='head'>{''.join(head)}</div>{definition}"
-        f"<div class='cols'><div><h4>{_e(t['top'])}</h4>{_examples(ov, cv.top, code.id, t, SHOW_TOP)}</div>"
-        f"<div><h4>{_e(t['borderline'])}: {_e(t['above'])}</h4>{_examples(ov, cv.above, code.id, t, SHOW_BORDER)}"
-        f"<h4>{_e(t['borderline'])}: {_e(t['below'])}</h4>{_examples(ov, cv.below, code.id, t, SHOW_BORDER)}</div></div>"
-        f"<h4>{_e(t['why'])}: {_e(t['terms'])}</h4>{terms}<h4>{_e(t['why'])}: {_e(t['anchors'])}</h4>{anchors}</section>"
-    )
-
-
 def render_overview(ov: Overview, *, lang: str = "de") -> str:
-    """The overview as one self-contained HTML page (``lang``: ``de`` or ``en``)."""
-    if lang not in TEXT:
+    """The overview as one self-contained HTML page (``lang``: ``de`` or ``en``).
+
+    The page's markup, style, script and texts are package data
+    (``pipeline/reports/templates``); :mod:`pipeline.reports.overview_view` prepares
+    what it shows.
+    """
+    if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, found {lang!r}")
-    t = TEXT[lang]
-    n_seg = sum(d.segments for d in ov.documents)
-    n_cod = sum(d.codable for d in ov.documents)
-    run = t["run"].format(docs=len(ov.documents), segs=n_seg, codable=n_cod, model=ov.model.name)
-    parts = [
-        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">",
-        f"<title>{_e(t['title'])} — {_e(ov.model.name)}</title><style>{CSS}</style></head><body><main>",
-        f"<h1>{_e(t['title'])}</h1><p class='note'>{_e(run)}</p>",
-        _facts(ov, t),
-        _warnings(ov, t),
-        _filters(ov, t),
-        f"<p class='note'>{_e(t['f_note'])}</p>",
-        _matrix(ov, t),
-        f"<h2 id='cooccurrence'>{_e(t['cooc'])}</h2>",
-        f"<h4>{_e(t['cooc_same'])}</h4><p class='note'>{_e(t['cooc_same_note'])}</p>",
-        _cooc_table(ov, ov.same, "cooc-same"),
-        f"<h4>{_e(t['cooc_near'].format(w=ov.window))}</h4><p class='note'>{_e(t['cooc_near_note'].format(w=ov.window))}</p>",
-        _cooc_table(ov, ov.near, "cooc-near"),
-        f"<h2 id='codes'>{_e(t['per_code'])}</h2>",
-        *(_code_section(ov, cv, t) for cv in ov.codes),
-        f"<footer>{_e(t['footer'].format(v=__version__))}</footer></main>",
-        f"<script>{JS}</script></body></html>\n",
-    ]
-    return "".join(parts)
+    return render("overview.html.j2", css="overview.css", **overview_context(ov, lang=lang, version=__version__))
 
 
 def write_overview(
@@ -938,7 +585,7 @@ def write_overview(
     Returns:
         (the written file, the overview's data).
     """
-    if lang not in TEXT:
+    if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, found {lang!r}")
     paths = overview_inputs(out_dir) if paths is None else [Path(p) for p in paths]
     ov = build_overview(paths, model=model, window=window)
