@@ -215,6 +215,7 @@ def fit_classifier(config: RunConfig, data: TrainingSet, train_rows: np.ndarray,
         cv_folds=config.training.cv_folds,
         shrink=config.training.threshold_shrink,
         extra=codebook_examples(config, data.codebook, embedder, featurizer),
+        measure=config.training.threshold_measure,
     )
     return embedder, featurizer, classifier, X
 
@@ -228,6 +229,8 @@ def train(
     texts: Sequence[str | Path] = (),
     name: str = "",
     evaluate: bool = True,
+    select: str | None = None,
+    progress=None,
 ) -> Model:
     """Train a model on hand-coded files.
 
@@ -240,6 +243,10 @@ def train(
         texts: Extra folders where span documents are looked up.
         name: Model name (default: derived from the code system).
         evaluate: Run the document-grouped cross-validation for the model card.
+        select: ``micro`` or ``macro``: choose the configuration on the hand codes by
+            that F1 (:mod:`pipeline.select`; ``config`` then gives the segmentation and
+            training procedure, the candidates the rest); None: train ``config`` as it is.
+        progress: Called with one line per selection step.
     """
     from pipeline.evaluate import cross_validate
 
@@ -249,8 +256,13 @@ def train(
         codebook = Codebook.from_ids(found)
         warn(f"no --codebook given: using the {len(found)} codes found in the hand codes ({', '.join(found)}).")
     data = build_training_set(hand, codebook=codebook, config=config, coder=coder)
-    cv = cross_validate(data, config=config) if evaluate else None
     documents = {d: hashlib.sha256(t.text.encode("utf-8")).hexdigest() for d, t in sorted(hand.transcripts.items()) if d in set(data.groups)}
+    if select:
+        from pipeline.select import train_selected
+
+        # The selection's out-of-fold figures are the model card's CV figures (marked optimistic).
+        return train_selected(data, base=config, measure=select, name=name, files=[str(p) for p in coded], document_sha256=documents, progress=progress)
+    cv = cross_validate(data, config=config) if evaluate else None
     return train_on(data, config=config, name=name, cv=cv, files=[str(p) for p in coded], document_sha256=documents)
 
 

@@ -1,0 +1,186 @@
+"""Configuration selection (pipeline.select) and models of several configurations (pipeline.joint)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from pipeline.codebook import Codebook
+from pipeline.config import config_from_dict
+from pipeline.model import load_model, save_model
+from pipeline.select import Candidate, train_selected
+from pipeline.train import TrainingSet
+from pipeline.types import Segment
+
+# A code that lives in one word (a made-up keyword) and one that lives in meaning:
+# money trouble said in ever different words, beside everyday sentences about other things.
+MONEY = [
+    "Das Geld reicht hinten und vorne nicht.", "Wir konnten die Rechnung nicht bezahlen.",
+    "Die Kosten sind uns über den Kopf gewachsen.", "Am Monatsende ist das Konto leer.",
+    "Für die Reise fehlten schlicht die Mittel.", "Unser Budget war nach drei Wochen aufgebraucht.",
+    "Die Bank hat den Kredit abgelehnt.", "Wir mussten bei Freunden Schulden machen.",
+    "Das Projekt scheiterte an der Finanzierung.", "Die Miete frisst fast das ganze Gehalt.",
+    "Ohne Zuschuss wäre das unbezahlbar gewesen.", "Die Preise sind viel zu hoch für uns.",
+    "Wir haben jeden Euro zweimal umgedreht.", "Die Förderung wurde gestrichen, jetzt fehlt das Kapital.",
+    "Das können wir uns finanziell nicht leisten.", "Die Ausgaben übersteigen die Einnahmen deutlich.",
+    "Eine Niederlassung wäre zu teuer.", "Der Etat für Übersetzungen ist erschöpft.",
+    "Das Darlehen müssen wir bald zurückzahlen.", "Die Firma steht kurz vor der Pleite.",
+]
+OTHER = [
+    "Heute scheint die Sonne über dem See.", "Der Hund schläft gern auf dem Sofa.",
+    "Im Garten blühen die ersten Tulpen.", "Wir haben gestern Abend Nudeln gekocht.",
+    "Der Zug kam pünktlich in Lyon an.", "Meine Schwester spielt gern Klavier.",
+    "Das Museum zeigt alte Landkarten.", "Im Winter fahren wir in die Berge.",
+    "Die Kinder bauen eine Sandburg.", "Er liest jeden Morgen die Zeitung.",
+    "Der Vortrag handelte von Vögeln.", "Am Wochenende regnete es ununterbrochen.",
+    "Die Katze jagt einen Schmetterling.", "Wir trafen uns im Café am Markt.",
+    "Das Konzert dauerte drei Stunden.", "Sie pflanzt Tomaten auf dem Balkon.",
+    "Der Fluss führt im Frühjahr Hochwasser.", "Unser Nachbar repariert sein Fahrrad.",
+    "Die Bibliothek öffnet um neun Uhr.", "Auf dem Tisch steht ein Strauß Blumen.",
+]
+KEYWORD = "Quorxat"
+
+
+def _data(seed: int = 0) -> TrainingSet:
+    """20 documents of 8 segments; document d says only MONEY[d] and OTHER[d], so that
+    held-out documents say money trouble in words the training folds never saw."""
+    rng = np.random.default_rng(seed)
+    segments, rows = [], []
+    for d in range(len(MONEY)):
+        for k in range(8):
+            money = bool(rng.random() < 0.4)
+            text = MONEY[d] if money else OTHER[d]
+            key = bool(rng.random() < 0.3)
+            if key:
+                text = text[:-1] + f", meinte {KEYWORD} dazu."
+            else:
+                # near misses: one letter off, which a sentence embedding hardly tells apart
+                text = text[:-1] + f", meinte {rng.choice(['Quorxit', 'Quarxat', 'Qworxat', 'Quorxal'])} dazu."
+            segments.append(Segment(id=f"d{d}:{k}", transcript=f"d{d}", start=0, end=len(text), speaker="", text=text, role="unit"))
+            rows.append([key, money])
+    book = Codebook.from_ids(["KEY", "MONEY"])
+    return TrainingSet(tuple(segments), np.array(rows, dtype=bool), np.array([s.transcript for s in segments]), book, "A")
+
+
+def _pool():
+    common = {"training": {"codebook_examples": 0.0, "threshold_shrink": 0.0}}
+    words = config_from_dict({"embedder": {"name": "tfidf"}, "features": {"lexical": False, "prototypes": 0.0, "center": 0.0}, "classifier": {"C": 10.0}, **common})
+    meaning = config_from_dict({"embedder": {"name": "use-multilingual"}, "features": {"lexical": False, "prototypes": 0.0, "center": 0.0}, "classifier": {"C": 0.1}, **common})
+    return [Candidate("words", "words", words), Candidate("meaning", "meaning", meaning)]
+
+
+@pytest.fixture(scope="module")
+def selected():
+    data = _data()
+    lines = []
+    model = train_selected(data, base=_pool()[0].config, pool=_pool(), progress=lines.append)
+    return data, model, lines
+
+
+def test_the_keyword_code_takes_the_lexical_candidate_and_the_card_lists_every_candidate(selected):
+    data, model, lines = selected
+    sel = model.card["selection"]
+    assert sel["per_code"]["KEY"] == "words", sel
+    assert [c["name"] for c in sel["candidates"]] == ["words", "meaning"]
+    for c in sel["candidates"]:
+        assert 0 <= c["micro_f1"] <= 1 and 0 <= c["macro_f1"] <= 1 and set(c["per_code_f1"]) == {"KEY", "MONEY"}
+    assert model.card["cv"]["optimistic"] is True
+    assert any(line.startswith("[2/2] meaning") for line in lines), lines  # progress, one line per candidate
+
+
+def test_a_selected_model_keeps_its_predictions_through_save_and_load(selected, tmp_path):
+    data, model, _ = selected
+    texts = [f"Die Gebühren haben uns ruiniert, meinte {KEYWORD} dazu.", "Im Park spielen Kinder Fußball, meinte Anna dazu.", *data.texts[:20]]
+    before = model.predict_proba(texts)
+    save_model(model, tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    np.testing.assert_allclose(again.predict_proba(texts), before, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(again.classifier.thresholds_, model.classifier.thresholds_)
+    segs = [Segment(id=f"n:{i}", transcript="n", start=0, end=len(t), speaker="", text=t, role="unit") for i, t in enumerate(texts)]
+    assert [r["codes"] for r in again.code_segments(segs)] == [r["codes"] for r in model.code_segments(segs)]
+    assert "KEY" in again.code_segments(segs[:1])[0]["codes"]
+    card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    assert "## Configuration selection" in card and "| words |" in card and "| meaning |" in card and "optimistic" in card
+
+
+def test_a_model_of_two_configurations_codes_each_code_as_its_member_alone(selected):
+    """The joint linear model gives each code exactly the probabilities of the candidate
+    chosen for it, trained alone."""
+    data, model, _ = selected
+    sel = model.card["selection"]
+    if len(sel["members"]) < 2:
+        pytest.skip("the selection chose one candidate for both codes on this data")
+    from pipeline.joint import JointEmbedder
+
+    assert isinstance(model.embedder, JointEmbedder)
+    texts = data.texts[:30]
+    P = model.predict_proba(texts)
+    for j, code in enumerate(data.codebook.leaf_ids):
+        (alone,) = [c for c in _pool() if c.name == sel["per_code"][code]]
+        single = train_selected(data, base=alone.config, pool=[alone])
+        np.testing.assert_allclose(P[:, j], single.predict_proba(texts)[:, j], rtol=1e-4, atol=1e-6)
+        assert model.classifier.thresholds_[j] == single.classifier.thresholds_[j]
+
+
+def _germeval_folder(folder, data):
+    """The synthetic data as GermEval files: the first 120 comments train, the rest test."""
+    import csv
+
+    from pipeline.benchmark_germeval import FILES, LABELS
+
+    folder.mkdir()
+    for part, rows in (("train", range(0, 120)), ("test", range(120, len(data.segments)))):
+        with open(folder / FILES[part], "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["comment_id", "comment_text", *LABELS])
+            for i in rows:
+                w.writerow([i, data.segments[i].text, int(data.Y[i, 0]), int(data.Y[i, 1]), int(i % 3 == 0)])
+
+
+def test_the_choice_sees_no_test_data(tmp_path):
+    """Shuffling the labels of the test file leaves the choice (and every candidate's
+    figures) unchanged, while the test scores change: only the training file decides."""
+    import csv
+
+    from pipeline.benchmark_germeval import FILES, LABELS, run_germeval
+
+    data = _data(seed=1)
+    _germeval_folder(tmp_path / "ge", data)
+    words = _pool()[0]
+    strong = config_from_dict({**words.config.to_dict(), "classifier": {"C": 0.1}})
+    pool = [words, Candidate("words C=0.1", "words", strong)]
+    first = run_germeval(tmp_path / "ge", config=words.config, pool=pool)
+    test = tmp_path / "ge" / FILES["test"]
+    with open(test, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    order = np.random.default_rng(5).permutation(len(rows))
+    with open(test, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["comment_id", "comment_text", *LABELS])
+        for r, k in zip(rows, order):
+            w.writerow([r["comment_id"], r["comment_text"], *(rows[k][lab] for lab in LABELS)])
+    second = run_germeval(tmp_path / "ge", config=words.config, pool=pool)
+
+    def strip(sel):
+        return {**sel, "seconds": 0, "candidates": [{**c, "seconds": 0} for c in sel["candidates"]]}
+
+    assert strip(first["selection"]) == strip(second["selection"])
+    assert first["results"]["autocode"]["per_label"] != second["results"]["autocode"]["per_label"]
+    assert first["results"]["peer"]["per_label"] != second["results"]["peer"]["per_label"]
+
+
+def test_an_old_format_model_still_loads(repo, tmp_path):
+    """The shipped model of format version 2 loads and codes as before."""
+    shipped = repo / "pipeline" / "defaults" / "model"
+    meta = json.loads((shipped / "model.json").read_text(encoding="utf-8"))
+    copy = tmp_path / "old"
+    shutil.copytree(shipped, copy)
+    if meta["format_version"] != 2:
+        meta["format_version"] = 2  # a retrained shipped model: written as version 2 once more
+        (copy / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    model = load_model(copy)
+    assert model.codes == tuple(meta["codebook"]["codes"])
+    assert model.classifier.coef_.shape[0] == len(model.codes)
