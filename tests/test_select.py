@@ -184,3 +184,42 @@ def test_an_old_format_model_still_loads(repo, tmp_path):
     model = load_model(copy)
     assert model.codes == tuple(meta["codebook"]["codes"])
     assert model.classifier.coef_.shape[0] == len(model.codes)
+
+
+@pytest.mark.slow
+def test_germeval_benchmark_on_a_slice_scores_with_the_official_measure_and_runs_the_peer(shared, tmp_path):
+    """`autocode benchmark germeval` on the first 150 comments of each file: the measure
+    is scikit-learn's two-class macro-F1 per label, and the peer runs in the same run."""
+    from sklearn.metrics import f1_score
+    from typer.testing import CliRunner
+
+    from pipeline.benchmark_germeval import LABELS, load_germeval, official_scores
+    from pipeline.cli import app
+
+    folder = shared / "data" / "germeval2021"
+    if not folder.is_dir():
+        pytest.skip("../shared/data/germeval2021 is not available")
+    _, Y = load_germeval(folder, "test", limit=150)
+    rng = np.random.default_rng(0)
+    pred = rng.random(Y.shape) < 0.4
+    scores = official_scores(Y, pred)
+    for j, lab in enumerate(LABELS):
+        assert scores["per_label"][lab] == round(f1_score(Y[:, j], pred[:, j], average="macro"), 4)
+    assert scores["mean"] == round(float(np.mean([f1_score(Y[:, j], pred[:, j], average="macro") for j in range(3)])), 4)
+    fixed = tmp_path / "tfidf.yaml"
+    fixed.write_text("embedder: {name: tfidf}\nfeatures: {prototypes: 0.0, center: 0.0}\nclassifier: {C: 1.0}\ntraining: {codebook_examples: 0.0}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["benchmark", "germeval", "--data", str(folder), "--out", str(tmp_path / "out"), "--limit", "150", "--config", str(fixed)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "benchmark.json").read_text(encoding="utf-8"))
+    assert set(report["results"]) == {"autocode", "peer"} and report["test_comments"] == 150
+    for method in ("autocode", "peer"):
+        r = report["results"][method]
+        assert set(r["per_label"]) == set(LABELS) and abs(r["mean"] - np.mean(list(r["per_label"].values()))) < 1e-3
+    assert "| peer |" in (tmp_path / "out" / "benchmark.md").read_text(encoding="utf-8")
+    # The peer's figures are the protocol's TF-IDF + LinearSVC, one per label, on the same slice.
+    from pipeline.benchmark import fit_peer
+
+    train, Ytr = load_germeval(folder, "train", limit=150)
+    test, _ = load_germeval(folder, "test", limit=150)
+    peer = np.column_stack([fit_peer([s.text for s in train], Ytr[:, j].astype(int), seed=0)([s.text for s in test]) for j in range(3)])
+    assert report["results"]["peer"]["per_label"] == official_scores(Y, peer.astype(bool))["per_label"]
