@@ -17,6 +17,8 @@ Procedure (cost: one out-of-fold pass per candidate, then a fit of what was chos
    embedding cache once per embedder).
 3. Per candidate, thresholds from those probabilities (as the training itself chooses
    them) and the figures at those thresholds: micro- and macro-F1 over the codes.
+   One more candidate costs no fit: the mean of the logits of the best candidate and of
+   the best one of another family (multi-label only).
 4. The whole-model choice is the candidate with the best figure (micro-F1, or macro-F1
    with ``--select-by macro``). Per code, another candidate replaces it where its F1 (or
    the configured ``threshold_measure``) for that code is at least :data:`MARGIN` higher;
@@ -107,7 +109,8 @@ class _Tried:
     scores: dict
     per_code: np.ndarray  # the threshold measure per code at the chosen thresholds
     seconds: float
-    group: int
+    group: int | None
+    parts: tuple[tuple[int, float], ...] = ()  # (base candidate, weight) whose logits it averages; () : itself
 
 
 def _code_measure(Y: np.ndarray, P: np.ndarray, t: np.ndarray, measure: str) -> np.ndarray:
@@ -130,6 +133,30 @@ def _at(y: np.ndarray, pred: np.ndarray, measure: str) -> float:
     return (f1 + f0) / 2
 
 
+def _ensemble(tried: list, Y: np.ndarray, figure: str, codebook):
+    """The mean of the logits of the best candidate and of the best one of another
+    family (a joint model represents it exactly), scored on their out-of-fold
+    probabilities: a candidate that costs no fit. None when all are of one family."""
+    order = sorted(range(len(tried)), key=lambda i: (-tried[i].scores[figure], i))
+    a = order[0]
+    others = [i for i in order if tried[i].candidate.family != tried[a].candidate.family]
+    if not others:
+        return None
+    b = others[0]
+
+    def logit(P):
+        P = np.clip(P, 1e-12, 1 - 1e-12)
+        return np.log(P / (1 - P))
+
+    P = 1.0 / (1.0 + np.exp(-(logit(tried[a].proba) + logit(tried[b].proba)) / 2))
+    cfg = tried[a].candidate.config
+    thresholds = shrunk_thresholds(Y, P, cfg.training.threshold_shrink, cfg.training.threshold_measure)
+    pred = P >= thresholds
+    scores = scores_with_parents(Y, pred, codebook)
+    cand = Candidate(f"mean of {tried[a].candidate.name} and {tried[b].candidate.name}", "ensemble", cfg)
+    return _Tried(cand, P, thresholds, pred, scores, _code_measure(Y, P, thresholds, cfg.training.threshold_measure), 0.0, None, ((a, 0.5), (b, 0.5)))
+
+
 def _figures(scores: dict) -> dict:
     out = {k: round(float(scores[k]), 4) for k in ("micro_f1", "macro_f1", "parent_micro_f1", "parent_macro_f1") if k in scores}
     out["per_code_f1"] = {c: round(r["f1"], 4) for c, r in scores["per_code"].items()}
@@ -146,6 +173,7 @@ def train_selected(
     files: Sequence[str] = (),
     document_sha256: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
+    ensemble: bool = True,
 ) -> Model:
     """Choose the configuration on ``data`` (see the module docstring) and train it.
 
@@ -156,6 +184,7 @@ def train_selected(
         measure: ``micro`` or ``macro`` (F1 over the codes) decides.
         pool: The candidates (default: :func:`candidates` of ``base``).
         progress: Called with one line per step (the CLI prints them on stderr).
+        ensemble: Also try the mean of the two best families' logits (step 2).
 
     Returns:
         The trained :class:`pipeline.model.Model`; its card holds every candidate's
@@ -218,6 +247,11 @@ def train_selected(
         tried.append(_Tried(cand, P, thresholds, pred, scores, per_code, time.perf_counter() - clock, g))
         say(f"[{n}/{len(pool)}] {cand.name}: micro-F1 {scores['micro_f1']:.3f}, macro-F1 {scores['macro_f1']:.3f} ({time.perf_counter() - clock:.1f} s)")
     figure = "micro_f1" if measure == "micro" else "macro_f1"
+    if ensemble and not single and len(tried) > 1:
+        mean = _ensemble(tried, Y, figure, codebook)
+        if mean is not None:
+            tried.append(mean)
+            say(f"[+] {mean.candidate.name}: micro-F1 {mean.scores['micro_f1']:.3f}, macro-F1 {mean.scores['macro_f1']:.3f} (no new fit: the two out-of-fold passes averaged)")
     best = max(range(len(tried)), key=lambda i: (tried[i].scores[figure], -i))
     choice = np.full(Y.shape[1], best)
     if not single:
@@ -233,8 +267,11 @@ def train_selected(
     if not per_code_choice:
         choice[:] = best
         combined = tried[best].scores
-    members = sorted(set(choice.tolist()))
-    say("chosen: " + (f"{tried[best].candidate.name}" if len(members) == 1 else "per code: " + ", ".join(f"{c} → {tried[choice[j]].candidate.name}" for j, c in enumerate(codebook.leaf_ids))))
+    def parts(i):
+        return tried[i].parts or ((i, 1.0),)
+
+    members = sorted({m for i in set(choice.tolist()) for m, _ in parts(i)})
+    say("chosen: " + (f"{tried[best].candidate.name}" if len(set(choice.tolist())) == 1 else "per code: " + ", ".join(f"{c} → {tried[choice[j]].candidate.name}" for j, c in enumerate(codebook.leaf_ids))))
     fitted = {}
     for m in members:
         tr = tried[m]
@@ -244,7 +281,7 @@ def train_selected(
         fitted[m] = (embedder, featurizer, clf, X.shape[1])
     seconds = time.perf_counter() - start
     say(f"selection and training took {seconds:.1f} s")
-    primary = max(members, key=lambda m: (int((choice == m).sum()), -m))
+    primary = max(members, key=lambda m: (sum(w for j in range(Y.shape[1]) for k, w in parts(int(choice[j])) if k == m), -m))
     config = tried[primary].candidate.config
     if len(members) == 1:
         embedder, featurizer, classifier, _ = fitted[primary]
@@ -260,7 +297,7 @@ def train_selected(
         widths = [dims[c] for c in configs]
         embedder = JointEmbedder(configs, embedders, widths)
         featurizer = JointFeaturizer([fitted[m][1] for m in members], [configs.index(tried[m].candidate.config.embedder) for m in members], widths)
-        rows = [[(members.index(int(choice[j])), 1.0)] for j in range(Y.shape[1])]
+        rows = [[(members.index(m), w) for m, w in parts(int(choice[j]))] for j in range(Y.shape[1])]
         thresholds = np.array([tried[choice[j]].thresholds[j] for j in range(Y.shape[1])])
         classifier = joint_classifier([fitted[m][2] for m in members], [fitted[m][3] for m in members], rows, thresholds, C=config.classifier.C, class_weight=config.classifier.class_weight, seed=t.seed)
     card = {
@@ -289,7 +326,7 @@ def train_selected(
             "threshold_measure": base.training.threshold_measure,
             "folds": folds.describe(),
             "margin": MARGIN,
-            "choice": "per code" if len(members) > 1 else "whole model",
+            "choice": "per code" if len(set(choice.tolist())) > 1 else "whole model",
             "candidates": [
                 {"name": tr.candidate.name, "family": tr.candidate.family, "C": tr.candidate.config.classifier.C, "seconds": round(tr.seconds, 2), **_figures(tr.scores)}
                 for tr in tried

@@ -83,8 +83,12 @@ def selected():
 def test_the_keyword_code_takes_the_lexical_candidate_and_the_card_lists_every_candidate(selected):
     data, model, lines = selected
     sel = model.card["selection"]
-    assert sel["per_code"]["KEY"] == "words", sel
-    assert [c["name"] for c in sel["candidates"]] == ["words", "meaning"]
+    # The keyword code is coded from words (alone, or beside meaning in the mean of both),
+    # never from the sentence embedding alone.
+    assert "words" in sel["per_code"]["KEY"] and sel["per_code"]["KEY"] != "meaning", sel["per_code"]
+    assert [c["name"] for c in sel["candidates"]] == ["words", "meaning", "mean of meaning and words"]
+    plain = train_selected(data, base=_pool()[0].config, pool=_pool(), ensemble=False).card["selection"]
+    assert plain["per_code"] == {"KEY": "words", "MONEY": "meaning"}, plain["candidates"]
     for c in sel["candidates"]:
         assert 0 <= c["micro_f1"] <= 1 and 0 <= c["macro_f1"] <= 1 and set(c["per_code_f1"]) == {"KEY", "MONEY"}
     assert model.card["cv"]["optimistic"] is True
@@ -118,11 +122,16 @@ def test_a_model_of_two_configurations_codes_each_code_as_its_member_alone(selec
     assert isinstance(model.embedder, JointEmbedder)
     texts = data.texts[:30]
     P = model.predict_proba(texts)
+    alone = {c.name: train_selected(data, base=c.config, pool=[c]).predict_proba(texts) for c in _pool()}
     for j, code in enumerate(data.codebook.leaf_ids):
-        (alone,) = [c for c in _pool() if c.name == sel["per_code"][code]]
-        single = train_selected(data, base=alone.config, pool=[alone])
-        np.testing.assert_allclose(P[:, j], single.predict_proba(texts)[:, j], rtol=1e-4, atol=1e-6)
-        assert model.classifier.thresholds_[j] == single.classifier.thresholds_[j]
+        chosen = sel["per_code"][code]
+        if chosen in alone:
+            expected = alone[chosen][:, j]
+        else:  # the mean of two candidates' logits
+            assert chosen.startswith("mean of "), chosen
+            z = np.mean([np.log(P_[:, j] / (1 - P_[:, j])) for P_ in alone.values()], axis=0)
+            expected = 1 / (1 + np.exp(-z))
+        np.testing.assert_allclose(P[:, j], expected, rtol=1e-4, atol=1e-6)
 
 
 def _germeval_folder(folder, data):
