@@ -182,17 +182,15 @@ def test_the_choice_sees_no_test_data(tmp_path):
 
 
 def test_an_old_format_model_still_loads(repo, tmp_path):
-    """The shipped model of format version 2 loads and codes as before."""
-    shipped = repo / "pipeline" / "defaults" / "model"
-    meta = json.loads((shipped / "model.json").read_text(encoding="utf-8"))
+    """A model written by autocode before joint models (format version 2, tests/data/model_v2,
+    a tiny TF-IDF model) loads and codes as it did then."""
     copy = tmp_path / "old"
-    shutil.copytree(shipped, copy)
-    if meta["format_version"] != 2:
-        meta["format_version"] = 2  # a retrained shipped model: written as version 2 once more
-        (copy / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    shutil.copytree(repo / "tests" / "data" / "model_v2", copy)
+    assert json.loads((copy / "model.json").read_text(encoding="utf-8"))["format_version"] == 2
     model = load_model(copy)
-    assert model.codes == tuple(meta["codebook"]["codes"])
-    assert model.classifier.coef_.shape[0] == len(model.codes)
+    assert model.codes == ("GELD",)
+    # the probabilities the old autocode gave when it wrote the model
+    np.testing.assert_allclose(model.predict_proba(["Die Kosten sind hoch.", "Der Hund bellt."])[:, 0], [0.693855, 0.298319], atol=2e-6)
 
 
 @pytest.mark.slow
