@@ -230,3 +230,35 @@ def test_germeval_benchmark_on_a_slice_scores_with_the_official_measure_and_runs
     test, _ = load_germeval(folder, "test", limit=150)
     peer = np.column_stack([fit_peer([s.text for s in train], Ytr[:, j].astype(int), seed=0)([s.text for s in test]) for j in range(3)])
     assert report["results"]["peer"]["per_label"] == official_scores(Y, peer.astype(bool))["per_label"]
+
+
+@pytest.mark.slow
+def test_train_without_config_chooses_and_says_so(repo, tmp_path):
+    """`autocode train` without --config runs the selection: progress on stderr, every
+    candidate in the card, and the model classifies; --config fixes the configuration."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    records = [json.loads(line) for line in (repo / "corpus" / "codings.jsonl").read_text(encoding="utf-8").splitlines()]
+    docs = ("int01_clustermanagement", "int02_partnercluster_frankreich", "int04_zulieferer_gross")
+    coded = tmp_path / "coded.jsonl"
+    coded.write_text("".join(json.dumps(r) + "\n" for r in records if r["coder"] == "A" and r["document"] in docs), encoding="utf-8")
+    runner = CliRunner()
+    args = ["train", str(coded), "--texts", str(repo / "corpus" / "transcripts"), "--codebook", str(repo / "configs" / "codebook.yaml")]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "m"), "--select-by", "macro"])
+    assert result.exit_code == 0, result.output
+    assert "choosing among 9 candidate configurations" in result.stderr and "[9/9] hybrid C=3" in result.stderr
+    meta = json.loads((tmp_path / "m" / "model.json").read_text(encoding="utf-8"))
+    names = [c["name"] for c in meta["selection"]["candidates"]]
+    assert names[:9] == [f"{f} C={c}" for f, grid in (("default", ("0.01", "0.02", "0.05")), ("fast", ("0.3", "1", "3")), ("hybrid", ("0.3", "1", "3"))) for c in grid]
+    assert meta["selection"]["measure"] == "macro-F1" and meta["cv"]["optimistic"] is True
+    card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    assert all(f"| {n} |" in card for n in names)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["classify", str(repo / "corpus" / "transcripts" / "int03_kmu_sensorik.txt"), "--model", str(tmp_path / "m"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    fixed = runner.invoke(app, [*args, "--out", str(tmp_path / "f"), "--config", str(repo / "configs" / "fast.yaml"), "--no-cv"])
+    assert fixed.exit_code == 0, fixed.output
+    assert "choosing among" not in fixed.stderr
+    assert "selection" not in json.loads((tmp_path / "f" / "model.json").read_text(encoding="utf-8"))
