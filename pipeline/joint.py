@@ -87,11 +87,12 @@ class JointEmbedder(Embedder):
 
 
 class JointFeaturizer:
-    """The members' feature blocks side by side (see the module docstring).
+    """The feature blocks side by side (see the module docstring).
 
     Parameters:
-        featurizers: One fitted :class:`pipeline.features.Featurizer` per member.
-        embedder_of: Index into the joint embedder's embedders, per member.
+        featurizers: One fitted :class:`pipeline.features.Featurizer` per block (members
+            that differ only in C share one).
+        embedder_of: Index into the joint embedder's embedders, per block.
         dims: Width of each embedder's vectors.
     """
 
@@ -151,12 +152,16 @@ def raw_weights(clf) -> tuple[np.ndarray, np.ndarray]:
     return coef, intercept
 
 
-def joint_classifier(classifiers: Sequence, widths: Sequence[int], rows: Sequence[Sequence[tuple[int, float]]], thresholds: np.ndarray, *, C: float, class_weight: str, seed: int) -> MultiLabelLogReg:
-    """One multi-label classifier over the members' feature blocks side by side.
+def joint_classifier(classifiers: Sequence, block_of: Sequence[int], widths: Sequence[int], rows: Sequence[Sequence[tuple[int, float]]], thresholds: np.ndarray, *, C: float, class_weight: str, seed: int) -> MultiLabelLogReg:
+    """One multi-label classifier over the feature blocks side by side.
+
+    Members that share a featurizer (candidates differing only in C) share its block:
+    the features are computed once.
 
     Args:
         classifiers: The members' fitted classifiers.
-        widths: Each member's number of features.
+        block_of: The feature block each member reads.
+        widths: Each block's number of features.
         rows: Per code, ``(member, weight)`` pairs: the code's logit is the weighted sum
             of those members' logits for the code (one pair of weight 1: that member's).
         thresholds: ndarray of shape (n_codes,).
@@ -168,7 +173,8 @@ def joint_classifier(classifiers: Sequence, widths: Sequence[int], rows: Sequenc
     raw = [raw_weights(c) for c in classifiers]
     for j, parts in enumerate(rows):
         for m, w in parts:
-            coef[j, offsets[m] : offsets[m + 1]] += w * raw[m][0][j]
+            b = block_of[m]
+            coef[j, offsets[b] : offsets[b + 1]] += w * raw[m][0][j]
             intercept[j] += w * raw[m][1][j]
     out = MultiLabelLogReg(C=C, class_weight=class_weight, seed=seed)
     out.coef_, out.intercept_ = coef, intercept

@@ -431,8 +431,8 @@ def save_model(model: Model, directory: str | Path) -> Path:
 
 
 def _joint_meta(model: Model) -> dict:
-    """The members of a joint model (:mod:`pipeline.joint`): their embedders and feature
-    configurations; nothing for a model of one configuration."""
+    """The parts of a joint model (:mod:`pipeline.joint`): its embedders and feature
+    blocks; nothing for a model of one configuration."""
     from dataclasses import asdict
 
     from pipeline.joint import JointEmbedder
@@ -444,7 +444,7 @@ def _joint_meta(model: Model) -> dict:
         "joint": {
             "embedders": [asdict(c) for c in model.embedder.configs],
             "dims": [int(d) for d in model.embedder.dims],
-            "members": [{"features": asdict(f.config), "embedder": int(k)} for f, k in zip(fz.featurizers, fz.embedder_of)],
+            "blocks": [{"features": asdict(f.config), "embedder": int(k)} for f, k in zip(fz.featurizers, fz.embedder_of)],
         }
     }
 
@@ -470,8 +470,8 @@ def _joint_parts(directory: Path, meta: dict):
     joint = meta["joint"]
     try:
         configs = [config_from_dict({"embedder": e}, where=f"{directory}/model.json joint.embedders").embedder for e in joint["embedders"]]
-        features = [config_from_dict({"features": m["features"]}, where=f"{directory}/model.json joint.members").features for m in joint["members"]]
-        owners = [int(m["embedder"]) for m in joint["members"]]
+        features = [config_from_dict({"features": m["features"]}, where=f"{directory}/model.json joint.blocks").features for m in joint["blocks"]]
+        owners = [int(m["embedder"]) for m in joint["blocks"]]
         dims = [int(d) for d in joint["dims"]]
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{directory}: model.json's joint section is incomplete ({exc}). The model is damaged; train it again.") from None

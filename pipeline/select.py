@@ -296,10 +296,12 @@ def train_selected(
             embedders[k] = embedders[k] or fitted[m][0]
         widths = [dims[c] for c in configs]
         embedder = JointEmbedder(configs, embedders, widths)
-        featurizer = JointFeaturizer([fitted[m][1] for m in members], [configs.index(tried[m].candidate.config.embedder) for m in members], widths)
+        blocks = list(dict.fromkeys(tried[m].group for m in members))  # members differing only in C share a block
+        first = {g: next(m for m in members if tried[m].group == g) for g in blocks}
+        featurizer = JointFeaturizer([fitted[first[g]][1] for g in blocks], [configs.index(tried[first[g]].candidate.config.embedder) for g in blocks], widths)
         rows = [[(members.index(m), w) for m, w in parts(int(choice[j]))] for j in range(Y.shape[1])]
         thresholds = np.array([tried[choice[j]].thresholds[j] for j in range(Y.shape[1])])
-        classifier = joint_classifier([fitted[m][2] for m in members], [fitted[m][3] for m in members], rows, thresholds, C=config.classifier.C, class_weight=config.classifier.class_weight, seed=t.seed)
+        classifier = joint_classifier([fitted[m][2] for m in members], [blocks.index(tried[m].group) for m in members], [fitted[first[g]][3] for g in blocks], rows, thresholds, C=config.classifier.C, class_weight=config.classifier.class_weight, seed=t.seed)
     card = {
         "training": {
             "threshold_folds": folds.describe() if not single else "",

@@ -262,3 +262,24 @@ def test_train_without_config_chooses_and_says_so(repo, tmp_path):
     assert fixed.exit_code == 0, fixed.output
     assert "choosing among" not in fixed.stderr
     assert "selection" not in json.loads((tmp_path / "f" / "model.json").read_text(encoding="utf-8"))
+
+
+def test_members_that_share_features_share_one_block_and_keep_their_probabilities():
+    """Two candidates differing only in C read one feature block; each code keeps the
+    probabilities of its own member (dense standardised and sparse features alike)."""
+    import scipy.sparse as sp
+
+    from pipeline.classify import MultiLabelLogReg
+    from pipeline.joint import joint_classifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 6)) * [1, 5, 0.1, 2, 1, 3] + [0, 4, -1, 0, 2, 0]
+    Y = np.column_stack([X[:, 0] + rng.normal(size=80) > 0, X[:, 1] - 4 + rng.normal(size=80) > 0])
+    for features in (X, sp.csr_matrix(np.abs(X))):
+        weak, strong = MultiLabelLogReg(C=0.01).fit(features, Y), MultiLabelLogReg(C=10).fit(features, Y)
+        joint = joint_classifier([weak, strong], [0, 0], [6], [[(0, 1.0)], [(1, 1.0)]], np.array([0.3, 0.6]), C=1, class_weight="balanced", seed=0)
+        assert joint.coef_.shape == (2, 6)
+        P = joint.predict_proba(features)
+        np.testing.assert_allclose(P[:, 0], weak.predict_proba(features)[:, 0], rtol=1e-6)
+        np.testing.assert_allclose(P[:, 1], strong.predict_proba(features)[:, 1], rtol=1e-6)
+        assert not np.allclose(weak.predict_proba(features)[:, 1], strong.predict_proba(features)[:, 1], rtol=1e-3)
