@@ -18,9 +18,9 @@ from pathlib import Path
 os.environ["AUTOCODE_CACHE_DIR"] = "off"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from pipeline.ingest import collect_inputs, read_transcript  # noqa: E402
-from pipeline.model import load_model  # noqa: E402
-from pipeline.segment import segment_transcript  # noqa: E402
+from pipeline.learn.model import load_model  # noqa: E402
+from pipeline.text.ingest import collect_inputs, read_transcript  # noqa: E402
+from pipeline.text.segment import segment_transcript  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

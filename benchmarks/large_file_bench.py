@@ -54,7 +54,7 @@ def _peak_mib() -> float:
 
 def corpus_turns(folder: Path) -> list[tuple[bool, str]]:
     """``(is_interviewer, text)`` of every turn in the sample transcripts, timestamps removed."""
-    from pipeline.segment import SegmentConfig
+    from pipeline.core.config import SegmentConfig
 
     config = SegmentConfig()
     turns = []
@@ -94,8 +94,8 @@ def make_transcript(path: Path, megabytes: float, *, seed: int = 0) -> int:
 
 
 def run_one(megabytes: float, model_dir: str, keep: Path | None) -> dict:
-    from pipeline.batch import classify_files
-    from pipeline.model import load_model
+    from pipeline.run.batch import classify_files
+    from pipeline.learn.model import load_model
 
     work = Path(tempfile.mkdtemp(prefix="autocode-large-"))
     source = (keep or work) / f"interview_{megabytes:g}mb.txt"

@@ -9,7 +9,7 @@ scores per code drawn so that a few segments per code score high, with the defau
 model's thresholds deciding the codes, as classify does; source texts and
 ``.meta.json`` beside them as classify writes them). Then it
 
-* times :func:`pipeline.overview.write_overview` with the default model already loaded
+* times :func:`pipeline.reports.overview.write_overview` with the default model already loaded
   and its embedder warmed up (as at the end of ``autocode classify``; the embedding
   cache is off), split into reading/aggregating and rendering, with peak memory;
 * prints the size of ``overview.html``;
@@ -56,8 +56,9 @@ PROBE = """<script>
 
 def sample_sentences() -> list[tuple[str, str, str]]:
     """(speaker, role, text) of every segment of the sample corpus, default segmentation."""
-    from pipeline.ingest import read_transcript
-    from pipeline.segment import SegmentConfig, iter_segments
+    from pipeline.text.ingest import read_transcript
+    from pipeline.core.config import SegmentConfig
+    from pipeline.text.segment import iter_segments
 
     out = []
     for path in sorted((REPO / "corpus" / "transcripts").glob("*.txt")):
@@ -68,7 +69,7 @@ def sample_sentences() -> list[tuple[str, str, str]]:
 
 
 def build_folder(folder: Path, *, documents: int, segments: int, model) -> None:
-    from pipeline.classify import with_parents
+    from pipeline.learn.classify import with_parents
 
     rng = random.Random(7)
     pool = sample_sentences()
@@ -139,8 +140,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from pipeline.cli._app import default_model_dir
-    from pipeline.model import load_model
-    from pipeline.overview import build_overview, model_view, overview_inputs, render_overview, write_overview
+    from pipeline.learn.model import load_model
+    from pipeline.reports.overview import build_overview, model_view, overview_inputs, render_overview, write_overview
 
     work = Path(tempfile.mkdtemp(prefix="overview-bench-"))
     folder = args.keep or work / "out"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.active import (
+from pipeline.research.active import (
     MARKER_NAME,
     get_strategy,
     segments_needed,
@@ -24,7 +24,7 @@ from pipeline.active import (
 from dataclasses import replace
 
 from pipeline.cli import app
-from pipeline.config import config_from_dict
+from pipeline.core.config import config_from_dict
 
 runner = CliRunner()
 CODES = ("MOT-MARKT", "HEM-FINANZEN")
@@ -221,7 +221,7 @@ def truth(text: str) -> str:
 
 
 def test_filled_csv_trains_and_its_segments_are_not_suggested_again(corpus):
-    from pipeline.train import train
+    from pipeline.learn.train import train
 
     config = config_from_dict(CONFIG)
     first = suggest([corpus["coded"]], [corpus["pool"]], n=4, config=config, seed=0)
@@ -299,7 +299,7 @@ def test_segments_needed_solves_the_fitted_curve():
 
 def blobs_task(seed: int = 0):
     """Four well-separated classes in 2-D, one of them rare, with a few copies of points."""
-    from pipeline.benchmark_active import Task
+    from pipeline.research.benchmark_active import Task
 
     rng = np.random.default_rng(seed)
     centres = np.array([[0, 0], [6, 0], [0, 6], [6, 6]])
@@ -314,7 +314,7 @@ def blobs_task(seed: int = 0):
 
 
 def test_simulation_is_deterministic_and_shares_the_start():
-    from pipeline.benchmark_active import run_task
+    from pipeline.research.benchmark_active import run_task
 
     task, folds = blobs_task()
     a = run_task(task, folds, strategies=["random", "balanced"], seeds=[0, 1], start=20, batch=20, stop=100)
@@ -330,7 +330,7 @@ def test_simulation_is_deterministic_and_shares_the_start():
 def test_plot_is_an_svg_with_one_curve_per_strategy():
     import xml.etree.ElementTree as ET
 
-    from pipeline.benchmark_active import run_task, svg_plot
+    from pipeline.research.benchmark_active import run_task, svg_plot
 
     task, folds = blobs_task()
     report = {"manifesto": run_task(task, folds, strategies=["random", "balanced"], seeds=[0], start=20, batch=40, stop=100)}
@@ -361,8 +361,8 @@ def test_sample_task_reads_both_registers_with_document_folds(repo):
     excerpts, the shipped code system, folds that never split a document."""
     if not (repo / "corpus" / "literature" / "codings.jsonl").is_file():
         pytest.skip("the literature excerpts are not in this checkout")
-    from pipeline.benchmark_active import run_task, sample_task
-    from pipeline.codebook import load_codebook
+    from pipeline.research.benchmark_active import run_task, sample_task
+    from pipeline.core.codebook import load_codebook
 
     config = config_from_dict({"embedder": {"name": "use-multilingual"}, "features": {"prototypes": 0.0},
                                "classifier": {"C": 1.0}, "training": {"codebook_examples": 0.0, "threshold_shrink": 0.0}})
@@ -381,7 +381,7 @@ def test_sample_task_reads_both_registers_with_document_folds(repo):
 def test_benchmark_keeps_the_curves_when_the_timing_round_fails(tmp_path, monkeypatch):
     """The curves take most of an hour: a failure in the suggest-round timing after them
     must not lose them."""
-    import pipeline.benchmark_active as bench
+    import pipeline.research.benchmark_active as bench
 
     def broken_round(*args, **kwargs):
         raise RuntimeError("timing round failed")
@@ -399,9 +399,9 @@ def test_benchmark_keeps_the_curves_when_the_timing_round_fails(tmp_path, monkey
 def test_suggestion_scores_are_what_classify_gives_in_a_partly_coded_document(corpus):
     """With document centering, a pool document whose other segments were coded in an
     earlier round is still centered on all of it, as classify centers it."""
-    from pipeline.ingest import read_transcript
-    from pipeline.segment import segment_transcript
-    from pipeline.train import train
+    from pipeline.text.ingest import read_transcript
+    from pipeline.text.segment import segment_transcript
+    from pipeline.learn.train import train
 
     config = config_from_dict(CONFIG)
     assert config.features.center > 0

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from statsmodels.stats import inter_rater
 
 from pipeline import agreement as A
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 NAMES = list(A.COEFFICIENTS)
 

@@ -13,8 +13,8 @@ from pipeline.agreement.units import (
     assess_coded, assess_table, load_coded_units, read_table, span_units,
 )
 from pipeline.cli._app import app
-from pipeline.errors import InputError
-from pipeline.types import Coding
+from pipeline.core.errors import InputError
+from pipeline.core.types import Coding
 
 TEXT = (
     "B: Wir wollten neue Kunden in Frankreich gewinnen. "

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from test_cli import INTERVIEW, runner, train_units
 
-import pipeline.batch
+import pipeline.run.batch
 from pipeline.cli import app
 
 VTT = (
@@ -143,7 +143,7 @@ def test_interrupt_inside_a_file_keeps_nothing_partial(tmp_path, model, monkeypa
     (out / "b.meta.json").unlink()  # b and c are redone; c's old output stays until then
     (out / "c.meta.json").unlink()
     seen_partial = []
-    real = pipeline.batch.iter_segments
+    real = pipeline.run.batch.iter_segments
 
     def interrupted(transcript, *, config):
         for n, segment in enumerate(real(transcript, config=config)):
@@ -152,7 +152,7 @@ def test_interrupt_inside_a_file_keeps_nothing_partial(tmp_path, model, monkeypa
                 raise (Terminated() if interrupt == "sigterm" else interrupt())
             yield segment
 
-    monkeypatch.setattr(pipeline.batch, "iter_segments", interrupted)
+    monkeypatch.setattr(pipeline.run.batch, "iter_segments", interrupted)
     result = runner.invoke(app, args)
     assert result.exit_code == code
     assert f"autocode: interrupted by {by}: 1 finished output(s) kept in {out} (a.jsonl); b.txt was not finished and left no partial file." in result.stderr
@@ -164,7 +164,7 @@ def test_interrupt_inside_a_file_keeps_nothing_partial(tmp_path, model, monkeypa
     assert "b.jsonl" in left and "b.meta.json" not in left  # the old output, now without metadata: redone on resume
     assert "summary.csv" not in left  # describes complete runs only
 
-    monkeypatch.setattr(pipeline.batch, "iter_segments", real)
+    monkeypatch.setattr(pipeline.run.batch, "iter_segments", real)
     resumed = runner.invoke(app, args)
     assert resumed.exit_code == 0, resumed.stderr
     assert "(1 up to date, skipped)" in resumed.stderr

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.benchmark import _code_key, _scores, load_manifesto, run_benchmark, split_rows
 from pipeline.cli import app
-from pipeline.config import config_from_dict
-from pipeline.errors import InputError
+from pipeline.core.config import config_from_dict
+from pipeline.core.errors import InputError
+from pipeline.research.benchmark import _code_key, _scores, load_manifesto, run_benchmark, split_rows
 
 runner = CliRunner()
 
@@ -104,7 +104,7 @@ def test_cli_refuses_unknown_split_and_missing_data(tmp_path):
 
 def test_benchmark_on_a_local_dask_cluster_gives_the_same_figures(manifesto):
     pytest.importorskip("distributed")
-    from pipeline.distributed import cluster_client
+    from pipeline.run.distributed import cluster_client
 
     corpus = load_manifesto(manifesto, limit_per_document=40)
     config = config_from_dict(FAST)

@@ -6,9 +6,9 @@ import pytest
 import yaml
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.config import FeaturesConfig, config_from_dict
-from pipeline.features import CENTER_PRIOR, Featurizer, center, document_stats
-from pipeline.model import load_model, save_model
+from pipeline.core.config import FeaturesConfig, config_from_dict
+from pipeline.learn.features import CENTER_PRIOR, Featurizer, center, document_stats
+from pipeline.learn.model import load_model, save_model
 
 from tests.test_features import CODEBOOK, DOCS, segments
 
@@ -80,9 +80,9 @@ def _model(tmp_path, share):
     if share != 0.5:
         from dataclasses import replace
 
-        from pipeline.train import TrainingSet, features_for
-        from pipeline.classify import fit_with_thresholds
-        from pipeline.model import Model
+        from pipeline.learn.fit import TrainingSet, features_for
+        from pipeline.learn.classify import fit_with_thresholds
+        from pipeline.learn.model import Model
 
         config = config_from_dict({**model.config.to_dict(), "features": {**model.config.to_dict()["features"], "center": share}})
         Y = np.array([[code == c for c in CODEBOOK.leaf_ids] for rows in DOCS.values() for _, code in rows])
@@ -119,14 +119,14 @@ def test_a_model_saved_before_centering_existed_loads_without_it(tmp_path):
 
 
 def test_center_share_is_checked_on_load():
-    from pipeline.errors import ConfigError
+    from pipeline.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"features\.center: expected .*found 1\.5"):
         config_from_dict({"features": {"center": 1.5}})
 
 
 def test_the_model_card_says_whether_documents_are_centered():
-    from pipeline.model import _describe_features
+    from pipeline.learn.model import _describe_features
 
     assert "0.5 of its document's mean embedding" in _describe_features(config_from_dict({}))
     assert "document's mean" not in _describe_features(config_from_dict({"features": {"center": 0.0}}))

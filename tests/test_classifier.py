@@ -6,13 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.classify import MultiLabelLogReg, best_thresholds, with_parents
-from pipeline.codebook import Code, Codebook
-from pipeline.config import config_from_dict
-from pipeline.embed import make_embedder
-from pipeline.errors import ModelError, OutputPathError
-from pipeline.model import Model, load_model, save_model
-from pipeline.types import Segment
+from pipeline.core.codebook import Code, Codebook
+from pipeline.core.config import config_from_dict
+from pipeline.core.errors import ModelError, OutputPathError
+from pipeline.core.types import Segment
+from pipeline.learn.classify import MultiLabelLogReg, best_thresholds, with_parents
+from pipeline.learn.embed import make_embedder
+from pipeline.learn.model import Model, load_model, save_model
 
 # A few German segments with their codes: the classifier must fit them.
 TRAIN = [

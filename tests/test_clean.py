@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.clean import (
+from pipeline.text.clean import (
     INTERVIEW_RULES,
     apply_rules,
     clean,

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.cli._app import INPUT_FORMATS, package_version
-from pipeline.ingest import supported_extensions
+from pipeline.text.ingest import supported_extensions
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
@@ -119,12 +119,12 @@ def mode(path: Path) -> int:
 @pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 @pytest.mark.parametrize("mask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o002, 0o664, 0o775)])
 def test_outputs_and_model_folders_follow_the_umask(tmp_path, mask, file_mode, dir_mode):
-    from pipeline.codebook import Code, Codebook
-    from pipeline.config import config_from_dict
-    from pipeline.embed import make_embedder
-    from pipeline.classify import MultiLabelLogReg
-    from pipeline.io import atomic_write_text
-    from pipeline.model import Model, save_model
+    from pipeline.core.codebook import Code, Codebook
+    from pipeline.core.config import config_from_dict
+    from pipeline.learn.embed import make_embedder
+    from pipeline.learn.classify import MultiLabelLogReg
+    from pipeline.core.io import atomic_write_text
+    from pipeline.learn.model import Model, save_model
 
     texts = ["Neue Kunden in Lyon.", "Das Geld fehlt.", "Kunden kaufen viel.", "Ohne Geld nichts."]
     book = Codebook(name="mini", codes=(Code("MARKT", "Markt"), Code("GELD", "Geld")))
@@ -144,7 +144,7 @@ def test_outputs_and_model_folders_follow_the_umask(tmp_path, mask, file_mode, d
 
 
 def test_replacing_a_file_keeps_its_mode(tmp_path):
-    from pipeline.io import atomic_write_text
+    from pipeline.core.io import atomic_write_text
 
     target = tmp_path / "shared.csv"
     target.write_text("old", encoding="utf-8")
@@ -219,7 +219,7 @@ def test_version_is_the_package_version():
 
 
 def test_spacy_fallback_warns_once_with_the_install_command(capsys, monkeypatch):
-    from pipeline import segment
+    from pipeline.text import segment
 
     monkeypatch.delenv(segment._WARNED_ENV, raising=False)
     segment.load_spacy.cache_clear()
@@ -259,8 +259,8 @@ def test_help_imports_neither_science_nor_rich():
 def test_spacy_is_loaded_without_torch():
     code = (
         "import sys\n"
-        "from pipeline.segment import segment_transcript\n"
-        "from pipeline.types import Transcript\n"
+        "from pipeline.text.segment import segment_transcript\n"
+        "from pipeline.core.types import Transcript\n"
         "segment_transcript(Transcript(id='t', text='I: Warum?\\nB: Darum. So ist es.'))\n"
         "print('spacy' in sys.modules, 'torch' in sys.modules)\n"
     )
@@ -297,11 +297,11 @@ def write_keyword_project(tmp_path: Path) -> tuple[list[Path], Path, Path]:
 
 
 def test_evaluate_prints_the_figures_of_cross_validate(tmp_path):
-    from pipeline.codebook import load_codebook
-    from pipeline.codings import read_hand_codes
-    from pipeline.config import load_config
-    from pipeline.evaluate import cross_validate
-    from pipeline.train import build_training_set
+    from pipeline.core.codebook import load_codebook
+    from pipeline.text.codings import read_hand_codes
+    from pipeline.core.config import load_config
+    from pipeline.learn.cv import cross_validate
+    from pipeline.learn.fit import build_training_set
 
     files, book_path, config_path = write_keyword_project(tmp_path)
     result = runner.invoke(

@@ -5,11 +5,11 @@ import warnings
 
 import pytest
 
-from pipeline.codebook import load_codebook
-from pipeline.codings import AutocodeWarning, detect_format, read_hand_codes, segment_labels
-from pipeline.errors import CodebookError, CodingError
-from pipeline.segment import segment_transcript
-from pipeline.types import Coding, Segment
+from pipeline.core.codebook import load_codebook
+from pipeline.core.errors import CodebookError, CodingError
+from pipeline.core.types import Coding, Segment
+from pipeline.text.codings import AutocodeWarning, detect_format, read_hand_codes, segment_labels
+from pipeline.text.segment import segment_transcript
 
 TEXT = "I: Warum?\nB: Wegen der Kunden. Und wegen der Nähe.\n"
 

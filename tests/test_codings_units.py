@@ -15,13 +15,14 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.cli._app import default_model_dir
-from pipeline.codebook import Code, Codebook, save_codebook
-from pipeline.codings import read_hand_codes
-from pipeline.config import config_from_dict
-from pipeline.errors import CodingError
-from pipeline.evaluate import cross_validate
-from pipeline.model import load_model
-from pipeline.train import build_training_set, train
+from pipeline.core.codebook import Code, Codebook, save_codebook
+from pipeline.core.config import config_from_dict
+from pipeline.core.errors import CodingError
+from pipeline.learn.cv import cross_validate
+from pipeline.learn.fit import build_training_set
+from pipeline.learn.model import load_model
+from pipeline.learn.train import train
+from pipeline.text.codings import read_hand_codes
 
 runner = CliRunner()
 
@@ -202,7 +203,7 @@ def test_agreement_reads_coders_and_documents_of_one_file_and_matches_classify_i
     """One file, two documents with their own ids, two coders; the model's output of the
     same file carries the ids <document>:<id>, so it is matched unit by unit."""
     from pipeline.agreement.units import load_coded_units
-    from pipeline.ingest import read_transcript
+    from pipeline.text.ingest import read_transcript
 
     rows = [(d, i, t, a, b) for d, i, t, a, b in [
         ("int01", 1, "Wir suchen neue Absatzmärkte.", ["MOT-MARKT"], ["MOT-MARKT"]),

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.classify import MultiLabelLogReg, class_weights
 from pipeline.cli import app
-from pipeline.config import RunConfig, config_from_dict, load_config
-from pipeline.errors import ConfigError
+from pipeline.core.config import RunConfig, config_from_dict, load_config
+from pipeline.core.errors import ConfigError
+from pipeline.learn.classify import MultiLabelLogReg, class_weights
 
 
 @pytest.mark.parametrize(

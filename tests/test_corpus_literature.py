@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 
-from pipeline.codebook import load_codebook
-from pipeline.codings import read_hand_codes, segment_labels
-from pipeline.config import load_config
+from pipeline.core.codebook import load_codebook
+from pipeline.core.config import load_config
 from pipeline.defaults import codebook_path
-from pipeline.segment import layout, segment_transcript
+from pipeline.text.codings import read_hand_codes, segment_labels
+from pipeline.text.segment import layout, segment_transcript
 
 # After these a trailing hyphen marks an elided compound part ("Sprach- und Kulturbarrieren").
 CONJUNCTIONS = {"und", "oder", "bzw", "sowie", "als", "wie", "noch", "bis", "statt"}

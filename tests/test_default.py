@@ -11,12 +11,12 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.codebook import load_codebook
-from pipeline.codings import read_hand_codes, segment_labels
+from pipeline.core.codebook import load_codebook
+from pipeline.text.codings import read_hand_codes, segment_labels
 from pipeline import defaults
-from pipeline.config import RunConfig, load_config
-from pipeline.model import load_model
-from pipeline.segment import segment_transcript
+from pipeline.core.config import RunConfig, load_config
+from pipeline.learn.model import load_model
+from pipeline.text.segment import segment_transcript
 
 runner = CliRunner()
 

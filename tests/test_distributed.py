@@ -26,9 +26,9 @@ from typer.testing import CliRunner
 
 pytest.importorskip("distributed")
 
-from pipeline.batch import classify_files  # noqa: E402
 from pipeline.cli import app  # noqa: E402
-from pipeline.distributed import (  # noqa: E402
+from pipeline.run.batch import classify_files  # noqa: E402
+from pipeline.run.distributed import (  # noqa: E402
     ModelRef,
     _code_task,
     classify_files_on_cluster,
@@ -36,12 +36,12 @@ from pipeline.distributed import (  # noqa: E402
     code_documents_on_cluster,
     load_model_on_workers,
 )
-from pipeline.embed import EmbeddingCache  # noqa: E402
+from pipeline.learn.embed import EmbeddingCache  # noqa: E402
 from tests.test_cli import UNITS  # noqa: E402  (the same tiny hand-coded units)
-from pipeline.errors import ClusterError  # noqa: E402
-from pipeline.ingest import read_transcript  # noqa: E402
-from pipeline.model import Model, load_model  # noqa: E402
-from pipeline.segment import segment_transcript  # noqa: E402
+from pipeline.core.errors import ClusterError  # noqa: E402
+from pipeline.learn.model import Model, load_model  # noqa: E402
+from pipeline.text.ingest import read_transcript  # noqa: E402
+from pipeline.text.segment import segment_transcript  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT = 120  # seconds; a run that takes longer hangs, and fails the test instead of the suite
@@ -149,7 +149,7 @@ def test_cluster_run_equals_single_process_and_resumes(client, model, inputs, si
 
 
 def test_interrupt_keeps_finished_outputs_and_cancels_the_rest(client, model, inputs, single, tmp_path):
-    from pipeline.batch import BatchInterrupted
+    from pipeline.run.batch import BatchInterrupted
 
     seen: list[str] = []
 
@@ -248,7 +248,7 @@ def test_cli_on_a_running_scheduler(client, model, inputs, single, tmp_path):
 
 def _slow_down_coding(seconds: float) -> None:
     """Make each batch take ``seconds`` longer in this worker process (undone below)."""
-    from pipeline.model import Model
+    from pipeline.learn.model import Model
 
     original = Model.code_segments
     if hasattr(original, "undo"):
@@ -263,7 +263,7 @@ def _slow_down_coding(seconds: float) -> None:
 
 
 def _restore_coding() -> None:
-    from pipeline.model import Model
+    from pipeline.learn.model import Model
 
     Model.code_segments = getattr(Model.code_segments, "undo", Model.code_segments)
 
@@ -318,7 +318,7 @@ def test_killed_worker_loses_nothing(client, model, inputs, single, tmp_path):
 HAMMER = """
 import hashlib, sys
 import numpy as np
-from pipeline.embed import EmbeddingCache
+from pipeline.learn.embed import EmbeddingCache
 
 def vector(key):
     seed = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
@@ -372,7 +372,7 @@ def test_embedding_cache_survives_concurrent_writers(tmp_path):
 
 
 def test_embedder_takes_the_thread_budget_dask_gives_each_worker(monkeypatch):
-    from pipeline.embed import _blas_threads
+    from pipeline.learn.embed import _blas_threads
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what the nanny sets in every worker process
     assert _blas_threads() == 1
@@ -386,7 +386,7 @@ def test_a_worker_computes_a_documents_mean_once_for_all_its_batches(model, inpu
     """A centering model's batches need the whole document's mean; the batches of one
     document that a worker codes embed the document once between them, not once each."""
     assert model.centers
-    import pipeline.distributed as distributed
+    import pipeline.run.distributed as distributed
     from collections import OrderedDict
 
     monkeypatch.setattr(distributed, "_STATS", OrderedDict())  # nothing kept from earlier tests

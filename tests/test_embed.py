@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from pipeline.config import EmbedderConfig
-from pipeline.errors import ConfigError
-from pipeline.embed import CachedEmbedder, EmbeddingCache, Embedder, make_embedder
+from pipeline.core.config import EmbedderConfig
+from pipeline.core.errors import ConfigError
+from pipeline.learn.embed import CachedEmbedder, EmbeddingCache, Embedder, make_embedder
 
 SENTENCES = [
     "Wir wollten neue Kunden in Frankreich gewinnen.",
@@ -75,3 +75,20 @@ def test_tfidf_is_fitted_and_not_cached():
     assert not isinstance(emb, CachedEmbedder)
     X = emb.fit(SENTENCES).encode(SENTENCES[:1])
     assert X.shape[0] == 1 and X.nnz > 0
+
+
+def test_the_configuration_knows_exactly_the_registered_embedders():
+    # core.config checks embedder names without importing the embedders (a layer above
+    # it): its list must be the registry's, in the registry's order (the order of the
+    # "expected one of" message).
+    from pipeline.core.config import EMBEDDER_NAMES
+    from pipeline.learn.embed import EMBEDDERS
+
+    assert EMBEDDER_NAMES == tuple(EMBEDDERS), (
+        f"core.config.EMBEDDER_NAMES {EMBEDDER_NAMES} differs from learn.embed.EMBEDDERS {tuple(EMBEDDERS)}: "
+        "add or remove the name in both places."
+    )
+    with pytest.raises(ConfigError, match="expected one of 'use-multilingual', 'e5-small'"):
+        from pipeline.core.config import config_from_dict
+
+        config_from_dict({"embedder": {"name": "e5-smal"}})

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from pipeline.classify import SingleLabelLinear, class_weights
-from pipeline.codebook import Code, Codebook
-from pipeline.config import FeaturesConfig, config_from_dict
-from pipeline.errors import CodingError, ConfigError
-from pipeline.features import Featurizer, neighbour_index
-from pipeline.model import load_model, save_model
-from pipeline.types import Segment
+from pipeline.core.codebook import Code, Codebook
+from pipeline.core.config import FeaturesConfig, config_from_dict
+from pipeline.core.errors import CodingError, ConfigError
+from pipeline.core.types import Segment
+from pipeline.learn.classify import SingleLabelLinear, class_weights
+from pipeline.learn.features import Featurizer, neighbour_index
+from pipeline.learn.model import load_model, save_model
 
 # Two short "documents" read in order; a segment's code is often its neighbour's.
 DOCS = {
@@ -111,9 +111,9 @@ def test_config_refuses_svm_for_multi_label_and_short_windows():
 
 def context_model(tmp_path):
     """A single-label model with lexical and context features, trained on DOCS."""
-    from pipeline.train import features_for
-    from pipeline.classify import fit_with_thresholds
-    from pipeline.model import Model
+    from pipeline.learn.fit import features_for
+    from pipeline.learn.classify import fit_with_thresholds
+    from pipeline.learn.model import Model
 
     config = config_from_dict(
         {
@@ -125,7 +125,7 @@ def context_model(tmp_path):
     )
     segs = segments()
     Y = np.array([[code == c for c in CODEBOOK.leaf_ids] for rows in DOCS.values() for _, code in rows])
-    from pipeline.train import TrainingSet
+    from pipeline.learn.fit import TrainingSet
 
     data = TrainingSet(tuple(segs), Y, np.array([s.transcript for s in segs]), CODEBOOK, "A")
     embedder, featurizer, X = features_for(config, data, np.arange(len(segs)))
@@ -157,8 +157,8 @@ def test_code_stream_equals_whole_document_whatever_the_chunk(tmp_path, chunk):
 
 
 def test_single_label_training_refuses_segments_without_a_code(tmp_path):
-    from pipeline.codings import read_hand_codes
-    from pipeline.train import build_training_set
+    from pipeline.text.codings import read_hand_codes
+    from pipeline.learn.fit import build_training_set
 
     path = tmp_path / "units.jsonl"
     path.write_text(
@@ -178,7 +178,7 @@ _PLACES = ["Lyon", "Straßburg", "Metz", "Nancy", "Mulhouse", "Colmar"]
 
 
 def keyword_training_set():
-    from pipeline.train import TrainingSet
+    from pipeline.learn.fit import TrainingSet
 
     segs, rows = [], []
     for d, place in enumerate(_PLACES):
@@ -203,7 +203,7 @@ def test_learning_curve_grows_to_a_model_that_learned_the_keywords():
     """What the curve promises: the stated share of each training fold (two folds of
     three documents: 24 training segments), quality on the held-out documents that grows
     with the share, and at the full share a model that found the keywords."""
-    from pipeline.evaluate import learning_curve
+    from pipeline.research.evaluate import learning_curve
 
     data = keyword_training_set()
     config = config_from_dict(

@@ -4,8 +4,8 @@ import codecs
 
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.ingest import collect_inputs, read_transcript
+from pipeline.core.errors import InputError
+from pipeline.text.ingest import collect_inputs, read_transcript
 
 TEXT = "I: Wie kam es zur Kooperation?\nB: Über die Nähe, Straßburg ist eine Stunde entfernt. Äußerst praktisch.\n"
 
@@ -165,7 +165,7 @@ def test_collect_inputs_sorted_and_filtered(tmp_path):
 
 
 def test_a_folder_skips_hand_codes_kept_beside_its_texts(tmp_path):
-    from pipeline.ingest import collect_inputs
+    from pipeline.text.ingest import collect_inputs
 
     (tmp_path / "a.txt").write_text("I: Frage?\nB: Antwort.\n", encoding="utf-8")
     (tmp_path / "codings.jsonl").write_text('{"document": "a", "start": 0, "end": 5, "code": "X", "coder": "A"}\n', encoding="utf-8")

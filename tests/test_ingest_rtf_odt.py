@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.ingest import read_transcript
+from pipeline.core.errors import InputError
+from pipeline.text.ingest import read_transcript
 
 RTF_CASES = [
     # (rtf body, expected text)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import defaults
-from pipeline.config import RunConfig, load_config
+from pipeline.core.config import RunConfig, load_config
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +77,7 @@ def test_installed_classify_from_an_empty_folder(installed, repo, tmp_path):
     assert records and all(r["model"] for r in records)
     meta = json.loads((tmp_path / "o" / "int03_kmu_sensorik.meta.json").read_text(encoding="utf-8"))
     # The same model as the checkout's default: same codes, same coded segments.
-    from pipeline.model import load_model
+    from pipeline.learn.model import load_model
 
     model = load_model(defaults.model_dir())
     segments = [r for r in records if r["codable"]]

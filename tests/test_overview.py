@@ -18,8 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.codebook import Code, Codebook
-from pipeline.overview import ModelView, build_overview, render_overview, write_overview
+from pipeline.core.codebook import Code, Codebook
+from pipeline.reports.overview import ModelView, build_overview, render_overview, write_overview
 
 # A code system with two parents: P (A, B) and Q (C).
 CODEBOOK = Codebook(
@@ -265,12 +265,12 @@ def test_overview_command_recreates_page_in_english(sample, tmp_path):
 
 @pytest.mark.slow
 def test_failed_overview_keeps_outputs_and_exits_1(repo, tmp_path, monkeypatch):
-    import pipeline.overview
+    import pipeline.reports.overview
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(pipeline.overview, "build_overview", broken)
+    monkeypatch.setattr(pipeline.reports.overview, "build_overview", broken)
     out = tmp_path / "out"
     out.mkdir()
     (out / "overview.html").write_text("stale", encoding="utf-8")
@@ -368,8 +368,8 @@ def test_overview_in_headless_chromium(sample, tmp_path):
 def test_lexical_model_lists_its_heaviest_words(repo, tmp_path):
     """A model with the lexical block (the fast preset, configs/fast.yaml) lists per code
     the words that weigh most; MOT-EUROPA's include 'europa'."""
-    from pipeline.model import load_model
-    from pipeline.overview import lexical_terms
+    from pipeline.learn.model import load_model
+    from pipeline.reports.overview import lexical_terms
 
     path = repo / "configs" / "fast.yaml"
     res = CliRunner().invoke(app, ["train", str(repo / "corpus" / "codings.jsonl"), "--coder", "A", "--config", str(path),

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 from pipeline.qda.offsets import OffsetConvention
 from pipeline.qda.refi import read_qdpx
 
@@ -267,7 +267,7 @@ def test_code_system_users_and_non_codable_codes(tmp_path):
 
 
 def test_duplicate_code_names_get_path_ids():
-    from pipeline.qda.refi import assign_code_ids
+    from pipeline.qda.qdc import assign_code_ids
 
     ids = assign_code_ids([("a", "Motive", "", 0), ("b", "Sonstiges", "a", 1), ("c", "Hemmnisse", "", 0), ("d", "Sonstiges", "c", 1)])
     assert ids == {"a": "Motive", "b": "Motive/Sonstiges", "c": "Hemmnisse", "d": "Hemmnisse/Sonstiges"}
@@ -298,8 +298,8 @@ def test_media_and_formatted_only_sources_are_skipped_with_reasons(tmp_path):
 
 
 def test_write_import_is_read_back_by_read_hand_codes(tmp_path):
-    from pipeline.codebook import load_codebook
-    from pipeline.codings import read_hand_codes
+    from pipeline.core.codebook import load_codebook
+    from pipeline.text.codings import read_hand_codes
     from pipeline.qda.importer import write_import
 
     result = read_qdpx(make_qdpx(tmp_path / "p.qdpx", unit="utf16", origin="NVivo 14", bom=True))
@@ -318,7 +318,7 @@ def test_write_import_is_read_back_by_read_hand_codes(tmp_path):
 
 
 def test_write_import_refuses_a_folder_with_other_files(tmp_path):
-    from pipeline.errors import OutputError
+    from pipeline.core.errors import OutputError
     from pipeline.qda.importer import write_import
 
     result = read_qdpx(make_qdpx(tmp_path / "p.qdpx"))

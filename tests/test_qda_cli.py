@@ -27,7 +27,7 @@ def test_import_then_export_merge_round_trip(tmp_path):
     text = (out / "transcripts" / "Interview 1.txt").read_bytes().decode("utf-8")
     assert sorted((text[r["start"]:r["end"]], r["code"], r["coder"]) for r in lines) == EXPECTED
 
-    from pipeline.codebook import load_codebook
+    from pipeline.core.codebook import load_codebook
 
     output = make_classify_output(tmp_path, out / "transcripts" / "Interview 1.txt", codebook=load_codebook(out / "codebook.yaml"))
     merged = tmp_path / "merged.qdpx"
@@ -64,7 +64,7 @@ def test_codebook_export_and_import(tmp_path):
     assert "0b1e8c52-1d0a-4c61-9a51-000000000004" in qdc.read_text(encoding="utf-8")
     res = runner.invoke(app, ["import", str(qdc), "--out", str(tmp_path / "cb")])
     assert res.exit_code == 0, res.output
-    from pipeline.codebook import load_codebook
+    from pipeline.core.codebook import load_codebook
 
     # a .qdc has no name; the codes come back identical
     assert load_codebook(tmp_path / "cb" / "codebook.yaml").codes == load_codebook(out / "codebook.yaml").codes

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.codebook import Code, Codebook, load_codebook, save_codebook
-from pipeline.errors import OutputError
+from pipeline.core.codebook import Code, Codebook, load_codebook, save_codebook
+from pipeline.core.errors import OutputError
 from pipeline.qda.export import export_qdc, export_qdpx
 from pipeline.qda.importer import write_import
 from pipeline.qda.offsets import OffsetConvention
@@ -187,7 +187,7 @@ def test_export_never_overwrites_its_input(tmp_path):
 
 
 def test_changed_source_is_refused(tmp_path):
-    from pipeline.errors import InputError
+    from pipeline.core.errors import InputError
 
     src = tmp_path / "Interview 1.txt"
     src.write_bytes(TEXT.encode("utf-8"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.codebook import Code, Codebook
-from pipeline.codings import read_hand_codes
-from pipeline.errors import CodingError, InputError
-from pipeline.qda.maxqda import code_parts, locate
+from pipeline.core.codebook import Code, Codebook
+from pipeline.core.errors import CodingError, InputError
+from pipeline.text.codings import read_hand_codes
+from pipeline.text.maxqda import code_parts, locate
 
 openpyxl = pytest.importorskip("openpyxl")
 

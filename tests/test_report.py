@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pipeline.agreement.units import CodedUnits, assess_coded, assess_table
-from pipeline.agreement.report import REPORT_FILES, headline, render_html, result_to_json, write_report
+from pipeline.reports.agreement import REPORT_FILES, headline, render_html, result_to_json, write_report
 
 CODES = ("HEM-BUERO", "HEM-KOSTEN", "MOT-MARKT")
 TEXTS = ("Die Bürokratie war <schlimm> & teuer.", "Neue Kunden in Frankreich.", "Es hat sich gelohnt.",

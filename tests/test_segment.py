@@ -4,11 +4,12 @@ import re
 
 import pytest
 
-from pipeline.clean import INTERVIEW_RULES, clean
-from pipeline.errors import ConfigError
-from pipeline.ingest import read_transcript
-from pipeline.segment import SegmentConfig, segment_transcript
-from pipeline.types import Transcript
+from pipeline.core.config import SegmentConfig
+from pipeline.core.errors import ConfigError
+from pipeline.core.types import Transcript
+from pipeline.text.clean import INTERVIEW_RULES, clean
+from pipeline.text.ingest import read_transcript
+from pipeline.text.segment import segment_transcript
 
 INTERVIEW = (
     "Interview 3 – Geschäftsführer, 14.05.2019\n"

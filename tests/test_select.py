@@ -1,4 +1,4 @@
-"""Configuration selection (pipeline.select) and models of several configurations (pipeline.joint)."""
+"""Configuration selection (pipeline.learn.select) and models of several configurations (pipeline.learn.joint)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import shutil
 import numpy as np
 import pytest
 
-from pipeline.codebook import Codebook
-from pipeline.config import config_from_dict
-from pipeline.model import load_model, save_model
-from pipeline.select import Candidate, train_selected
-from pipeline.train import TrainingSet
-from pipeline.types import Segment
+from pipeline.core.codebook import Codebook
+from pipeline.core.config import config_from_dict
+from pipeline.core.types import Segment
+from pipeline.learn.fit import TrainingSet
+from pipeline.learn.model import load_model, save_model
+from pipeline.learn.select import Candidate, train_selected
 
 # A code that lives in one word (a made-up keyword) and one that lives in meaning:
 # money trouble said in ever different words, beside everyday sentences about other things.
@@ -117,7 +117,7 @@ def test_a_model_of_two_configurations_codes_each_code_as_its_member_alone(selec
     sel = model.card["selection"]
     if len(sel["members"]) < 2:
         pytest.skip("the selection chose one candidate for both codes on this data")
-    from pipeline.joint import JointEmbedder
+    from pipeline.learn.joint import JointEmbedder
 
     assert isinstance(model.embedder, JointEmbedder)
     texts = data.texts[:30]
@@ -138,7 +138,7 @@ def _germeval_folder(folder, data):
     """The synthetic data as GermEval files: the first 120 comments train, the rest test."""
     import csv
 
-    from pipeline.benchmark_germeval import FILES, LABELS
+    from pipeline.research.benchmark_germeval import FILES, LABELS
 
     folder.mkdir()
     for part, rows in (("train", range(0, 120)), ("test", range(120, len(data.segments)))):
@@ -154,7 +154,7 @@ def test_the_choice_sees_no_test_data(tmp_path):
     figures) unchanged, while the test scores change: only the training file decides."""
     import csv
 
-    from pipeline.benchmark_germeval import FILES, LABELS, run_germeval
+    from pipeline.research.benchmark_germeval import FILES, LABELS, run_germeval
 
     data = _data(seed=1)
     _germeval_folder(tmp_path / "ge", data)
@@ -200,7 +200,7 @@ def test_germeval_benchmark_on_a_slice_scores_with_the_official_measure_and_runs
     from sklearn.metrics import f1_score
     from typer.testing import CliRunner
 
-    from pipeline.benchmark_germeval import LABELS, load_germeval, official_scores
+    from pipeline.research.benchmark_germeval import LABELS, load_germeval, official_scores
     from pipeline.cli import app
 
     folder = shared / "data" / "germeval2021"
@@ -224,7 +224,7 @@ def test_germeval_benchmark_on_a_slice_scores_with_the_official_measure_and_runs
         assert set(r["per_label"]) == set(LABELS) and abs(r["mean"] - np.mean(list(r["per_label"].values()))) < 1e-3
     assert "| peer |" in (tmp_path / "out" / "benchmark.md").read_text(encoding="utf-8")
     # The peer's figures are the protocol's TF-IDF + LinearSVC, one per label, on the same slice.
-    from pipeline.benchmark import fit_peer
+    from pipeline.research.benchmark import fit_peer
 
     train, Ytr = load_germeval(folder, "train", limit=150)
     test, _ = load_germeval(folder, "test", limit=150)
@@ -269,8 +269,8 @@ def test_members_that_share_features_share_one_block_and_keep_their_probabilitie
     probabilities of its own member (dense standardised and sparse features alike)."""
     import scipy.sparse as sp
 
-    from pipeline.classify import MultiLabelLogReg
-    from pipeline.joint import joint_classifier
+    from pipeline.learn.classify import MultiLabelLogReg
+    from pipeline.learn.joint import joint_classifier
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 6)) * [1, 5, 0.1, 2, 1, 3] + [0, 4, -1, 0, 2, 0]

@@ -1,4 +1,4 @@
-"""Inter-coder agreement: coefficients, units of analysis, unitizing α and the report.
+"""Inter-coder agreement: coefficients, units of analysis and unitizing α (statistics only).
 
 Layout (each module has one job):
 
@@ -8,8 +8,9 @@ Layout (each module has one job):
 - :mod:`pipeline.agreement.unitizing` — Krippendorff's α for unitized data (αu, uα,
   cu-α, Cu-α) over the character continuum of each document;
 - :mod:`pipeline.agreement.units` — units of analysis: from hand codes and classify
-  outputs to rating matrices, and :func:`assess_coded` / :func:`assess_table`;
-- :mod:`pipeline.agreement.report` — the report (HTML in German or English, CSV, JSON).
+  outputs to rating matrices, and :func:`assess_coded` / :func:`assess_table`.
+
+The report (HTML in German or English, CSV, JSON) is :mod:`pipeline.reports.agreement`.
 
 The coefficient functions are re-exported here, so ``from pipeline import agreement as A;
 A.fleiss_kappa(...)`` works.

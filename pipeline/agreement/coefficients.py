@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 MISSING = -1
 

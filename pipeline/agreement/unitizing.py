@@ -53,7 +53,7 @@ from itertools import combinations
 
 import numpy as np
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 ALL_CODES = "all codes"
 

@@ -32,10 +32,10 @@ import numpy as np
 
 from pipeline.agreement import coefficients as A
 from pipeline.agreement.unitizing import Span, UnitizingResult, unitizing_alpha
-from pipeline.codebook import Codebook
-from pipeline.errors import InputError
-from pipeline.io import sha256_file
-from pipeline.types import Coding, Segment
+from pipeline.core.codebook import Codebook
+from pipeline.core.errors import InputError
+from pipeline.core.io import sha256_file
+from pipeline.core.types import Coding, Segment
 
 UNITS = ("segment", "span", "document")
 MODEL_PREFIX = "model:"
@@ -604,7 +604,7 @@ def load_coded_units(
     Parameters
     ----------
     paths : sequence of path
-        Hand-code files (span or unit format, see :mod:`pipeline.codings`) and
+        Hand-code files (span or unit format, see :mod:`pipeline.text.codings`) and
         ``autocode classify`` outputs, in any mix.
     unit : {"segment", "span", "document"}
     codebook : Codebook, optional
@@ -612,7 +612,7 @@ def load_coded_units(
     texts : sequence of path
         Folders with the documents of span files.
     min_overlap : float
-        Overlap rule, see :func:`pipeline.codings.segment_labels` (segments) and
+        Overlap rule, see :func:`pipeline.text.codings.segment_labels` (segments) and
         :func:`span_units` (free spans).
     count_uncoded : bool
         ``span`` only: also count stretches of text that no coder coded with a code
@@ -626,7 +626,8 @@ def load_coded_units(
     for p in paths:
         if not p.is_file():
             raise InputError(f"{p}: no such file. Give hand-code files or classify outputs.")
-    from pipeline.codings import detect_format, read_hand_codes
+    from pipeline.text.codings import read_hand_codes
+    from pipeline.text.formats import detect_format
 
     kinds = {p: detect_format(p) for p in paths}
     models = [read_classify_output(p) for p in paths if kinds[p] == "classify"]
@@ -740,7 +741,7 @@ def _original_texts(transcripts: dict, models: Sequence[ModelOutput]) -> dict[st
         source = m.meta.get("source")
         docs = {s.transcript for s in m.segments} - set(out)
         if source and docs and Path(source).is_file():
-            from pipeline.ingest import read_transcript
+            from pipeline.text.ingest import read_transcript
 
             try:
                 t = read_transcript(source)
@@ -791,14 +792,14 @@ def _segments_for(transcripts: dict, models: Sequence[ModelOutput]) -> list[Segm
         if doc in by_doc:
             out.extend(by_doc[doc])
         else:
-            from pipeline.segment import segment_transcript
+            from pipeline.text.segment import segment_transcript
 
             out.extend(segment_transcript(transcripts[doc]))
     return out
 
 
 def _segment_labels(segments, codings, min_overlap):
-    from pipeline.codings import segment_labels
+    from pipeline.text.codings import segment_labels
 
     return segment_labels(segments, codings, min_overlap=min_overlap)
 

@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand
 
-from pipeline.errors import AutocodeError, UsageError
-from pipeline.ingest import supported_extensions
+from pipeline.core.errors import AutocodeError, UsageError
+from pipeline.text.ingest import supported_extensions
 
 
 class Command(TyperCommand):

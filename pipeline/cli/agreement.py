@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from pipeline.cli._app import app, fail, note, reports_errors
-from pipeline.io import atomic_write_text
+from pipeline.core.io import atomic_write_text, classify_output_files
 
 # The agreement code imports scipy.stats: a second that every other command and --help
 # would pay if it were imported here. The names the help lists are copied from it
@@ -86,11 +86,9 @@ def agreement(
     else:
         book = None
         if codebook is not None:
-            from pipeline.codebook import load_codebook
+            from pipeline.core.codebook import load_codebook
 
             book = load_codebook(codebook)
-        from pipeline.batch import classify_output_files
-
         codings = classify_output_files(codings)
         units = load_coded_units(codings, unit=unit, codebook=book, texts=texts or (), min_overlap=min_overlap,
                                  count_uncoded=count_uncoded)
@@ -99,16 +97,16 @@ def agreement(
         result = assess_coded(units, n_boot=bootstrap, seed=seed)
 
     if json_path is not None:
-        from pipeline.agreement.report import result_to_json
+        from pipeline.reports.agreement import result_to_json
 
         atomic_write_text(json_path, json.dumps(result_to_json(result), ensure_ascii=False, indent=2) + "\n")
         note(f"figures written to {json_path}")
     if report is not None:
-        from pipeline.agreement.report import write_report
+        from pipeline.reports.agreement import write_report
 
         paths = write_report(result, report, lang=lang)
         note(f"report written to {paths[0]}")
-    from pipeline.agreement.report import note_text
+    from pipeline.reports.agreement import note_text
 
     entered = ", ".join(f"{k} {e.n_units}" for k, e in result.overall.estimates.items())
     note(f"units entering each coefficient ({result.overall.name}): {entered}")

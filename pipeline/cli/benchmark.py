@@ -37,8 +37,8 @@ def manifesto(
     autocode / peer for each figure. Deterministic for a fixed seed (training.seed).
     With --scheduler or --workers the eight jobs run as tasks on a Dask cluster.
     """
-    from pipeline.benchmark import LEVELS, SPLITS, load_manifesto, markdown_table, run_benchmark, write_report
-    from pipeline.config import load_config
+    from pipeline.research.benchmark import LEVELS, SPLITS, load_manifesto, markdown_table, run_benchmark, write_report
+    from pipeline.core.config import load_config
 
     for name, given, allowed in (("--split", split, SPLITS), ("--level", level, LEVELS)):
         bad = [g for g in given or () if g not in allowed]
@@ -73,7 +73,7 @@ def manifesto(
 
     kwargs = dict(config=run_config, splits=tuple(split or SPLITS), levels=tuple(level or LEVELS), on_result=on_result, select=select)
     if scheduler is not None or workers is not None:
-        from pipeline.distributed import cluster_client
+        from pipeline.run.distributed import cluster_client
 
         with cluster_client(scheduler=scheduler, workers=workers) as client:
             report = run_benchmark(corpus, client=client, **kwargs)
@@ -101,8 +101,8 @@ def germeval(
     Writes OUT/benchmark.json and OUT/benchmark.md: test figures of both, training time
     and speed, and every candidate's cross-validated figures on the training file.
     """
-    from pipeline.benchmark_germeval import markdown_table, run_germeval, write_report
-    from pipeline.config import load_config
+    from pipeline.core.config import load_config
+    from pipeline.research.benchmark_germeval import markdown_table, run_germeval, write_report
 
     if select_by not in ("micro", "macro"):
         raise typer.BadParameter(f"expected micro or macro, found {select_by!r}.", param_hint="--select-by")
@@ -135,9 +135,9 @@ def active(
     writes OUT/active.json (macro-F1 of "random" and "active" by number of coded segments, means
     over seeds; spreads, accuracy, timings and every run beside them) and OUT/active.md.
     """
-    from pipeline.active import STRATEGIES
-    from pipeline.benchmark_active import markdown_table, run_active_benchmark, write_report
-    from pipeline.config import load_config
+    from pipeline.research.active import STRATEGIES
+    from pipeline.research.benchmark_active import markdown_table, run_active_benchmark, write_report
+    from pipeline.core.config import load_config
 
     names = list(strategy or ("random", "balanced"))
     bad = [s for s in names if s not in STRATEGIES]
@@ -193,15 +193,15 @@ def transfer(
     """
     import json
 
-    from pipeline.benchmark_transfer import load_registers, markdown_table, run_transfer
-    from pipeline.codebook import load_codebook
-    from pipeline.config import load_config
-    from pipeline.io import atomic_write_text
+    from pipeline.research.benchmark_transfer import load_registers, markdown_table, run_transfer
+    from pipeline.core.codebook import load_codebook
+    from pipeline.core.config import load_config
+    from pipeline.core.io import atomic_write_text
 
     configs = {p.stem: load_config(p) for p in config} if config else {"default": load_config(None)}
     model = None
     if card is not None:
-        from pipeline.benchmark_transfer import check_card_model
+        from pipeline.research.benchmark_transfer import check_card_model
 
         model = check_card_model(card, configs)
     from pipeline.defaults import codebook_path
@@ -223,7 +223,7 @@ def transfer(
     sys.stdout.write(table.split("\n## ")[0])
     note(f"wrote {out / 'transfer.json'} and {out / 'transfer.md'}")
     if model is not None:
-        from pipeline.benchmark_transfer import record_in_card
+        from pipeline.research.benchmark_transfer import record_in_card
 
         record_in_card(model, report)
         note(f"recorded the transfer figures in {card}/model.json and README.md")

@@ -35,13 +35,13 @@ def classify(
     """
     from tqdm import tqdm
 
-    from pipeline.batch import classify_files
-    from pipeline.ingest import collect_inputs
-    from pipeline.model import load_model
+    from pipeline.run.batch import classify_files
+    from pipeline.text.ingest import collect_inputs
+    from pipeline.learn.model import load_model
 
     if scheduler is not None and workers is not None:
         raise fail("give --scheduler (an existing cluster) or --workers (a cluster on this machine), not both.", code=2)
-    from pipeline.overview import LANGUAGES  # here: it imports numpy, which --help need not
+    from pipeline.reports.overview import LANGUAGES  # here: it imports numpy, which --help need not
 
     if overview_lang not in LANGUAGES:
         raise fail(f"--overview-lang {overview_lang!r}: expected one of {', '.join(LANGUAGES)}.", code=2)
@@ -59,7 +59,7 @@ def classify(
             bar.write(f"autocode: FAILED {f.path}: {f.error}", file=sys.stderr)
 
     if scheduler is not None or workers is not None:
-        from pipeline.distributed import classify_files_on_cluster, cluster_client
+        from pipeline.run.distributed import classify_files_on_cluster, cluster_client
 
         with cluster_client(scheduler=scheduler, workers=workers) as client:
             result = classify_files_on_cluster(inputs, model=loaded, out_dir=out, client=client, force=force, allow_input_dir=allow_input_dir, on_file=on_file, overview_lang=overview_lang)

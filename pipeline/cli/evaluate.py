@@ -57,13 +57,13 @@ def evaluate(
     thresholds chosen inside each training fold, and prints precision, recall and F1 per
     code and for the parent codes, with micro and macro averages.
     """
-    from pipeline.codebook import load_codebook
-    from pipeline.codings import read_hand_codes
-    from pipeline.config import load_config
-    from pipeline.evaluate import cross_validate
-    from pipeline.io import atomic_write_text
-    from pipeline.model import load_model
-    from pipeline.train import build_training_set
+    from pipeline.core.codebook import load_codebook
+    from pipeline.text.codings import read_hand_codes
+    from pipeline.core.config import load_config
+    from pipeline.learn.cv import cross_validate
+    from pipeline.core.io import atomic_write_text
+    from pipeline.learn.model import load_model
+    from pipeline.learn.fit import build_training_set
 
     if config is None or codebook is None:
         loaded = load_model(model or default_model_dir())
@@ -77,11 +77,11 @@ def evaluate(
         note(cv["fold_note"])
     typer.echo(format_scores(cv))
     if learning_curve:
-        from pipeline.evaluate import learning_curve as curve
+        from pipeline.research.evaluate import learning_curve as curve
 
         cv["learning_curve"] = curve(data, config=run_config)
         typer.echo(format_curve(cv["learning_curve"]))
-        from pipeline.active import segments_needed
+        from pipeline.research.active import segments_needed
 
         needed = segments_needed(cv["learning_curve"], target=target_f1)
         cv["segments_needed"] = {x.code: {"target": x.target, "total": x.total, "ceiling": x.ceiling, "sentence": x.sentence} for x in needed}

@@ -29,8 +29,8 @@ def overview(
     'autocode classify' writes it too; use this command for another language or after
     changing the folder. Exit code 0: written; 1: failure; 2: usage error.
     """
-    from pipeline.model import load_model
-    from pipeline.overview import LANGUAGES, coded_by, model_view, overview_inputs, write_overview
+    from pipeline.learn.model import load_model
+    from pipeline.reports.overview import LANGUAGES, coded_by, model_view, overview_inputs, write_overview
 
     if lang not in LANGUAGES:
         raise fail(f"--lang {lang!r}: expected one of {', '.join(LANGUAGES)}.", code=2)

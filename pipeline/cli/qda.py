@@ -60,7 +60,7 @@ def import_(
     from pipeline.qda.refi import read_qdpx
 
     if project.suffix.lower() == ".qdc":
-        from pipeline.qda.qdc import import_qdc
+        from pipeline.qda.importer import import_qdc
 
         n = import_qdc(project, out)
         note(f"{n} codes from {project.name} written to {out / 'codebook.yaml'}")
@@ -102,7 +102,7 @@ def export(
     the .qdpx in your program (e.g. MAXQDA: Import > REFI-QDA project).
     """
     if format is Format.qdc:
-        from pipeline.qda.qdc import export_codebook_from
+        from pipeline.qda.export import export_codebook_from
 
         written = export_codebook_from(inputs, out)
         note(f"code system written to {written}")

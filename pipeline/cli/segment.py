@@ -28,9 +28,9 @@ def segment(
     """
     import dataclasses
 
-    from pipeline.batch import segment_files
-    from pipeline.config import load_config
-    from pipeline.segment import SegmentConfig
+    from pipeline.run.batch import segment_files
+    from pipeline.core.config import load_config
+    from pipeline.core.config import SegmentConfig
 
     seg_config = load_config(config).segment
     if unit is not None:

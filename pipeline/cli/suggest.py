@@ -45,10 +45,10 @@ def suggest(
     the codes column (several codes separated by ';'; an empty cell means none of the
     codes, so delete rows you did not code) and train on CODED plus this file.
     """
-    from pipeline.active import STRATEGIES, suggest as run_suggest, write_suggestions_csv, write_suggestions_qdpx
-    from pipeline.codebook import load_codebook
-    from pipeline.config import load_config
-    from pipeline.model import load_model
+    from pipeline.research.active import STRATEGIES, suggest as run_suggest, write_suggestions_csv, write_suggestions_qdpx
+    from pipeline.core.codebook import load_codebook
+    from pipeline.core.config import load_config
+    from pipeline.learn.model import load_model
 
     if strategy not in STRATEGIES:
         raise typer.BadParameter(f"{strategy!r} unknown; choose from {', '.join(STRATEGIES)}.", param_hint="--strategy")

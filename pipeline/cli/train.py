@@ -35,10 +35,10 @@ def train(
     by the same document-grouped cross-validation (per code where that wins); the model
     card lists every candidate's figures and the choice.
     """
-    from pipeline.codebook import load_codebook
-    from pipeline.config import load_config
-    from pipeline.model import save_model
-    from pipeline.train import train as train_model
+    from pipeline.core.codebook import load_codebook
+    from pipeline.core.config import load_config
+    from pipeline.learn.model import save_model
+    from pipeline.learn.train import train as train_model
 
     if select_by not in ("micro", "macro"):
         raise typer.BadParameter(f"expected micro or macro, found {select_by!r}.", param_hint="--select-by")

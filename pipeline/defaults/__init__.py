@@ -14,7 +14,7 @@ import os
 from importlib.resources import files
 from pathlib import Path
 
-from pipeline.errors import ConfigError
+from pipeline.core.errors import ConfigError
 
 
 def _shipped(name: str) -> Path:

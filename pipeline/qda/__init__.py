@@ -9,7 +9,7 @@
 * :mod:`pipeline.qda.qdc` — codebooks (``.qdc``);
 * :mod:`pipeline.qda.export` — writing the model's codings as a project, or merging
   them into the imported one;
-* :mod:`pipeline.qda.maxqda` — MAXQDA's coded-segments export (``.xlsx``) as hand codes.
+* :mod:`pipeline.text.maxqda` — MAXQDA's coded-segments export (``.xlsx``) as hand codes.
 """
 
 from pipeline.qda.offsets import OffsetConvention, detect_convention

@@ -35,16 +35,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.codebook import Codebook, load_codebook
-from pipeline.errors import InputError, ModelError, OutputError
-from pipeline.batch import classify_output_files
-from pipeline.ingest import read_transcript
-from pipeline.io import atomic_open
+from pipeline.core.codebook import Codebook, load_codebook
+from pipeline.core.errors import InputError, ModelError, OutputError
+from pipeline.core.io import atomic_open, atomic_write_bytes, classify_output_files
 from pipeline.qda.offsets import STANDARD, OffsetConvention, index_table
-from pipeline.qda.qdc import _RGB, add_codes, code_guids, describe
+from pipeline.qda.qdc import _RGB, add_codes, code_guids, codebook_to_qdc, describe
 from pipeline.qda.refi import QdaImport, locate_project, read_qdpx
 from pipeline.qda.safezip import SafeArchive, ZipLimits
 from pipeline.qda.xmlsafe import PROJECT_NS, serialise, child, children, local, namespace, new_guid, norm_guid, parse_xml
+from pipeline.text.ingest import read_transcript
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entry times: identical input, identical bytes
 
@@ -464,12 +463,32 @@ def _merge(docs, codebook: Codebook, model: str, out: Path, merge: Path, offsets
 
 def export_qdc(codebook: Codebook, out: str | Path, *, mapping: dict | None = None, inputs: Sequence[str | Path] = ()) -> Path:
     """Write ``codebook`` as a ``.qdc``; ``mapping`` (an import's ``qda_project.json``) supplies GUIDs."""
-    from pipeline.io import atomic_write_bytes
-    from pipeline.qda.qdc import codebook_to_qdc
-
     out = Path(out)
     _check_out(out, [Path(p) for p in inputs], ".qdc")
     known = {c["id"]: c["guid"] for c in (mapping or {}).get("codes", [])}
     codable = {c["id"]: bool(c.get("codable", True)) for c in (mapping or {}).get("codes", [])}
     atomic_write_bytes(out, codebook_to_qdc(codebook, guids=code_guids(codebook, known), codable=codable))
     return out
+
+
+def export_codebook_from(inputs, out: str | Path) -> Path:
+    """``autocode export --format qdc``: one codebook YAML, model folder or import folder.
+
+    GUIDs come from a ``qda_project.json`` beside the code system when there is one, so
+    codes imported from a program keep their identity.
+    """
+    if len(inputs) != 1:
+        raise InputError(f"--format qdc takes one code system, found {len(inputs)} inputs. Pass one codebook .yaml or folder.")
+    src = Path(inputs[0])
+    yaml_path = src / "codebook.yaml" if src.is_dir() else src
+    if yaml_path.suffix.lower() not in (".yaml", ".yml"):
+        raise InputError(f"{src}: expected a codebook .yaml or a folder with codebook.yaml for --format qdc.")
+    codebook = load_codebook(yaml_path)
+    mapping = None
+    mapping_path = yaml_path.parent / "qda_project.json"
+    if mapping_path.is_file():
+        try:
+            mapping = json.loads(mapping_path.read_text(encoding="utf-8"))
+        except ValueError:
+            mapping = None
+    return export_qdc(codebook, out, mapping=mapping, inputs=[yaml_path])

