@@ -11,16 +11,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.research.active import (
-    MARKER_NAME,
-    get_strategy,
-    segments_needed,
-    select,
-    suggest,
-    uncertainty,
-    write_suggestions_csv,
-    write_suggestions_qdpx,
-)
+from pipeline.research.active import MARKER_NAME, suggest, write_suggestions_csv, write_suggestions_qdpx
+from pipeline.research.evaluate import segments_needed
+from pipeline.research.selection import get_strategy, select, uncertainty
 from dataclasses import replace
 
 from pipeline.cli import app

@@ -237,5 +237,6 @@ def test_alpha_on_large_data_with_missing_values_is_fast():
 def test_doctests():
     import doctest
 
-    failures, tried = doctest.testmod(A.coefficients, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert tried >= 5 and failures == 0
+    for module, examples in ((A.ratings, 2), (A.coefficients, 5), (A.two_coders, 2)):
+        failures, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert tried >= examples and failures == 0, f"{module.__name__}: {failures} of {tried} doctests failed"

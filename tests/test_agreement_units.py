@@ -9,9 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 import pipeline.cli.agreement  # noqa: F401  (registers the command)
-from pipeline.agreement.units import (
-    assess_coded, assess_table, load_coded_units, read_table, span_units,
-)
+from pipeline.agreement.assess import assess_coded, assess_table
+from pipeline.agreement.units import load_coded_units, read_table, span_units
 from pipeline.cli._app import app
 from pipeline.core.errors import InputError
 from pipeline.core.types import Coding

@@ -323,7 +323,7 @@ def test_evaluate_prints_the_figures_of_cross_validate(tmp_path):
 
 def test_agreement_help_lists_the_weights_the_library_knows():
     """The agreement command names the weights without importing the agreement code."""
-    from pipeline.agreement.coefficients import WEIGHT_NAMES
+    from pipeline.agreement.ratings import WEIGHT_NAMES
     from pipeline.cli import agreement
 
     assert agreement.WEIGHT_NAMES == WEIGHT_NAMES

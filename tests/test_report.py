@@ -12,7 +12,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from pipeline.agreement.units import CodedUnits, assess_coded, assess_table
+from pipeline.agreement.assess import assess_coded, assess_table
+from pipeline.agreement.units import CodedUnits
 from pipeline.reports.agreement import REPORT_FILES, headline, render_html, result_to_json, write_report
 
 CODES = ("HEM-BUERO", "HEM-KOSTEN", "MOT-MARKT")

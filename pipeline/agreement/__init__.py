@@ -2,13 +2,22 @@
 
 Layout (each module has one job):
 
-- :mod:`pipeline.agreement.coefficients` — the coefficients on rating matrices
-  (percent agreement, Cohen, Scott, Fleiss, Conger, Brennan–Prediger, Gwet, Krippendorff),
-  with standard errors and the bootstrap for α;
+- :mod:`pipeline.agreement.ratings` — what the coefficients share: rating matrices,
+  agreement weights, :class:`Estimate` and the benchmarks for reading a value;
+- :mod:`pipeline.agreement.coefficients` — the coefficients on raw ratings of any number
+  of coders (percent agreement, Fleiss, Conger, Brennan–Prediger, Gwet, Krippendorff),
+  with standard errors;
+- :mod:`pipeline.agreement.two_coders` — Cohen's κ, Scott's π and the others from a
+  two-coder contingency table;
+- :mod:`pipeline.agreement.bootstrap` — the bootstrap interval of Krippendorff's α;
+- :mod:`pipeline.agreement.registry` — every coefficient by name (:data:`COEFFICIENTS`)
+  and :func:`agreement_summary`;
 - :mod:`pipeline.agreement.unitizing` — Krippendorff's α for unitized data (αu, uα,
   cu-α, Cu-α) over the character continuum of each document;
 - :mod:`pipeline.agreement.units` — units of analysis: from hand codes and classify
-  outputs to rating matrices, and :func:`assess_coded` / :func:`assess_table`.
+  outputs to rating matrices (:class:`CodedUnits`);
+- :mod:`pipeline.agreement.assess` — the figures on them: :func:`assess_coded` /
+  :func:`assess_table`, humans first, the model against each human apart.
 
 The report (HTML in German or English, CSV, JSON) is :mod:`pipeline.reports.agreement`.
 
@@ -16,11 +25,21 @@ The coefficient functions are re-exported here, so ``from pipeline import agreem
 A.fleiss_kappa(...)`` works.
 """
 
+from pipeline.agreement.ratings import (  # noqa: F401
+    ALPHA_RELIABLE, ALPHA_TENTATIVE, LANDIS_KOCH, LEVELS, MISSING, WEIGHT_NAMES, Estimate,
+    category_counts, codes_from_contingency, codes_from_counts, coincidence_matrix,
+    contingency_table, encode_ratings, krippendorff_verdict, landis_koch, weight_matrix,
+)
 from pipeline.agreement.coefficients import (  # noqa: F401
-    ALPHA_RELIABLE, ALPHA_TENTATIVE, COEFFICIENTS, LANDIS_KOCH, LEVELS, MISSING, WEIGHT_NAMES,
-    AlphaBootstrap, Coefficient, Estimate, agreement_summary, bootstrap_alpha, brennan_prediger,
-    brennan_prediger_table, category_counts, codes_from_contingency, codes_from_counts, cohen_kappa,
-    cohen_kappa_table, coincidence_matrix, conger_kappa, contingency_table, encode_ratings, fleiss_kappa,
-    gwet_ac1, gwet_ac1_table, krippendorff_alpha, krippendorff_alpha_table, krippendorff_verdict,
-    landis_koch, percent_agreement, percent_agreement_table, scott_pi, scott_pi_table, weight_matrix,
+    brennan_prediger, conger_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha, percent_agreement,
+)
+from pipeline.agreement.two_coders import (  # noqa: F401
+    brennan_prediger_table, cohen_kappa, cohen_kappa_table, gwet_ac1_table,
+    krippendorff_alpha_table, percent_agreement_table, scott_pi, scott_pi_table,
+)
+from pipeline.agreement.bootstrap import (  # noqa: F401
+    AlphaBootstrap, bootstrap_alpha,
+)
+from pipeline.agreement.registry import (  # noqa: F401
+    COEFFICIENTS, Coefficient, agreement_summary,
 )

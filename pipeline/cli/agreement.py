@@ -58,8 +58,9 @@ def agreement(
     figures on the documents it was trained on are marked in-sample. The report is German
     by default (--lang en for English). Krippendorff: α ≥ .80 reliable, ≥ .667 tentative.
     """
-    from pipeline.agreement.coefficients import LEVELS, WEIGHT_NAMES
-    from pipeline.agreement.units import UNITS, assess_coded, assess_table, load_coded_units, read_table
+    from pipeline.agreement.ratings import LEVELS, WEIGHT_NAMES
+    from pipeline.agreement.assess import assess_coded, assess_table
+    from pipeline.agreement.units import UNITS, load_coded_units, read_table
 
     if table is not None and codings:
         raise fail("give either coding files or --table, not both.", code=2)

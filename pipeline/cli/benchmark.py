@@ -135,7 +135,7 @@ def active(
     writes OUT/active.json (macro-F1 of "random" and "active" by number of coded segments, means
     over seeds; spreads, accuracy, timings and every run beside them) and OUT/active.md.
     """
-    from pipeline.research.active import STRATEGIES
+    from pipeline.research.selection import STRATEGIES
     from pipeline.research.benchmark_active import markdown_table, run_active_benchmark, write_report
     from pipeline.core.config import load_config
 

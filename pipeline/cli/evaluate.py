@@ -81,7 +81,7 @@ def evaluate(
 
         cv["learning_curve"] = curve(data, config=run_config)
         typer.echo(format_curve(cv["learning_curve"]))
-        from pipeline.research.active import segments_needed
+        from pipeline.research.evaluate import segments_needed
 
         needed = segments_needed(cv["learning_curve"], target=target_f1)
         cv["segments_needed"] = {x.code: {"target": x.target, "total": x.total, "ceiling": x.ceiling, "sentence": x.sentence} for x in needed}

@@ -18,10 +18,9 @@ import math
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.agreement.coefficients import (
-    ALPHA_RELIABLE, ALPHA_TENTATIVE, COEFFICIENTS, krippendorff_verdict, landis_koch,
-)
-from pipeline.agreement.units import AgreementResult, ItemAgreement, ModelComparison, PairResult
+from pipeline.agreement.assess import AgreementResult, ItemAgreement, ModelComparison, PairResult
+from pipeline.agreement.ratings import ALPHA_RELIABLE, ALPHA_TENTATIVE, krippendorff_verdict, landis_koch
+from pipeline.agreement.registry import COEFFICIENTS
 from pipeline.core.io import atomic_write_csv, atomic_write_text
 
 REPORT_FILES = ("report.html", "figures.csv", "pairs.csv", "disagreements.csv")

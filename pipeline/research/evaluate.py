@@ -1,11 +1,16 @@
-"""How quality grows with the number of hand-coded segments: the learning curve.
+"""How quality grows with the number of hand-coded segments: the learning curve, and per
+code how many coded segments a target F1 needs (:func:`segments_needed`).
 
-Each point trains the nested, document-grouped cross-validation of
+Each point of the curve trains the nested, document-grouped cross-validation of
 :mod:`pipeline.learn.cv` on a share of every outer fold's training segments and tests on
 the whole held-out documents.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,4 +47,92 @@ def learning_curve(data, *, config: RunConfig, fractions: tuple[float, ...] = (0
         scores = per_code_scores(data.Y, pred, data.codebook.leaf_ids)
         out.append({"fraction": fraction, "train_segments": int(np.mean(sizes)), "micro_f1": scores["micro_f1"], "macro_f1": scores["macro_f1"],
                     "per_code_f1": {code: r["f1"] for code, r in scores["per_code"].items()}})
+    return out
+
+
+# --- how many more codes a target F1 needs ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Needed:
+    """Estimate of the coded segments a code needs to reach a target F1.
+
+    Attributes:
+        code: The code.
+        coded: Segments coded at the curve's last point.
+        f1: F1 at the curve's last point.
+        target: The target F1.
+        total: Coded segments in all at which the fitted curve reaches the target; None
+            when it does not within the fit (or nothing could be fitted).
+        ceiling: Where the fitted curve levels off (None: no fit).
+        sentence: One plain sentence for the researcher.
+    """
+
+    code: str
+    coded: int
+    f1: float
+    target: float
+    total: int | None
+    ceiling: float | None
+    sentence: str
+
+
+def _power_fit(n: np.ndarray, f: np.ndarray) -> tuple[float, float, float] | None:
+    """Fit ``F1 ≈ a − b·n^(−c)`` (a ≤ 1, b ≥ 0, 0 < c ≤ 2) by least squares; None if it fails."""
+    from scipy.optimize import curve_fit
+
+    def curve(x, a, b, c):
+        return a - b * np.power(x, -c)
+
+    try:
+        (a, b, c), _ = curve_fit(curve, n, f, p0=(min(1.0, f.max() + 0.1), 1.0, 0.5), bounds=([0.0, 0.0, 1e-3], [1.0, np.inf, 2.0]), maxfev=20000)
+    except (RuntimeError, ValueError):
+        return None
+    return float(a), float(b), float(c)
+
+
+def segments_needed(curve: Sequence[Mapping], *, target: float = 0.7) -> list[Needed]:
+    """Per code, how many coded segments the learning curve suggests for ``target`` F1.
+
+    Fits ``F1(n) ≈ a − b·n^(−c)`` (the usual inverse power law of learning curves, e.g.
+    Figueroa et al. 2012, *Predicting sample size required for classification
+    performance*) to each code's points and solves it for the target; where the fitted
+    ceiling ``a`` lies below the target the answer is "not reachable within the fitted
+    curve". With fewer than three points, or no F1 above zero, no estimate is given.
+
+    Args:
+        curve: Points of :func:`pipeline.research.evaluate.learning_curve` (``train_segments`` and
+            ``per_code_f1``).
+        target: The F1 to reach, in (0, 1].
+
+    Returns:
+        One :class:`Needed` per code, in the codes' order.
+    """
+    if not 0 < target <= 1:
+        raise ValueError(f"target F1 must be in (0, 1], found {target}")
+    points = [p for p in curve if p.get("per_code_f1")]
+    if not points:
+        return []
+    n = np.array([float(p["train_segments"]) for p in points])
+    out = []
+    for code in points[-1]["per_code_f1"]:
+        f = np.array([float(p["per_code_f1"].get(code, 0.0)) for p in points])
+        last_n, last_f = int(n[-1]), float(f[-1])
+        head = f"{code}: F1 {last_f:.2f} with {last_n} coded segments"
+        if last_f >= target:
+            out.append(Needed(code, last_n, last_f, target, last_n, None, f"{head} already reaches the target {target:.2f}."))
+            continue
+        fit = _power_fit(n, f) if len(n) >= 3 and f.max() > 0 else None
+        if fit is None:
+            out.append(Needed(code, last_n, last_f, target, None, None, f"{head}; the curve gives no usable fit (F1 stays at zero or too few points), so no estimate: code more segments with this code."))
+            continue
+        a, b, c = fit
+        formula = f"fit F1 ≈ {a:.2f} − {b:.2f}·n^−{c:.2f}"
+        if a <= target + 1e-3 or b <= 0:
+            out.append(Needed(code, last_n, last_f, target, None, a, f"{head}; {target:.2f} is not reachable within the fitted curve, which levels off at {a:.2f} ({formula}): more segments chosen at random will not do, code more segments that carry this code or sharpen its definition."))
+            continue
+        total = int(math.ceil((b / (a - target)) ** (1.0 / c)))
+        more = max(total - last_n, 0)
+        rough = " (more than ten times what is coded now: a rough extrapolation)" if total > 10 * last_n else ""
+        out.append(Needed(code, last_n, last_f, target, total, a, f"{head}; about {total} coded segments in all ({more} more) should reach F1 {target:.2f}{rough} ({formula})."))
     return out
