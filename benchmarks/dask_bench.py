@@ -23,7 +23,7 @@ Measured, each after the model is loaded (load times are reported apart):
   turns).
 
 From these it prints (and with ``--markdown`` writes) the projection for 1.7 million
-segments on 1, 8 and 64 workers that README.md quotes. The machine's load average is
+segments on 1, 8 and 64 workers that docs/dask.md quotes. The machine's load average is
 printed with every figure: on a shared machine the figures are noisy.
 """
 

@@ -112,7 +112,7 @@ class FeaturesConfig:
             :func:`pipeline.learn.features.center`). A document's register (interview talk,
             academic prose) moves all its embeddings the same way; taking part of that
             out lets a model trained on one register code the other better (measured on
-            the shipped material, README "Quality on text of another kind"). The code
+            the shipped material, docs/quality.md). The code
             system's texts are centered on their own mean. A segment's coding then
             depends on the rest of its document, as with ``context``.
 
@@ -171,6 +171,10 @@ class TrainingConfig:
         threshold_shrink: Pull each code's cross-validated threshold this far (0–1)
             toward the one threshold that maximises micro-F1 over all codes: per-code
             thresholds tuned on a small corpus over-fit it.
+        threshold_measure: What each code's threshold maximises: ``f1`` (the F1 of the
+            code) or ``both_classes`` (the mean of the F1 of its coded and of its
+            not-coded segments: the measure of shared tasks such as GermEval, which
+            counts getting the absent code right as much as the present one).
     """
 
     min_examples: int = option(5, ge=1)
@@ -179,6 +183,7 @@ class TrainingConfig:
     seed: int = option(0, ge=0)
     codebook_examples: float = option(3.0, ge=0)
     threshold_shrink: float = option(0.5, ge=0, le=1)
+    threshold_measure: str = option("f1", choices=("f1", "both_classes"))
 
 
 @dataclass(frozen=True)

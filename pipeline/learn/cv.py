@@ -101,12 +101,18 @@ def cross_validate(data, *, config: RunConfig) -> dict:
     result.update(scores_with_parents(data.Y, pred, data.codebook))
     if config.classifier.labels == "single":
         result["accuracy"] = float((pred == data.Y).all(axis=1).mean())
-    if data.combine:
-        result["combine"] = data.combine
-        result["per_coder"] = {}
-        for coder, (idx, Y) in data.by_coder.items():
-            result["per_coder"][coder] = {"segments": len(idx), **scores_with_parents(Y, pred[idx], data.codebook)}
+    result.update(coder_scores(data, pred))
     return result
+
+
+def coder_scores(data, pred: np.ndarray) -> dict:
+    """With several coders (``data.combine``): ``combine`` and ``per_coder``, the figures of
+    predictions ``pred`` (bool, shape (n_segments, n_codes)) against each coder's own codes
+    on the segments that coder coded; ``{}`` for one coder."""
+    if not data.combine:
+        return {}
+    per_coder = {coder: {"segments": len(idx), **scores_with_parents(Y, pred[idx], data.codebook)} for coder, (idx, Y) in data.by_coder.items()}
+    return {"combine": data.combine, "per_coder": per_coder}
 
 
 def cross_validated_predictions(data, *, config: RunConfig):

@@ -186,6 +186,11 @@ class Featurizer:
     def sparse(self) -> bool:
         return self.config.lexical
 
+    @property
+    def centers(self) -> bool:
+        """Whether a segment's features depend on its whole document's mean embedding."""
+        return bool(self.config.center)
+
     def _vectorizers(self):
         from sklearn.feature_extraction.text import TfidfVectorizer
 

