@@ -33,6 +33,7 @@ WRITERS = [
     ("benchmark manifesto", ["benchmark", "manifesto", "--data", "{transcripts}"], "--out", "folder", ""),
     ("benchmark active", ["benchmark", "active", "--corpus", str(CORPUS)], "--out", "folder", ""),
     ("benchmark transfer", ["benchmark", "transfer", "--corpus", str(CORPUS)], "--out", "folder", ""),
+    ("benchmark germeval", ["benchmark", "germeval", "--data", "{transcripts}"], "--out", "folder", ""),
 ]
 #: Commands that write nothing but stdout/stderr.
 READ_ONLY: set[str] = set()

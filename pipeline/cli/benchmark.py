@@ -108,6 +108,7 @@ def germeval(
 
     if select_by not in ("micro", "macro"):
         raise typer.BadParameter(f"expected micro or macro, found {select_by!r}.", param_hint="--select-by")
+    check_output_path(out, kind="folder", option="--out")
     report = run_germeval(data, config=load_config(config), select=None if config else select_by, limit=limit, progress=note)
     js, md = write_report(report, out)
     sys.stdout.write(markdown_table(report).split("\n## ")[0])
