@@ -163,8 +163,8 @@ def interview(sentences: list[str]) -> tuple[str, list[tuple[int, int]]]:
     return text, spans
 
 
-@pytest.fixture
-def corpus(tmp_path):
+def make_corpus(tmp_path, second_coder: str = ""):
+    """Two coded interviews (int1 also by ``second_coder`` when given), a pool and a config."""
     folder = tmp_path / "transcripts"
     folder.mkdir()
     lines = []
@@ -173,8 +173,9 @@ def corpus(tmp_path):
         (folder / f"{doc}.txt").write_text(text, encoding="utf-8")
         for s, (a, b) in zip(sents, spans):
             code = "MOT-MARKT" if s in MARKT else "HEM-FINANZEN" if s in FINANZ else None
-            if code:
-                lines.append(json.dumps({"document": doc, "start": a, "end": b, "code": code, "coder": "A"}))
+            for coder in ("A", second_coder) if second_coder and doc == "int1" else ("A",):
+                if code:
+                    lines.append(json.dumps({"document": doc, "start": a, "end": b, "code": code, "coder": coder}))
     coded = tmp_path / "codings.jsonl"
     coded.write_text("\n".join(lines) + "\n", encoding="utf-8")
     pool = tmp_path / "pool"
@@ -184,6 +185,11 @@ def corpus(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(json.dumps(CONFIG), encoding="utf-8")
     return {"coded": coded, "pool": pool, "folder": folder, "config": config, "tmp": tmp_path}
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    return make_corpus(tmp_path)
 
 
 def test_suggest_never_returns_coded_or_interviewer_segments(corpus):

@@ -68,27 +68,10 @@ def test_overview_of_a_classify_output_says_nothing_about_spacy(sample_classifie
 
 
 def test_suggest_warns_about_the_coders_once(tmp_path):
-    from test_active import CONFIG, FINANZ, MARKT, OTHER, POOL, interview
+    from test_active import make_corpus
 
-    folder = tmp_path / "transcripts"
-    folder.mkdir()
-    lines = []
-    for doc, sents in (("int1", MARKT[:2] + FINANZ[:2] + OTHER[:2]), ("int2", MARKT[2:] + FINANZ[2:] + OTHER[2:])):
-        text, spans = interview(sents)
-        (folder / f"{doc}.txt").write_text(text, encoding="utf-8")
-        for s, (start, end) in zip(sents, spans):
-            code = "MOT-MARKT" if s in MARKT else "HEM-FINANZEN" if s in FINANZ else None
-            for coder in ("A", "B") if doc == "int1" else ("A",):
-                if code:
-                    lines.append(json.dumps({"document": doc, "start": start, "end": end, "code": code, "coder": coder}))
-    coded = tmp_path / "codings.jsonl"
-    coded.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    pool = tmp_path / "pool"
-    pool.mkdir()
-    for doc, sents in POOL.items():
-        (pool / f"{doc}.txt").write_text(interview(sents)[0], encoding="utf-8")
-    config = tmp_path / "config.yaml"
-    config.write_text(json.dumps(CONFIG), encoding="utf-8")
+    made = make_corpus(tmp_path, second_coder="B")
+    coded, pool, config = made["coded"], made["pool"], made["config"]
     result = CliRunner().invoke(app, ["suggest", str(coded), "--pool", str(pool), "--config", str(config), "--n", "2",
                                       "--out", str(tmp_path / "s.csv")])
     assert result.exit_code == 0, result.output

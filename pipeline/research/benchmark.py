@@ -408,12 +408,14 @@ def markdown_table(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(report: dict, out_dir: str | Path) -> tuple[Path, Path]:
+def write_report(report: dict, out_dir: str | Path, *, markdown=None) -> tuple[Path, Path]:
+    """Write OUT/benchmark.json and OUT/benchmark.md (atomically); ``markdown`` renders
+    the report as Markdown (default: this benchmark's :func:`markdown_table`)."""
     from pipeline.core.io import atomic_write_text
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     js, md = out_dir / "benchmark.json", out_dir / "benchmark.md"
     atomic_write_text(js, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
-    atomic_write_text(md, markdown_table(report))
+    atomic_write_text(md, (markdown or markdown_table)(report))
     return js, md

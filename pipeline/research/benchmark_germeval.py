@@ -20,7 +20,6 @@ labels. The protocol follows that folder's README exactly:
 from __future__ import annotations
 
 import csv
-import json
 import os
 import platform
 import resource
@@ -186,11 +185,7 @@ def markdown_table(report: dict) -> str:
 
 
 def write_report(report: dict, out_dir: str | Path) -> tuple[Path, Path]:
-    from pipeline.core.io import atomic_write_text
+    """OUT/benchmark.json and OUT/benchmark.md, written as the Manifesto benchmark writes them."""
+    from pipeline.research.benchmark import write_report as write
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    js, md = out_dir / "benchmark.json", out_dir / "benchmark.md"
-    atomic_write_text(js, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
-    atomic_write_text(md, markdown_table(report))
-    return js, md
+    return write(report, out_dir, markdown=markdown_table)
