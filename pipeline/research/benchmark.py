@@ -239,20 +239,27 @@ def fit_autocode(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray,
     return model, predict
 
 
-def _uncached_speed(model, segments: list[Segment], rows: np.ndarray, n: int = 300) -> float:
-    """Segments per second coding ``n`` segments of the first test document in order with
-    an uncached embedder (after start-up): the speed of a first run on new text."""
+def uncached(model):
+    """``model`` with embedders that compute every vector (no embedding cache), weights
+    loaded: what a first run on new text costs. A joint model (several configurations)
+    drops the cache of each of its embedders."""
     from dataclasses import replace
 
     from pipeline.learn.embed import make_embedder
 
+    if not model.embedder.trainable:
+        fresh = model.embedder.uncached() if hasattr(model.embedder, "uncached") else make_embedder(model.config.embedder, cache=False)
+        model = replace(model, embedder=fresh)
+    model.embedder.encode(["Aufwärmen."])  # loading the weights is start-up, not coding
+    return model
+
+
+def _uncached_speed(model, segments: list[Segment], rows: np.ndarray, n: int = 300) -> float:
+    """Segments per second coding ``n`` segments of the first test document in order with
+    an uncached embedder (after start-up): the speed of a first run on new text."""
     doc = segments[int(rows[0])].transcript
     part = [s for s in segments if s.transcript == doc][:n]
-    if not model.embedder.trainable:
-        # a joint model (several configurations) drops the cache of each of its embedders
-        uncached = model.embedder.uncached() if hasattr(model.embedder, "uncached") else make_embedder(model.config.embedder, cache=False)
-        model = replace(model, embedder=uncached)
-        model.embedder.encode(["Aufwärmen."])  # loading the weights is start-up, not coding
+    model = uncached(model)
     start = time.perf_counter()
     model.code_segments(part)
     return len(part) / (time.perf_counter() - start)

@@ -23,7 +23,6 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -102,14 +101,10 @@ def _brief(scores: dict) -> dict:
 def speed(model, data, *, n_segments: int = 150) -> tuple[float, int]:
     """Segments per second coding whole documents of ``data`` (about ``n_segments``,
     codable or not) with an uncached embedder after start-up; returns (rate, segments)."""
-    from pipeline.learn.embed import make_embedder
+    from pipeline.research.benchmark import uncached
 
     segs = list(data.all_segments[:n_segments])
-    if not model.embedder.trainable:
-        # a joint model (several configurations) drops the cache of each of its embedders
-        uncached = model.embedder.uncached() if hasattr(model.embedder, "uncached") else make_embedder(model.config.embedder, cache=False)
-        model = replace(model, embedder=uncached)
-    model.embedder.encode(["Aufwärmen."])  # loading the weights is start-up, not coding
+    model = uncached(model)
     start = time.perf_counter()
     model.code_segments(segs)
     return len(segs) / (time.perf_counter() - start), len(segs)
