@@ -37,7 +37,7 @@ from pathlib import Path
 
 from pipeline.core.codebook import Code, Codebook, load_codebook
 from pipeline.core.errors import InputError, ModelError, OutputError
-from pipeline.core.io import atomic_open, atomic_write_bytes, classify_output_files
+from pipeline.core.io import atomic_open, atomic_write_bytes, check_output_path, classify_output_files
 from pipeline.qda.offsets import STANDARD, OffsetConvention, index_table
 from pipeline.qda.qdc import _RGB, add_codes, code_guids, codebook_to_qdc, describe
 from pipeline.qda.refi import QdaImport, locate_project, read_qdpx
@@ -245,10 +245,7 @@ def _write_zip(out: Path, entries: Sequence[tuple[str, object]]) -> None:
 
 
 def _check_out(out: Path, inputs: Sequence[Path], suffix: str) -> None:
-    if out.suffix.lower() != suffix:
-        raise OutputError(f"{out}: the output must end in {suffix}. Pass --out NAME{suffix}.")
-    if out.is_dir():
-        raise OutputError(f"{out}: is a folder. Pass a file name with --out.")
+    check_output_path(out, kind="file", option="--out", suffixes=(suffix,))
     for inp in inputs:
         if out.resolve() == inp.resolve():
             raise OutputError(f"{out}: is one of the inputs; autocode never overwrites its input. Pass another --out.")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pipeline.core.codebook import save_codebook
 from pipeline.core.errors import OutputError
-from pipeline.core.io import atomic_write_jsonl, atomic_write_text
+from pipeline.core.io import atomic_write_jsonl, atomic_write_text, check_output_path
 from pipeline.qda.qdc import read_qdc
 from pipeline.qda.refi import QdaImport
 
@@ -32,8 +32,7 @@ OUR_FILES = ("codings.jsonl", "codebook.yaml", "qda_project.json", "import_summa
 
 def check_out_dir(out: Path, *, inputs: tuple[Path, ...] = ()) -> None:
     """Refuse an output folder that holds someone's files (never overwrite user input)."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder. Pass a new or empty folder with --out.")
+    check_output_path(out, kind="folder", option="--out")
     for inp in inputs:
         try:
             if inp.resolve().is_relative_to(out.resolve()) and inp.resolve().parent == out.resolve():
