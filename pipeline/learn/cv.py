@@ -68,7 +68,7 @@ def parent_matrix(M: np.ndarray, codebook: Codebook) -> tuple[np.ndarray, tuple[
     return out, parents
 
 
-def _shared_embeddings(data, config: RunConfig):
+def shared_embeddings(data, config: RunConfig):
     """Embeddings of all segments, computed once when the embedder does not learn."""
     if make_embedder(config.embedder, cache=False).trainable:
         return None
@@ -127,7 +127,7 @@ def cross_validated_predictions(data, *, config: RunConfig):
     if not folds:
         raise CodingError(f"cross-validation needs at least two coded segments; found {len(data.segments)}. Code more segments.")
     pred = np.zeros_like(data.Y, dtype=bool)
-    shared = _shared_embeddings(data, config)
+    shared = shared_embeddings(data, config)
     for train_idx, test_idx in folds:
         pred[test_idx] = _fit_predict(data, config, train_idx, test_idx, shared)
     return pred, made

@@ -46,9 +46,8 @@ import numpy as np
 from pipeline.core.config import RunConfig, load_config
 from pipeline.core.errors import CodingError
 from pipeline.learn.classify import fitter, make_folds, out_of_fold, shrunk_thresholds
-from pipeline.learn.cv import coder_scores, scores_with_parents
-from pipeline.learn.embed import make_embedder
-from pipeline.learn.features import Featurizer, embed_segments
+from pipeline.learn.cv import coder_scores, scores_with_parents, shared_embeddings
+from pipeline.learn.features import Featurizer
 from pipeline.learn.fit import codebook_examples, cold_start_codes, features_for, training_summary
 from pipeline.learn.joint import JointEmbedder, JointFeaturizer, joint_classifier
 from pipeline.learn.model import Model, package_versions
@@ -223,13 +222,11 @@ def train_selected(
         g = groups.index(key(cand))
         clock = time.perf_counter()
         if g not in built:
-            context = Featurizer(cfg.features).context
-            ekey = (cfg.embedder, bool(context))
-            emb = make_embedder(cfg.embedder)
-            if ekey not in embedded and not emb.trainable:
-                embedded[ekey] = embed_segments(emb, data.all_segments, context=context)
-            embedder, featurizer, X = features_for(cfg, data, everything, embedded.get(ekey))
-            dims.setdefault(cfg.embedder, int(embedded[ekey].shape[1]) if ekey in embedded else int(embedder.encode([data.segments[0].text]).shape[1]))
+            ekey = (cfg.embedder, bool(Featurizer(cfg.features).context))
+            if ekey not in embedded:
+                embedded[ekey] = shared_embeddings(data, cfg)  # None for an embedder that learns
+            embedder, featurizer, X = features_for(cfg, data, everything, embedded[ekey])
+            dims.setdefault(cfg.embedder, int(embedded[ekey].shape[1]) if embedded[ekey] is not None else int(embedder.encode([data.segments[0].text]).shape[1]))
             built[g] = (embedder, featurizer, X, codebook_examples(cfg, codebook, embedder, featurizer))
         _, _, X, extra = built[g]
         fit = fitter(X, Y, config=cfg.classifier, seed=t.seed, extra=extra, sample_weight=data.weights)

@@ -213,7 +213,7 @@ def sample_task(corpus: str | Path, *, config: RunConfig, coder: str = "A") -> t
     from pipeline.text.codings import read_hand_codes
     from pipeline.defaults import codebook_path
     from pipeline.core.errors import CodebookError
-    from pipeline.learn.cv import _shared_embeddings
+    from pipeline.learn.cv import shared_embeddings
     from pipeline.learn.features import embed_segments
     from pipeline.learn.fit import build_training_set, features_for
 
@@ -229,7 +229,7 @@ def sample_task(corpus: str | Path, *, config: RunConfig, coder: str = "A") -> t
         hand = read_hand_codes(coded, texts=texts)
         book = Codebook.from_ids(sorted({c.code for c in hand.codings}))
     data = build_training_set(hand, codebook=book, config=config, coder=coder)
-    shared = _shared_embeddings(data, config)
+    shared = shared_embeddings(data, config)
     _, _, X = features_for(config, data, np.arange(len(data.segments)), embedded=shared)
     from pipeline.learn.embed import make_embedder
 

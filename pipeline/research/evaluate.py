@@ -17,7 +17,7 @@ import numpy as np
 from pipeline.core.config import RunConfig
 from pipeline.core.errors import CodingError
 from pipeline.learn.classify import make_folds
-from pipeline.learn.cv import _fit_predict, _shared_embeddings, per_code_scores
+from pipeline.learn.cv import _fit_predict, shared_embeddings, per_code_scores
 
 
 def learning_curve(data, *, config: RunConfig, fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 0.75, 1.0)) -> list[dict]:
@@ -32,7 +32,7 @@ def learning_curve(data, *, config: RunConfig, fractions: tuple[float, ...] = (0
     folds = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed).splits
     if not folds:
         raise CodingError("a learning curve needs at least two coded segments.")
-    shared = _shared_embeddings(data, config)
+    shared = shared_embeddings(data, config)
     rng = np.random.default_rng(config.training.seed)
     orders = [rng.permutation(train_idx) for train_idx, _ in folds]
     out = []
