@@ -92,6 +92,27 @@ def test_cli_writes_json_and_markdown(manifesto, tmp_path):
     assert "| new-documents | code | autocode / peer |" in md and "## Per-code F1, new-documents" in md
 
 
+def test_the_selections_folds_hold_out_what_each_split_holds_out(manifesto):
+    """new-documents: a fold holds out whole manifestos; in-domain: single sentences of
+    manifestos the other folds know, interleaved as the protocol's every fifth sentence."""
+    from pipeline.learn.classify import make_folds
+    from pipeline.research.benchmark import fold_groups
+
+    corpus = load_manifesto(manifesto, limit_per_document=100)
+    party = np.array([s.transcript for s in corpus.segments])
+    for split in ("new-documents", "in-domain"):
+        train, _ = split_rows(corpus, split)
+        folds = make_folds(fold_groups(corpus, split, train), np.ones((len(train), 1), dtype=bool), 5)
+        # new-documents: the four training manifestos, one fold each
+        assert len(folds.splits) == (4 if split == "new-documents" else 5)
+        for inside, out in folds.splits:
+            shared = set(party[train[inside]]) & set(party[train[out]])
+            if split == "new-documents":
+                assert not shared
+            else:
+                assert shared == set(party[train]) and len(out) == pytest.approx(len(train) / 5, abs=1)
+
+
 def test_cli_refuses_unknown_split_and_missing_data(tmp_path):
     result = runner.invoke(app, ["benchmark", "manifesto", "--data", str(tmp_path), "--out", str(tmp_path / "b"), "--split", "random"])
     assert result.exit_code == 2 and "random" in result.stderr

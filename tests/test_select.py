@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.core.codebook import Codebook
-from pipeline.core.config import config_from_dict
+from pipeline.core.config import ClassifierConfig, config_from_dict
 from pipeline.core.types import Segment
 from pipeline.learn.fit import TrainingSet
 from pipeline.learn.model import load_model, save_model
@@ -277,9 +277,57 @@ def test_members_that_share_features_share_one_block_and_keep_their_probabilitie
     Y = np.column_stack([X[:, 0] + rng.normal(size=80) > 0, X[:, 1] - 4 + rng.normal(size=80) > 0])
     for features in (X, sp.csr_matrix(np.abs(X))):
         weak, strong = MultiLabelLogReg(C=0.01).fit(features, Y), MultiLabelLogReg(C=10).fit(features, Y)
-        joint = joint_classifier([weak, strong], [0, 0], [6], [[(0, 1.0)], [(1, 1.0)]], np.array([0.3, 0.6]), C=1, class_weight="balanced", seed=0)
+        joint = joint_classifier([weak, strong], [0, 0], [6], [[(0, 1.0)], [(1, 1.0)]], np.array([0.3, 0.6]), classifier=ClassifierConfig(), seed=0)
         assert joint.coef_.shape == (2, 6)
         P = joint.predict_proba(features)
         np.testing.assert_allclose(P[:, 0], weak.predict_proba(features)[:, 0], rtol=1e-6)
         np.testing.assert_allclose(P[:, 1], strong.predict_proba(features)[:, 1], rtol=1e-6)
         assert not np.allclose(weak.predict_proba(features)[:, 1], strong.predict_proba(features)[:, 1], rtol=1e-3)
+
+
+def test_a_single_label_mean_of_two_members_codes_the_arg_max_of_their_mean_decision_values():
+    """The single-label ensemble candidate as one joint model: two linear SVMs over their
+    own feature blocks; the joint model's decision values are the mean of theirs, and each
+    segment gets the one code with the highest mean."""
+    from pipeline.learn.classify import SingleLabelLinear
+    from pipeline.learn.joint import joint_classifier
+
+    rng = np.random.default_rng(1)
+    A, B = rng.normal(size=(150, 4)) * [1, 3, 0.5, 2], rng.normal(size=(150, 3)) + [0, 5, 0]
+    y = (A[:, 0] + B[:, 0] + 0.5 * rng.normal(size=150) > 0).astype(int) + (A[:, 1] - B[:, 2] > 1.5)
+    Y = np.eye(3, dtype=bool)[y]
+    first, second = SingleLabelLinear(C=0.1).fit(A, Y), SingleLabelLinear(C=1.0).fit(B, Y)
+    half = [[(0, 0.5), (1, 0.5)]] * 3
+    joint = joint_classifier([first, second], [0, 1], [4, 3], half, np.zeros(3), classifier=ClassifierConfig(labels="single", name="svm"), seed=0)
+    assert isinstance(joint, SingleLabelLinear)
+    X = np.hstack([A, B])
+    mean = (first.decision_function(A) + second.decision_function(B)) / 2
+    np.testing.assert_allclose(joint.decision_function(X), mean, rtol=1e-6, atol=1e-8)
+    assert np.array_equal(joint.predict(X).argmax(axis=1), mean.argmax(axis=1))
+    assert (joint.predict(X).sum(axis=1) == 1).all()
+    # the two members disagree somewhere, so the mean is a model of its own
+    assert (first.predict(A).argmax(axis=1) != second.predict(B).argmax(axis=1)).any()
+
+
+def test_a_single_label_selection_tries_the_mean_of_two_families_and_codes_one_code_per_segment(tmp_path):
+    """Single-label selection (the Manifesto benchmark's): the card lists both candidates
+    and their mean; the model codes exactly one code per segment, also after loading."""
+    data = _data()
+    labels = np.where(data.Y[:, 0], 0, np.where(data.Y[:, 1], 1, 2))
+    book = Codebook.from_ids(["KEY", "MONEY", "OTHER"])
+    single = TrainingSet(data.segments, np.eye(3, dtype=bool)[labels], data.groups, book, "A")
+    pool = [Candidate(c.name, c.family, config_from_dict({**c.config.to_dict(), "classifier": {"name": "svm", "labels": "single", "C": 0.5}})) for c in _pool()]
+    lines = []
+    model = train_selected(single, base=pool[0].config, pool=pool, measure="macro", progress=lines.append)
+    names = [c["name"] for c in model.card["selection"]["candidates"]]
+    assert names == ["words", "meaning", "mean of words and meaning"] or names == ["words", "meaning", "mean of meaning and words"]
+    assert any(line.startswith("[+] mean of") for line in lines)
+    assert model.card["selection"]["choice"] == "whole model"
+    # on this data the mean wins (each family misses what the other sees): one joint model
+    assert len(model.card["selection"]["members"]) == 2, lines
+    save_model(model, tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    segs = list(single.segments[:40])
+    coded = again.code_segments(segs)
+    assert [r["codes"] for r in coded] == [r["codes"] for r in model.code_segments(segs)]
+    assert all(len(r["codes"]) == 1 for r in coded)

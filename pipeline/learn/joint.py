@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from pipeline.core.errors import ModelError
-from pipeline.learn.classify import MultiLabelLogReg
+from pipeline.learn.classify import make_classifier
 from pipeline.learn.embed import Embedder, make_embedder
 from pipeline.learn.features import Featurizer, _dense_csr
 
@@ -152,7 +152,7 @@ def raw_weights(clf) -> tuple[np.ndarray, np.ndarray]:
     return coef, intercept
 
 
-def joint_classifier(classifiers: Sequence, block_of: Sequence[int], widths: Sequence[int], rows: Sequence[Sequence[tuple[int, float]]], thresholds: np.ndarray, *, C: float, class_weight: str, seed: int) -> MultiLabelLogReg:
+def joint_classifier(classifiers: Sequence, block_of: Sequence[int], widths: Sequence[int], rows: Sequence[Sequence[tuple[int, float]]], thresholds: np.ndarray, *, classifier, seed: int):
     """One multi-label classifier over the feature blocks side by side.
 
     Members that share a featurizer (candidates differing only in C) share its block:
@@ -165,6 +165,10 @@ def joint_classifier(classifiers: Sequence, block_of: Sequence[int], widths: Seq
         rows: Per code, ``(member, weight)`` pairs: the code's logit is the weighted sum
             of those members' logits for the code (one pair of weight 1: that member's).
         thresholds: ndarray of shape (n_codes,).
+        classifier: The ``classifier`` configuration section the joint model is read with:
+            single-label gives a :class:`pipeline.learn.classify.SingleLabelLinear` (the
+            arg-max of the rows' decision values), multi-label a
+            :class:`pipeline.learn.classify.MultiLabelLogReg`.
     """
     n_codes = len(rows)
     offsets = np.concatenate([[0], np.cumsum(widths)]).astype(int)
@@ -176,7 +180,7 @@ def joint_classifier(classifiers: Sequence, block_of: Sequence[int], widths: Seq
             b = block_of[m]
             coef[j, offsets[b] : offsets[b + 1]] += w * raw[m][0][j]
             intercept[j] += w * raw[m][1][j]
-    out = MultiLabelLogReg(C=C, class_weight=class_weight, seed=seed)
+    out = make_classifier(classifier, seed=seed)
     out.coef_, out.intercept_ = coef, intercept
     out.mean_, out.scale_ = np.zeros(coef.shape[1]), np.ones(coef.shape[1])
     out.thresholds_ = np.asarray(thresholds, dtype=np.float64)

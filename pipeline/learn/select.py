@@ -133,10 +133,14 @@ def _at(y: np.ndarray, pred: np.ndarray, measure: str) -> float:
     return (f1 + f0) / 2
 
 
-def _ensemble(tried: list, Y: np.ndarray, figure: str, codebook):
+def _ensemble(tried: list, Y: np.ndarray, figure: str, codebook, single: bool = False):
     """The mean of the logits of the best candidate and of the best one of another
     family (a joint model represents it exactly), scored on their out-of-fold
-    probabilities: a candidate that costs no fit. None when all are of one family."""
+    probabilities: a candidate that costs no fit. None when all are of one family.
+
+    Single-label: the mean of the two candidates' decision values, whose arg-max codes
+    (the logarithm of a softmax is the decision value less one number per segment, so
+    averaging log-probabilities ranks the codes as averaging decision values does)."""
     order = sorted(range(len(tried)), key=lambda i: (-tried[i].scores[figure], i))
     a = order[0]
     others = [i for i in order if tried[i].candidate.family != tried[a].candidate.family]
@@ -148,13 +152,28 @@ def _ensemble(tried: list, Y: np.ndarray, figure: str, codebook):
         P = np.clip(P, 1e-12, 1 - 1e-12)
         return np.log(P / (1 - P))
 
-    P = 1.0 / (1.0 + np.exp(-(logit(tried[a].proba) + logit(tried[b].proba)) / 2))
     cfg = tried[a].candidate.config
+    cand = Candidate(f"mean of {tried[a].candidate.name} and {tried[b].candidate.name}", "ensemble", cfg)
+    if single:
+        Z = (np.log(np.clip(tried[a].proba, 1e-300, None)) + np.log(np.clip(tried[b].proba, 1e-300, None))) / 2
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        thresholds, pred = np.zeros(Y.shape[1]), _arg_max(P)
+        scores = scores_with_parents(Y, pred, codebook)
+        per_code = np.array([r["f1"] for r in scores["per_code"].values()])
+        return _Tried(cand, P, thresholds, pred, scores, per_code, 0.0, None, ((a, 0.5), (b, 0.5)))
+    P = 1.0 / (1.0 + np.exp(-(logit(tried[a].proba) + logit(tried[b].proba)) / 2))
     thresholds = shrunk_thresholds(Y, P, cfg.training.threshold_shrink, cfg.training.threshold_measure)
     pred = P >= thresholds
     scores = scores_with_parents(Y, pred, codebook)
-    cand = Candidate(f"mean of {tried[a].candidate.name} and {tried[b].candidate.name}", "ensemble", cfg)
     return _Tried(cand, P, thresholds, pred, scores, _code_measure(Y, P, thresholds, cfg.training.threshold_measure), 0.0, None, ((a, 0.5), (b, 0.5)))
+
+
+def _arg_max(P: np.ndarray) -> np.ndarray:
+    """One code per segment, the most probable: bool ndarray of P's shape."""
+    pred = np.zeros(P.shape, dtype=bool)
+    pred[np.arange(len(P)), P.argmax(axis=1)] = True
+    return pred
 
 
 def _figures(scores: dict) -> dict:
@@ -232,9 +251,7 @@ def train_selected(
         fit = fitter(X, Y, config=cfg.classifier, seed=t.seed, extra=extra, sample_weight=data.weights)
         P = out_of_fold(fit, X, Y.shape[1], folds.splits)
         if single:
-            thresholds = np.zeros(Y.shape[1])
-            pred = np.zeros_like(Y)
-            pred[np.arange(len(P)), P.argmax(axis=1)] = True
+            thresholds, pred = np.zeros(Y.shape[1]), _arg_max(P)
         else:
             thresholds = shrunk_thresholds(Y, P, cfg.training.threshold_shrink, cfg.training.threshold_measure)
             pred = P >= thresholds
@@ -243,8 +260,8 @@ def train_selected(
         tried.append(_Tried(cand, P, thresholds, pred, scores, per_code, time.perf_counter() - clock, g))
         say(f"[{n}/{len(pool)}] {cand.name}: micro-F1 {scores['micro_f1']:.3f}, macro-F1 {scores['macro_f1']:.3f} ({time.perf_counter() - clock:.1f} s)")
     figure = "micro_f1" if measure == "micro" else "macro_f1"
-    if ensemble and not single and len(tried) > 1:
-        mean = _ensemble(tried, Y, figure, codebook)
+    if ensemble and len(tried) > 1:
+        mean = _ensemble(tried, Y, figure, codebook, single)
         if mean is not None:
             tried.append(mean)
             say(f"[+] {mean.candidate.name}: micro-F1 {mean.scores['micro_f1']:.3f}, macro-F1 {mean.scores['macro_f1']:.3f} (no new fit: the two out-of-fold passes averaged)")
@@ -297,7 +314,7 @@ def train_selected(
         featurizer = JointFeaturizer([fitted[first[g]][1] for g in blocks], [configs.index(tried[first[g]].candidate.config.embedder) for g in blocks], widths)
         rows = [[(members.index(m), w) for m, w in parts(int(choice[j]))] for j in range(Y.shape[1])]
         thresholds = np.array([tried[choice[j]].thresholds[j] for j in range(Y.shape[1])])
-        classifier = joint_classifier([fitted[m][2] for m in members], [blocks.index(tried[m].group) for m in members], [fitted[first[g]][3] for g in blocks], rows, thresholds, C=config.classifier.C, class_weight=config.classifier.class_weight, seed=t.seed)
+        classifier = joint_classifier([fitted[m][2] for m in members], [blocks.index(tried[m].group) for m in members], [fitted[first[g]][3] for g in blocks], rows, thresholds, classifier=config.classifier, seed=t.seed)
     card = {
         "training": training_summary(data, folds=folds, single=single, files=files, document_sha256=document_sha256,
                                      cold_start=sorted({c for m in members for c in cold_start_codes(tried[m].candidate.config, data)})),
