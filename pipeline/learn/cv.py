@@ -97,9 +97,22 @@ def cross_validate(data, *, config: RunConfig) -> dict:
         codes on the segments that coder coded.
     """
     pred, made = cross_validated_predictions(data, config=config)
+    return cv_figures(data, pred, made, single=config.classifier.labels == "single")
+
+
+def cv_figures(data, pred: np.ndarray, made, *, single: bool) -> dict:
+    """The figures of :func:`cross_validate` from out-of-fold predictions, however they
+    were made (one configuration, or a configuration chosen in each fold).
+
+    Args:
+        data: A :class:`pipeline.learn.fit.TrainingSet`.
+        pred: bool ndarray of shape (n_segments, n_codes), the out-of-fold predictions.
+        made: The :class:`pipeline.learn.classify.Folds` they were made in.
+        single: Whether the classifier is single-label (then ``accuracy`` too).
+    """
     result = {"folds": len(made.splits), "fold_rule": made.describe(), "fold_note": made.note, "segments": len(data.segments)}
     result.update(scores_with_parents(data.Y, pred, data.codebook))
-    if config.classifier.labels == "single":
+    if single:
         result["accuracy"] = float((pred == data.Y).all(axis=1).mean())
     result.update(coder_scores(data, pred))
     return result

@@ -85,6 +85,35 @@ class TrainingSet:
     def all_rows(self) -> np.ndarray:
         return np.arange(len(self.segments)) if self.rows is None else self.rows
 
+    def subset(self, rows: np.ndarray) -> TrainingSet:
+        """The training set of ``rows`` (indices into ``segments``), e.g. one fold's
+        training or held-out part, with the whole documents they sit in as context (and
+        no other document).
+
+        Each example keeps its weight, so that ``--combine each`` weights the examples of
+        a fold as it weights them in training; ``coders`` and ``combine`` stay, and
+        ``by_coder`` keeps each coder's examples among ``rows`` (renumbered; a coder with
+        none there is left out).
+
+        Args:
+            rows: int ndarray of shape (n_rows,), indices into ``segments``.
+        """
+        rows = np.asarray(rows, dtype=int)
+        docs = set(self.groups[rows])
+        keep = [i for i, s in enumerate(self.all_segments) if s.transcript in docs]
+        where = {i: k for k, i in enumerate(keep)}
+        at = {int(r): k for k, r in enumerate(rows)}
+        by_coder = {}
+        for who, (idx, Y) in self.by_coder.items():
+            mine = np.array([int(i) in at for i in idx], dtype=bool)
+            if mine.any():
+                by_coder[who] = (np.array([at[int(i)] for i in idx[mine]], dtype=int), Y[mine])
+        return TrainingSet(
+            tuple(self.segments[i] for i in rows), self.Y[rows], self.groups[rows], self.codebook, self.coder,
+            tuple(self.all_segments[i] for i in keep), np.array([where[r] for r in self.all_rows[rows]], dtype=int),
+            None if self.weights is None else self.weights[rows], self.coders, self.combine, by_coder,
+        )
+
 
 def choose_coder(hand: HandCodes, coder: str | None) -> str:
     coders = Counter(c.coder for c in hand.codings)

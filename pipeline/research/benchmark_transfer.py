@@ -30,6 +30,7 @@ import numpy as np
 from pipeline.core.codebook import Codebook
 from pipeline.core.config import RunConfig
 from pipeline.core.errors import InputError
+from pipeline.research.evaluate import predict_matrix, selected_cv_predictions
 
 REGISTERS = {"interviews": "codings.jsonl", "literature": "literature/codings.jsonl"}
 
@@ -74,21 +75,6 @@ def combine(a, b):
     )
 
 
-def predict_matrix(model, data) -> np.ndarray:
-    """What ``autocode classify`` codes in the documents of ``data``, as a bool matrix of
-    shape (n_segments, n_codes) aligned with ``data.segments``."""
-    codes = {c: j for j, c in enumerate(model.codes)}
-    by_id = {}
-    for doc in dict.fromkeys(s.transcript for s in data.all_segments):
-        segs = [s for s in data.all_segments if s.transcript == doc]
-        by_id.update((r["id"], r["codes"]) for r in model.code_segments(segs))
-    out = np.zeros(data.Y.shape, dtype=bool)
-    for i, seg in enumerate(data.segments):
-        for code in by_id[seg.id]:
-            out[i, codes[code]] = True
-    return out
-
-
 def _brief(scores: dict) -> dict:
     keep = ("micro_f1", "macro_f1", "parent_micro_f1", "parent_macro_f1")
     out = {k: round(scores[k], 4) for k in keep if k in scores}
@@ -110,34 +96,6 @@ def speed(model, data, *, n_segments: int = 150) -> tuple[float, int]:
     return len(segs) / (time.perf_counter() - start), len(segs)
 
 
-def subset(data, rows: np.ndarray):
-    """The training set of ``rows`` of ``data``, with the whole documents they sit in as
-    context (and no other document)."""
-    from pipeline.learn.fit import TrainingSet
-
-    docs = set(data.groups[rows])
-    keep = [i for i, s in enumerate(data.all_segments) if s.transcript in docs]
-    where = {i: k for k, i in enumerate(keep)}
-    return TrainingSet(
-        tuple(data.segments[i] for i in rows), data.Y[rows], data.groups[rows], data.codebook, data.coder,
-        tuple(data.all_segments[i] for i in keep), np.array([where[r] for r in data.all_rows[rows]], dtype=int),
-    )
-
-
-def selected_cv_predictions(data, *, config: RunConfig) -> np.ndarray:
-    """Out-of-fold predictions of the whole selection procedure (:mod:`pipeline.learn.select`):
-    each outer fold chooses and trains on the other documents and codes its own as
-    ``autocode classify`` does. bool ndarray of shape (n_segments, n_codes)."""
-    from pipeline.learn.classify import make_folds
-    from pipeline.learn.select import train_selected
-
-    pred = np.zeros_like(data.Y, dtype=bool)
-    for train, test in make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed).splits:
-        model = train_selected(subset(data, train), base=config)
-        pred[test] = predict_matrix(model, subset(data, test))
-    return pred
-
-
 def evaluate_config(registers: dict, *, config: RunConfig, select: bool = False) -> dict:
     """Every figure of one configuration (see the module docstring); with ``select``, of
     the configuration chosen on each training part as ``autocode train`` chooses it
@@ -147,7 +105,7 @@ def evaluate_config(registers: dict, *, config: RunConfig, select: bool = False)
     from pipeline.learn.train import train_on
 
     def cv(data):
-        return selected_cv_predictions(data, config=config) if select else cross_validated_predictions(data, config=config)[0]
+        return (selected_cv_predictions if select else cross_validated_predictions)(data, config=config)[0]
 
     names = list(registers)
     result: dict = {"cv": {}, "transfer": {}}

@@ -1,7 +1,16 @@
-"""How quality grows with the number of hand-coded segments: the learning curve, and per
+"""Cross-validation beyond one fixed configuration: the nested cross-validation of the
+configuration selection (:func:`cross_validate_selected`), the learning curve, and per
 code how many coded segments a target F1 needs (:func:`segments_needed`).
 
-Each point of the curve trains the nested, document-grouped cross-validation of
+A model made by configuration selection (``autocode train`` without ``--config``) is
+evaluated as it was made: each outer fold of :func:`pipeline.learn.classify.make_folds`
+(grouped by document, as every cross-validation) runs the whole selection
+(:func:`pipeline.learn.select.train_selected`, with its own inner folds) on its training
+part and codes its held-out documents as ``autocode classify`` does. The selection's own
+out-of-fold figures in the model card are optimistic (the choice was made on them);
+these are not.
+
+Each point of the learning curve trains the nested, document-grouped cross-validation of
 :mod:`pipeline.learn.cv` on a share of every outer fold's training segments and tests on
 the whole held-out documents.
 """
@@ -9,15 +18,183 @@ the whole held-out documents.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from pipeline.core.config import RunConfig
-from pipeline.core.errors import CodingError
-from pipeline.learn.classify import make_folds
-from pipeline.learn.cv import _fit_predict, shared_embeddings, per_code_scores
+from pipeline.core.config import RunConfig, config_from_dict
+from pipeline.core.errors import CodingError, ModelError
+from pipeline.learn.classify import Folds, make_folds
+from pipeline.learn.cv import _fit_predict, cv_figures, shared_embeddings, per_code_scores
+from pipeline.learn.select import MEASURES, Candidate, candidates, presets, train_selected
+
+
+def predict_matrix(model, data) -> np.ndarray:
+    """What ``autocode classify`` codes in the documents of ``data`` (a
+    :class:`pipeline.learn.fit.TrainingSet`): each document coded whole, as a bool
+    matrix of shape (n_segments, n_codes) aligned with ``data.segments``."""
+    codes = {c: j for j, c in enumerate(model.codes)}
+    by_id = {}
+    for doc in dict.fromkeys(s.transcript for s in data.all_segments):
+        segs = [s for s in data.all_segments if s.transcript == doc]
+        by_id.update((r["id"], r["codes"]) for r in model.code_segments(segs))
+    out = np.zeros(data.Y.shape, dtype=bool)
+    for i, seg in enumerate(data.segments):
+        for code in by_id[seg.id]:
+            out[i, codes[code]] = True
+    return out
+
+
+# --- the selection procedure, cross-validated ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FoldChoice:
+    """What one outer fold of the nested selection chose on its training part.
+
+    Attributes:
+        fold: The fold's number, from 1.
+        documents: The held-out documents, sorted.
+        segments: Held-out examples (segments; with ``--combine each`` once per coder).
+        choice: ``"whole model"`` or ``"per code"`` (the card's ``selection.choice``).
+        members: The candidates the fold's model is made of.
+        per_code: Code -> the candidate that codes it.
+    """
+
+    fold: int
+    documents: tuple[str, ...]
+    segments: int
+    choice: str
+    members: tuple[str, ...]
+    per_code: dict[str, str]
+
+    def describe(self) -> str:
+        """The choice in a few words, e.g. ``"whole model: fast C=1"``."""
+        return f"{self.choice}: {' + '.join(self.members)}"
+
+
+def selection_settings(card: Mapping, base: RunConfig) -> tuple[list[Candidate], str, bool]:
+    """How to run again the selection a model card records: ``(pool, measure, ensemble)``
+    for :func:`pipeline.learn.select.train_selected`.
+
+    The pool is the card's candidates: a preset family (:func:`pipeline.learn.select.presets`
+    of ``base``) at the recorded C, or the configuration the card records for a chosen
+    candidate (taken as recorded where there is one); the mean of two candidates is tried
+    again when the card lists one.
+
+    Args:
+        card: The model card (``Model.card``) with a ``selection`` section.
+        base: The model's run configuration (segmentation and training procedure).
+
+    Raises:
+        ModelError: The card lacks what the selection needs, or names a candidate whose
+            configuration it does not record.
+    """
+    sel = card.get("selection") or {}
+    measure = str(sel.get("measure", "")).removesuffix("-F1")
+    if measure not in MEASURES or not sel.get("candidates"):
+        raise ModelError(
+            f"the model card's selection records measure {sel.get('measure')!r} and {len(sel.get('candidates') or [])} candidates; "
+            f"expected one of {', '.join(m + '-F1' for m in MEASURES)} and at least one candidate. "
+            "Train the model again, or evaluate one configuration with --config FILE."
+        )
+    named, recorded = presets(base), sel.get("member_configs", {})
+    pool = []
+    for c in sel["candidates"]:
+        if c["family"] == "ensemble":
+            continue
+        if c["name"] in recorded:
+            config = config_from_dict(recorded[c["name"]])
+        elif c["family"] in named:
+            config = replace(named[c["family"]], classifier=replace(named[c["family"]].classifier, C=float(c["C"])))
+        else:
+            raise ModelError(
+                f"the model card names candidate {c['name']!r} of family {c['family']!r} but records no configuration for it "
+                f"(known families: {', '.join(named)}). Evaluate one configuration with --config FILE."
+            )
+        pool.append(Candidate(c["name"], c["family"], config))
+    ensemble = any(c["family"] == "ensemble" for c in sel["candidates"])
+    return pool, measure, ensemble
+
+
+def selected_cv_predictions(
+    data,
+    *,
+    config: RunConfig,
+    measure: str = "micro",
+    pool: Sequence[Candidate] | None = None,
+    ensemble: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[np.ndarray, Folds, list[FoldChoice]]:
+    """Out-of-fold predictions of the whole selection procedure: each outer fold chooses
+    and trains on the other documents (:func:`pipeline.learn.select.train_selected`) and
+    codes its own as ``autocode classify`` does (:func:`predict_matrix`).
+
+    Args:
+        data: A :class:`pipeline.learn.fit.TrainingSet`.
+        config: The base configuration (segmentation, training procedure, folds).
+        measure, pool, ensemble: As for :func:`pipeline.learn.select.train_selected`
+            (pool None: its candidates of ``config``).
+        progress: Called with a line as each outer fold starts and ends.
+
+    Returns:
+        ``(pred, folds, chosen)``: bool ndarray of shape (n_segments, n_codes), the outer
+        :class:`pipeline.learn.classify.Folds`, and one :class:`FoldChoice` per fold.
+    """
+    say = progress or (lambda line: None)
+    made = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed)
+    if not made.splits:
+        raise CodingError(f"cross-validation needs at least two coded segments; found {len(data.segments)}. Code more segments.")
+    pred = np.zeros_like(data.Y, dtype=bool)
+    chosen = []
+    n = len(made.splits)
+    for k, (train, test) in enumerate(made.splits, 1):
+        clock = time.perf_counter()
+        docs = tuple(sorted({str(d) for d in data.groups[test]}))
+        say(f"outer fold {k}/{n}: choosing a configuration on {len(train)} segments of {len(set(data.groups[train]))} documents, "
+            f"then coding the {len(test)} held-out segments ({', '.join(docs)})")
+        model = train_selected(data.subset(train), base=config, measure=measure, pool=pool, ensemble=ensemble)
+        pred[test] = predict_matrix(model, data.subset(test))
+        sel = model.card["selection"]
+        chosen.append(FoldChoice(k, docs, len(test), sel["choice"], tuple(sel["members"]), dict(sel["per_code"])))
+        scores = per_code_scores(data.Y[test], pred[test], data.codebook.leaf_ids)
+        say(f"outer fold {k}/{n} chose {chosen[-1].describe()}; held out: micro-F1 {scores['micro_f1']:.3f} "
+            f"({time.perf_counter() - clock:.1f} s)")
+    return pred, made, chosen
+
+
+def cross_validate_selected(
+    data,
+    *,
+    config: RunConfig,
+    measure: str = "micro",
+    pool: Sequence[Candidate] | None = None,
+    ensemble: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """The nested cross-validation of the selection procedure (:func:`selected_cv_predictions`),
+    with the figures of :func:`pipeline.learn.cv.cross_validate`.
+
+    Returns:
+        The dict of :func:`pipeline.learn.cv.cross_validate`, and ``evaluated`` (what
+        was cross-validated, in words) and ``selection``: ``nested`` (True),
+        ``measure`` (e.g. ``"micro-F1"``), ``candidates`` (their names) and ``folds``
+        (one dict of :class:`FoldChoice` per outer fold).
+    """
+    pool = list(pool) if pool is not None else candidates(config)
+    pred, made, chosen = selected_cv_predictions(data, config=config, measure=measure, pool=pool, ensemble=ensemble, progress=progress)
+    result = cv_figures(data, pred, made, single=pool[0].config.classifier.labels == "single")
+    result["evaluated"] = (f"the selection procedure, nested: each of the {len(chosen)} outer folds chose its own configuration "
+                           f"(among {len(pool)} candidate{'s' if len(pool) != 1 else ''}, by {measure}-F1) "
+                           "on its training part and coded its held-out documents as 'autocode classify' does")
+    result["selection"] = {"nested": True, "measure": f"{measure}-F1", "candidates": [c.name for c in pool],
+                           "folds": [asdict(c) for c in chosen]}
+    return result
+
+
+# --- the learning curve ----------------------------------------------------------------------------
 
 
 def learning_curve(data, *, config: RunConfig, fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 0.75, 1.0)) -> list[dict]:
