@@ -206,7 +206,8 @@ def test_transfer_benchmark_predicts_what_train_and_classify_give(repo, tmp_path
         pytest.skip("the literature excerpts are not in this checkout")
     import yaml
 
-    from pipeline.research.benchmark_transfer import load_registers, predict_matrix
+    from pipeline.research.benchmark_transfer import load_registers
+    from pipeline.research.evaluate import predict_matrix
     from pipeline.cli import app
     from pipeline.core.codebook import load_codebook
     from pipeline.core.config import load_config
