@@ -183,7 +183,7 @@ def transfer(
     config: Annotated[Optional[list[Path]], typer.Option(help="Run configuration(s) to compare, one row each (default: the default configuration).", metavar="FILE")] = None,
     corpus: Annotated[Path, typer.Option(help="Corpus folder with the interviews' codings.jsonl and literature/codings.jsonl.", metavar="FOLDER")] = Path("corpus"),
     codebook: Annotated[Optional[Path], typer.Option(help="Code system (default: the shipped one).", metavar="FILE")] = None,
-    card: Annotated[Optional[Path], typer.Option(help="Record the figures in this model's card (model.json, README.md); the model must have been trained with the one --config given.", metavar="MODEL")] = None,
+    card: Annotated[Optional[Path], typer.Option(help="Record the figures in this model's card (model.json, README.md); the model must have been trained with the one --config given (a model made by selection: with --select, whose row is recorded).", metavar="MODEL")] = None,
     select: Annotated[bool, typer.Option("--select/--no-select", help="Add a row 'selected': the configuration chosen on each training part as 'autocode train' chooses it (nested CV; slow).")] = False,
 ) -> None:
     """Register transfer on the shipped material: train on the interviews and code the
@@ -208,7 +208,7 @@ def transfer(
     if card is not None:
         from pipeline.research.benchmark_transfer import check_card_model
 
-        model = check_card_model(card, configs)
+        model, row = check_card_model(card, configs, select=select)
     from pipeline.defaults import codebook_path
 
     book = load_codebook(codebook or codebook_path())
@@ -230,5 +230,5 @@ def transfer(
     if model is not None:
         from pipeline.research.benchmark_transfer import record_in_card
 
-        record_in_card(model, report)
+        record_in_card(model, report, row)
         note(f"recorded the transfer figures in {card}/model.json and README.md")

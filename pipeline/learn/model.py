@@ -233,7 +233,7 @@ def _weights_bytes(model: Model) -> bytes:
     _, extra = model.featurizer.state()
     arrays.update({f"features_{k}": v for k, v in extra.items()})
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez_compressed(buf, **arrays)  # a joint model's rows are mostly zeros
     return buf.getvalue()
 
 
@@ -359,8 +359,9 @@ def model_card(model: Model) -> str:
             "",
             "## Quality on text of another kind (register transfer)",
             "",
-            "The same configuration trained on all of one register and applied to the other "
-            "(`autocode benchmark transfer`), beside the coded register's own cross-validated figure:",
+            ("The configuration selection repeated on all of one register (it chooses again there), the model applied to the other "
+             if transfer.get("procedure") else "The same configuration trained on all of one register and applied to the other ")
+            + "(`autocode benchmark transfer`), beside the coded register's own cross-validated figure:",
             "",
             "| trained on → coded | micro-F1 | macro-F1 | parent micro-F1 | CV micro-F1 of the coded register |",
             "|---|---:|---:|---:|---:|",
@@ -370,7 +371,8 @@ def model_card(model: Model) -> str:
             lines.append(f"| {direction} | " + " | ".join("" if v is None else f"{v:.3f}" for v in cells) + " |")
         if transfer.get("cv_both"):
             both = transfer["cv_both"]
-            lines += ["", f"Both registers together, cross-validated: micro-F1 {both['micro_f1']:.3f}, macro-F1 {both['macro_f1']:.3f}."]
+            nested = " (the selection nested: each fold chose again)" if transfer.get("procedure") else ""
+            lines += ["", f"Both registers together, cross-validated{nested}: micro-F1 {both['micro_f1']:.3f}, macro-F1 {both['macro_f1']:.3f}."]
     lines += ["", "## Package versions", "", "```", *(f"{k}=={v}" for k, v in card.get("packages", {}).items()), "```", ""]
     return "\n".join(lines)
 

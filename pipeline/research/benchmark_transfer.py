@@ -178,9 +178,17 @@ def run_transfer(
     }
 
 
-def check_card_model(directory: str | Path, configs: dict[str, RunConfig]):
-    """The model whose card is to carry the figures: it must exist and have been trained
-    with the one configuration measured, or the figures would describe another model."""
+def check_card_model(directory: str | Path, configs: dict[str, RunConfig], *, select: bool = False):
+    """The model whose card is to carry the figures, and the report's row that describes it.
+
+    A model made by configuration selection (its card has ``selection``) is described by the
+    row ``selected`` (the selection repeated on each training part), so ``select`` must be
+    on; any other model must have been trained with the one configuration measured, or the
+    figures would describe another model.
+
+    Returns:
+        ``(model, row)``.
+    """
     from pipeline.core.errors import ModelPathError
     from pipeline.learn.model import load_model
 
@@ -188,19 +196,29 @@ def check_card_model(directory: str | Path, configs: dict[str, RunConfig]):
         raise ModelPathError(f"--card records one configuration's figures, but {len(configs)} --config files were given. Give only the model's configuration.")
     model = load_model(directory)
     (name, config), = configs.items()
+    if "selection" in model.card:
+        if not select:
+            raise ModelPathError(
+                f"{directory} was made by configuration selection (autocode train without --config): its figures are those of "
+                "the selection repeated on each training part. Add --select."
+            )
+        return model, "selected"
     if model.config != config:
         raise ModelPathError(
             f"{directory} was trained with another configuration than {name}: the figures would not be this model's. "
             f"Measure with --config {directory}/config.yaml, or retrain the model with {name}."
         )
-    return model
+    return model, name
 
 
-def card_figures(report: dict) -> dict:
+def card_figures(report: dict, row: str | None = None) -> dict:
     """The model card's ``transfer`` entry: per direction micro-/macro-F1 beside the
-    coded register's own cross-validated micro-F1, and the pooled CV."""
-    (result,) = report["results"].values()
+    coded register's own cross-validated micro-F1, and the pooled CV, from the report's
+    ``row`` (default: its only row)."""
+    result = report["results"][row] if row is not None else next(iter(report["results"].values()))
     out: dict = {"registers": report["registers"], "directions": {}}
+    if row == "selected":
+        out["procedure"] = "configuration selection repeated on each training part (nested)"
     for direction, t in result["transfer"].items():
         dst = direction.split("→")[1]
         out["directions"][direction] = {
@@ -215,12 +233,12 @@ def card_figures(report: dict) -> dict:
     return out
 
 
-def record_in_card(model, report: dict) -> None:
-    """Write the transfer figures into the model's card (model.json and README.md), as a
-    new complete model folder (:func:`pipeline.learn.model.save_model`)."""
+def record_in_card(model, report: dict, row: str | None = None) -> None:
+    """Write the transfer figures of ``row`` into the model's card (model.json and
+    README.md), as a new complete model folder (:func:`pipeline.learn.model.save_model`)."""
     from pipeline.learn.model import save_model
 
-    model.card["transfer"] = card_figures(report)
+    model.card["transfer"] = card_figures(report, row)
     save_model(model, model.path)
 
 
