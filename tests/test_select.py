@@ -331,3 +331,30 @@ def test_a_single_label_selection_tries_the_mean_of_two_families_and_codes_one_c
     coded = again.code_segments(segs)
     assert [r["codes"] for r in coded] == [r["codes"] for r in model.code_segments(segs)]
     assert all(len(r["codes"]) == 1 for r in coded)
+
+
+def test_transfer_figures_of_a_selected_model_come_from_the_selected_row(selected, tmp_path):
+    """`benchmark transfer --card M` on a model made by selection records the row
+    'selected' (the selection repeated per training part), and refuses without --select."""
+    from pipeline.core.errors import ModelPathError
+    from pipeline.research.benchmark_transfer import card_figures, check_card_model
+
+    _, model, _ = selected
+    save_model(model, tmp_path / "m")
+    configs = {"default": _pool()[0].config}
+    with pytest.raises(ModelPathError, match="--select"):
+        check_card_model(tmp_path / "m", configs)
+    loaded, row = check_card_model(tmp_path / "m", configs, select=True)
+    assert row == "selected" and "selection" in loaded.card
+
+    def result(f):
+        return {"transfer": {"a→b": {"micro_f1": f, "macro_f1": f, "parent_micro_f1": f, "per_code_f1": {}}}, "cv": {"b": {"micro_f1": f + 0.1}, "both": {"micro_f1": f, "macro_f1": f}}}
+
+    report = {"registers": {"a": {}, "b": {}}, "results": {"default": result(0.4), "selected": result(0.6)}}
+    figures = card_figures(report, row)
+    assert figures["directions"]["a→b"]["micro_f1"] == 0.6 and figures["directions"]["a→b"]["cv_micro_f1_of_coded_register"] == 0.7
+    assert figures["cv_both"]["micro_f1"] == 0.6 and "nested" in figures["procedure"]
+    loaded.card["transfer"] = figures
+    save_model(loaded, tmp_path / "m")
+    readme = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    assert "| a→b | 0.600 |" in readme and "selection repeated" in readme
