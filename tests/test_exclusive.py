@@ -86,6 +86,29 @@ def test_the_folded_weights_decide_as_the_model_with_an_explicit_no_code_class(n
         np.testing.assert_allclose(clf.predict_proba(X), explicit.predict_proba(Xs)[:, :n_codes], rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("name", ["svm", "logreg"])
+def test_on_wide_sparse_features_the_folded_weights_decide_as_the_explicit_model_too(name):
+    """Sparse features wider than the data (the lexical block) are not standardised, and
+    logistic regression solves them with newton-cg: still the explicit model's codes."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    X = sp.random(150, 400, density=0.05, random_state=3, format="csr")
+    y = np.asarray((X @ rng.normal(size=(400, 4))).argmax(axis=1)).ravel()
+    y = np.where(rng.random(150) < 0.1, rng.integers(4, size=150), y)  # some noise
+    Y = np.eye(4, dtype=bool)[y][:, :3]
+    clf = SingleLabelLinear(name=name, C=2.0, class_weight="none", none=True).fit(X, Y)
+    if name == "svm":
+        explicit = LinearSVC(C=2.0, tol=1e-3, random_state=0).fit(X, y)
+    else:
+        explicit = LogisticRegression(C=2.0, solver="newton-cg", max_iter=2000, random_state=0).fit(X, y)
+    expected = explicit.predict(X)
+    assert set(expected.tolist()) == {0, 1, 2, 3}
+    assert np.array_equal(_classes(clf.predict(X)), expected)
+    if name == "logreg":
+        np.testing.assert_allclose(clf.predict_proba(X), explicit.predict_proba(X)[:, :3], rtol=1e-6, atol=1e-9)
+
+
 def test_refuses_a_segment_with_two_codes_and_a_code_never_seen_is_never_given():
     X, Y, _ = _clusters(seed=0, spread=0.5)
     two = Y.copy()
@@ -125,6 +148,20 @@ def test_training_data_for_one_code_or_none_refuses_a_segment_with_two_codes(tmp
     with pytest.warns(AutocodeWarning, match="at least 5 are needed"):
         data = build_training_set(read_hand_codes([path], codebook=book), codebook=book, config=config)
     assert data.Y.sum(axis=1).tolist() == [1, 0, 1]
+
+
+def test_suggest_lets_no_code_compete_with_the_codes():
+    """Active learning on a model of one code or none: "no code" (the share the scores
+    leave) is one of the two best a segment hesitates between."""
+    from pipeline.research.selection import select as pick, uncertainty
+
+    P = np.array([[0.45, 0.10], [0.90, 0.05], [0.02, 0.03]])  # "no code": 0.45, 0.05, 0.95
+    U = uncertainty(P, single=True, none=True)
+    np.testing.assert_allclose(U, [[1.0, 0.0], [0.15, 0.15], [0.0, 0.08]])
+    # without "no code" the first and last rows would look like close calls between the codes
+    assert uncertainty(P, single=True)[2, 0] > 0.9
+    first = pick(P, n=1, codes=["A", "B"], single=True, none=True)[0]
+    assert first.index == 0 and first.codes == ("A",) and first.reason.startswith("unsure between A (0.45) and no code (0.45)")
 
 
 # --------------------------------------------------------------------------- a model on disk
