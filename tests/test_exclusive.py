@@ -330,3 +330,21 @@ def test_multi_label_candidates_win_where_the_codes_are_told_apart_by_a_weak_cue
     assert all(NONE_MARK not in m for m in sel["members"]) and all(NONE_MARK not in v for v in sel["per_code"].values())
     assert model.config.classifier.labels == "multi"
     assert max(len(r["codes"]) for r in model.code_segments(list(data.segments))) == 2
+
+
+def test_the_nested_evaluation_of_a_selected_model_tries_one_code_or_none_again(tfidf_families, monkeypatch):
+    """`evaluate` of a model made by selection repeats the card's selection in every outer
+    fold: the candidates of one code or none come back with their decision rule, and on
+    graded codes every fold chooses one of them."""
+    import pipeline.research.evaluate as evaluate
+
+    monkeypatch.setattr(evaluate, "presets", _tfidf_presets)
+    data = _intensity()
+    card = train_selected(data, base=_base()).card
+    pool, measure, ensemble = evaluate.selection_settings(card, _base())
+    assert [c.config.classifier.labels for c in pool] == ["multi"] * 9 + ["exclusive"] * 3 and ensemble is True
+    assert [c.name for c in pool if c.config.classifier.labels == "exclusive"] == [c["name"] for c in card["selection"]["candidates"] if NONE_MARK in c["name"]]
+    cv = evaluate.cross_validate_selected(data, config=_base(), measure=measure, pool=pool, ensemble=ensemble)
+    assert all(all(NONE_MARK in m for m in fold["members"]) for fold in cv["selection"]["folds"]), cv["selection"]["folds"]
+    assert "accuracy" not in cv  # the pool could have coded two codes: no accuracy
+    assert 0.7 < cv["micro_f1"] < card["cv"]["micro_f1"] + 0.05

@@ -126,10 +126,18 @@ def exclusive_candidates(base: RunConfig, *, families: Sequence[str] = ("default
     return out
 
 
-def _mutually_exclusive(Y: np.ndarray) -> bool:
-    """Whether the hand codes look like mutually exclusive codes: at least two codes
-    coded, and no segment with two. Y: bool ndarray of shape (n_segments, n_codes)."""
-    return int(Y.any(axis=0).sum()) >= 2 and int(Y.sum(axis=1).max()) <= 1
+def mutually_exclusive(Y: np.ndarray) -> bool:
+    """Whether hand codes look like mutually exclusive codes: at least two codes coded,
+    and no segment with two. Y: bool ndarray of shape (n_segments, n_codes)."""
+    Y = np.asarray(Y, dtype=bool)
+    return len(Y) > 0 and int(Y.any(axis=0).sum()) >= 2 and int(Y.sum(axis=1).max()) <= 1
+
+
+def default_pool(base: RunConfig, Y: np.ndarray) -> list[Candidate]:
+    """The candidates :func:`train_selected` tries unless given others: :func:`candidates`
+    of ``base``, and :func:`exclusive_candidates` where the hand codes ``Y`` (bool ndarray
+    of shape (n_segments, n_codes)) are :func:`mutually_exclusive`."""
+    return candidates(base) + (exclusive_candidates(base) if mutually_exclusive(Y) else [])
 
 
 @dataclass
@@ -331,8 +339,9 @@ def train_selected(
         base: The run configuration whose segmentation and training procedure the
             candidates share.
         measure: ``micro`` or ``macro`` (F1 over the codes) decides.
-        pool: The candidates (default: :func:`candidates` of ``base``, and where no coded
-            segment carries two codes :func:`exclusive_candidates` too).
+        pool: The candidates (default: :func:`default_pool`: :func:`candidates` of
+            ``base``, and where no coded segment carries two codes
+            :func:`exclusive_candidates` too).
         progress: Called with one line per step (the CLI prints them on stderr).
         ensemble: Also try the mean of the two best families' logits (step 2).
 
@@ -344,8 +353,8 @@ def train_selected(
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, found {measure!r}")
     say = progress or (lambda line: None)
     codebook, Y = data.codebook, np.asarray(data.Y, dtype=bool)
-    exclusive = pool is None and len(Y) > 0 and _mutually_exclusive(Y)
-    pool = list(pool) if pool is not None else candidates(base) + (exclusive_candidates(base) if exclusive else [])
+    exclusive = pool is None and mutually_exclusive(Y)
+    pool = list(pool) if pool is not None else default_pool(base, Y)
     # The threshold measure is part of the training procedure, which ``base`` gives.
     pool = [replace(c, config=replace(c.config, training=replace(c.config.training, threshold_measure=base.training.threshold_measure))) for c in pool]
     if not pool:
