@@ -208,6 +208,9 @@ FILLERS = ["heute", "gestern", "wir", "sie", "dann", "also", "noch", "schon", "w
 MONEY = ["Miete", "Kredit", "Schulden", "Rechnung", "Zinsen", "Gebühr", "Steuer", "Pfand", "Rate", "Mahnung"]
 
 
+GRADE = {"SOME": 1, "MUCH": 2}
+
+
 def _intensity(seed: int = 0, *, double: bool = False) -> TrainingSet:
     """Graded codes, as many code systems have them: a segment that names money worries
     now and then (4–5 of the money words) is SOME, one that names little else (9–10) is
@@ -216,6 +219,7 @@ def _intensity(seed: int = 0, *, double: bool = False) -> TrainingSet:
     cannot fence it in, one model over the codes and "no code" can. ``double``: one
     segment carries both codes."""
     rng = np.random.default_rng(seed)
+    book = Codebook.from_ids(list(GRADE))  # columns in the code system's order
     grades = ((0, 1), (4, 5), (9, 10))
     segments, rows = [], []
     for d in range(20):
@@ -225,11 +229,11 @@ def _intensity(seed: int = 0, *, double: bool = False) -> TrainingSet:
             rng.shuffle(words)
             text = " ".join(words) + "."
             segments.append(Segment(id=f"d{d}:{k}", transcript=f"d{d}", start=0, end=len(text), speaker="", text=text, role="unit"))
-            rows.append([grade == 1, grade == 2])
+            rows.append([grade == GRADE[code] for code in book.leaf_ids])
     Y = np.array(rows, dtype=bool)
     if double:
         Y[0] = True
-    return TrainingSet(tuple(segments), Y, np.array([s.transcript for s in segments]), Codebook.from_ids(["SOME", "MUCH"]), "A")
+    return TrainingSet(tuple(segments), Y, np.array([s.transcript for s in segments]), book, "A")
 
 
 def _tfidf_presets(base):
