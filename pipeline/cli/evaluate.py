@@ -19,7 +19,7 @@ def format_scores(cv: dict) -> str:
         lines.append(f"{code:<{width}}  {r['support']:>7}  {r['precision']:>9.3f}  {r['recall']:>6.3f}  {r['f1']:>5.3f}")
     lines.append(f"micro-F1 {cv['micro_f1']:.3f}   macro-F1 {cv['macro_f1']:.3f}   (leaf codes, {cv['fold_rule']})")
     if "accuracy" in cv:
-        lines.append(f"accuracy {cv['accuracy']:.3f} (single-label: the one predicted code is the hand code)")
+        lines.append(f"accuracy {cv['accuracy']:.3f} (one code per segment at most: the share of segments whose predicted code, or no code, is the hand code's)")
     if "parent_macro_f1" in cv:
         lines.append(f"parent level: micro-F1 {cv['parent_micro_f1']:.3f}   macro-F1 {cv['parent_macro_f1']:.3f}")
     if cv.get("per_coder"):

@@ -137,17 +137,18 @@ class ClassifierConfig:
 
     Attributes:
         name: ``logreg`` (logistic regression) or ``svm`` (linear support vector
-            machine; single-label only).
+            machine; ``single`` and ``exclusive`` only).
         labels: ``multi`` (a segment carries any number of codes: one model per code,
-            per-code thresholds) or ``single`` (exactly one code per segment, as in the
-            Manifesto Project's quasi-sentences).
+            per-code thresholds), ``single`` (exactly one code per segment, as in the
+            Manifesto Project's quasi-sentences) or ``exclusive`` (mutually exclusive
+            codes: one code or none per segment; "no code" is learned as one more class).
         C: Inverse regularisation strength.
         class_weight: ``balanced`` (rare codes weigh more), ``sqrt`` (half-way: weights
             grow with the square root of rarity) or ``none``.
     """
 
     name: str = option("logreg", choices=("logreg", "svm"))
-    labels: str = option("multi", choices=("multi", "single"))
+    labels: str = option("multi", choices=("multi", "single", "exclusive"))
     C: float = option(0.02, gt=0)
     class_weight: str = option("balanced", choices=("balanced", "sqrt", "none"))
 
@@ -336,7 +337,7 @@ def config_from_dict(data: dict | None, *, where: str = "configuration") -> RunC
     if clf.name == "svm" and clf.labels == "multi":
         raise ConfigError(
             f"{where}: classifier 'svm' gives no probabilities for per-code thresholds, so it serves "
-            "single-label code systems only. Set labels: single, or use name: logreg."
+            "single-label and one-code-or-none code systems only. Set labels: single or labels: exclusive, or use name: logreg."
         )
     feats = config.features
     if feats.context_window and feats.context_window <= feats.context:

@@ -92,12 +92,13 @@ def cross_validate(data, *, config: RunConfig) -> dict:
         A dict with ``folds``, ``fold_rule`` (how they were formed, in words),
         ``fold_note`` (a line for the user, "" when grouped by document), ``segments``,
         leaf ``per_code``/``micro_f1``/``macro_f1`` and the same at parent level under
-        ``parent_*``. With several coders (``data.combine``) these score against the
-        combined codes, and ``per_coder`` holds the same figures against each coder's own
-        codes on the segments that coder coded.
+        ``parent_*``; ``accuracy`` (the share of segments whose code, or no code, is the
+        hand code's) where at most one code is assigned. With several coders
+        (``data.combine``) these score against the combined codes, and ``per_coder`` holds
+        the same figures against each coder's own codes on the segments that coder coded.
     """
     pred, made = cross_validated_predictions(data, config=config)
-    return cv_figures(data, pred, made, single=config.classifier.labels == "single")
+    return cv_figures(data, pred, made, single=config.classifier.labels != "multi")
 
 
 def cv_figures(data, pred: np.ndarray, made, *, single: bool) -> dict:
@@ -108,11 +109,12 @@ def cv_figures(data, pred: np.ndarray, made, *, single: bool) -> dict:
         data: A :class:`pipeline.learn.fit.TrainingSet`.
         pred: bool ndarray of shape (n_segments, n_codes), the out-of-fold predictions.
         made: The :class:`pipeline.learn.classify.Folds` they were made in.
-        single: Whether the classifier is single-label (then ``accuracy`` too).
+        single: Whether at most one code is assigned per segment (``classifier.labels``
+            ``single`` or ``exclusive``; then ``accuracy`` too).
     """
     result = {"folds": len(made.splits), "fold_rule": made.describe(), "fold_note": made.note, "segments": len(data.segments)}
     result.update(scores_with_parents(data.Y, pred, data.codebook))
-    if single:
+    if single:  # one code (or none) per segment: right or wrong as a whole
         result["accuracy"] = float((pred == data.Y).all(axis=1).mean())
     result.update(coder_scores(data, pred))
     return result

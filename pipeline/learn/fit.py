@@ -254,6 +254,13 @@ def build_training_set(
                 f"{int((n_codes != 1).sum())} of {len(segments)} have none or several (e.g. {', '.join(bad)}). "
                 "Code them, or set classifier.labels: multi in the configuration."
             )
+    if config.classifier.labels == "exclusive" and (Y.sum(axis=1) > 1).any():
+        several = np.flatnonzero(Y.sum(axis=1) > 1)
+        raise CodingError(
+            f"classifier.labels is 'exclusive', so a codable segment carries one code or none; {len(several)} of "
+            f"{len(segments)} carry several (e.g. {', '.join(segments[i].id for i in several[:3])}). "
+            "Keep one code on each, or set classifier.labels: multi in the configuration."
+        )
     return TrainingSet(tuple(segments), Y, np.array([s.transcript for s in segments]), codebook, "+".join(who),
                        tuple(everything), rows, weights, who, combine if len(who) > 1 else "", by_coder)
 
@@ -348,7 +355,8 @@ def training_summary(data: TrainingSet, *, folds, single: bool, files: Sequence[
 
     Args:
         folds: The :class:`pipeline.learn.classify.Folds` the thresholds were chosen on.
-        single: Whether the classifier is single-label (no thresholds).
+        single: Whether the classifier decides without thresholds (``classifier.labels``
+            ``single`` or ``exclusive``).
         document_sha256: Document -> SHA-256 of its text: which texts the model saw, so
             that agreement can tell in-sample from out-of-sample figures.
     """

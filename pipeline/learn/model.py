@@ -40,7 +40,7 @@ from pipeline.core.config import RunConfig, config_from_dict
 from pipeline.core.errors import AutocodeError, ModelError, ModelPathError, OutputPathError
 from pipeline.core.io import give_umask_mode
 from pipeline.core.types import Segment
-from pipeline.learn.classify import MultiLabelLogReg, SingleLabelLinear, make_classifier, with_parents
+from pipeline.learn.classify import MultiLabelLogReg, SingleLabelLinear, decide, make_classifier, with_parents
 from pipeline.learn.embed import Embedder, make_embedder
 from pipeline.learn.features import DocStats, Featurizer, document_stats, embed_segments
 from pipeline.learn.joint import JointEmbedder, JointFeaturizer
@@ -176,16 +176,12 @@ class Model:
             proba = self.classifier.predict_proba(X[[offset + i for i in codable]])
         else:
             proba = self.predict_proba([segments[i].text for i in codable], stats=stats)
-        thresholds = self.classifier.thresholds_
-        single = self.config.classifier.labels == "single"
+        chosen = decide(proba, self.classifier.thresholds_, self.config.classifier.labels)
         parent_of = {c.id: c.parent for c in self.codebook.codes}
         cold = set(self.card.get("training", {}).get("cold_start", ()))
         results: list[tuple[list[str], dict[str, float]]] = [([], {})] * len(segments)
-        for row, i in zip(proba, codable):
-            if single:
-                codes = [self.codes[int(np.argmax(row))]]
-            else:
-                codes = [c for c, p, t in zip(self.codes, row, thresholds) if p >= t]
+        for row, picked, i in zip(proba, chosen, codable):
+            codes = [c for c, k in zip(self.codes, picked) if k]
             results[i] = (codes, {c: round(float(p), 4) for c, p in zip(self.codes, row)})
         records = []
         for seg, (codes, scores) in zip(segments, results):
@@ -239,9 +235,12 @@ def _weights_bytes(model: Model) -> bytes:
 
 def _describe_classifier(config: RunConfig) -> str:
     clf = config.classifier
+    kind = "linear SVM" if clf.name == "svm" else "multinomial logistic regression"
     if clf.labels == "single":
-        kind = "linear SVM" if clf.name == "svm" else "multinomial logistic regression"
         return f"single-label {kind} over all codes (C={clf.C}, class_weight={clf.class_weight})"
+    if clf.labels == "exclusive":
+        return (f"one code or none per segment: {kind} over all codes and 'no code' (learned from the uncoded segments); "
+                f"the best code where it beats 'no code' (C={clf.C}, class_weight={clf.class_weight})")
     return f"one logistic regression per code (C={clf.C}, class_weight={clf.class_weight}), thresholds by cross-validation (grouped by document where there are enough documents)"
 
 
@@ -292,6 +291,9 @@ def _selection_lines(sel: dict) -> list[str]:
         lines.append(f"| **chosen** | {ch['micro_f1']:.3f} | {ch['macro_f1']:.3f} | " + " | ".join(f"{ch['per_code_f1'].get(k, 0):.2f}" for k in codes) + " | |")
     lines += ["", "Choice per code: " + ", ".join(f"{k} → {v}" for k, v in sel.get("per_code", {}).items()) + ".",
               "The chosen row is optimistic: the choice was made on these figures."]
+    if any(c.get("labels") == "exclusive" for c in sel.get("candidates", [])):
+        lines.append("The candidates marked 'one code or none' give a segment at most one code (classifier.labels: exclusive, "
+                     "no thresholds): they were tried because no hand-coded segment carries two codes, and are chosen for the whole model only.")
     return lines
 
 
@@ -342,7 +344,7 @@ def model_card(model: Model) -> str:
             "| code | support | precision | recall | F1 | threshold |",
             "|---|---:|---:|---:|---:|---:|",
         ]
-        thresholds = dict(zip(model.codes, model.classifier.thresholds_))
+        thresholds = dict(zip(model.codes, model.classifier.thresholds_)) if model.config.classifier.labels == "multi" else {}
         for code, row in cv["per_code"].items():
             t = thresholds.get(code)
             lines.append(

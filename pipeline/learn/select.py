@@ -37,6 +37,15 @@ two families' decision values is a candidate there too. In place of thresholds, 
 single-label candidate gets one offset per code on its decision values, chosen out of fold
 to maximise the selection measure (:func:`class_offsets`); the chosen model keeps them in
 its intercepts.
+
+Mutually exclusive codes: where no coded segment carries two codes (and at least two
+codes are coded), the default candidates are joined by one candidate per family that
+gives a segment one code or none (``classifier.labels: exclusive``, at the middle of the
+family's C grid: :func:`exclusive_candidates`). Their decision rule is the model's, not a
+code's, so they take part only as whole models: scored out of fold with their own rule
+(no thresholds), kept out of the per-code choice and the ensemble of step 3, and chosen
+only if one of them beats the choice of step 4 (per code or whole model) on the
+selection figure; it is then fitted alone.
 """
 
 from __future__ import annotations
@@ -49,7 +58,7 @@ import numpy as np
 
 from pipeline.core.config import RunConfig, load_config
 from pipeline.core.errors import CodingError
-from pipeline.learn.classify import fitter, make_folds, out_of_fold, shrunk_thresholds
+from pipeline.learn.classify import decide, fitter, make_folds, out_of_fold, shrunk_thresholds
 from pipeline.learn.cv import coder_scores, scores_with_parents, shared_embeddings
 from pipeline.learn.features import Featurizer
 from pipeline.learn.fit import codebook_examples, cold_start_codes, features_for, training_summary
@@ -102,6 +111,33 @@ def candidates(base: RunConfig, *, families: Sequence[str] = ("default", "fast",
         for C in grids[family]:
             out.append(Candidate(f"{family} C={C:g}", family, replace(config, classifier=replace(config.classifier, C=float(C)))))
     return out
+
+
+def exclusive_candidates(base: RunConfig, *, families: Sequence[str] = ("default", "fast", "hybrid"), grids: dict[str, Sequence[float]] | None = None) -> list[Candidate]:
+    """One code or none per segment (``classifier.labels: exclusive``): one candidate per
+    family of :func:`presets`, at the middle of its C grid (one out-of-fold pass each keeps
+    the selection affordable), named like the others with "(one code or none)"."""
+    grids = grids or C_GRIDS
+    named = presets(base)
+    out = []
+    for family in families:
+        config, C = named[family], float(grids[family][len(grids[family]) // 2])
+        out.append(Candidate(f"{family} C={C:g} (one code or none)", family, replace(config, classifier=replace(config.classifier, C=C, labels="exclusive"))))
+    return out
+
+
+def mutually_exclusive(Y: np.ndarray) -> bool:
+    """Whether hand codes look like mutually exclusive codes: at least two codes coded,
+    and no segment with two. Y: bool ndarray of shape (n_segments, n_codes)."""
+    Y = np.asarray(Y, dtype=bool)
+    return len(Y) > 0 and int(Y.any(axis=0).sum()) >= 2 and int(Y.sum(axis=1).max()) <= 1
+
+
+def default_pool(base: RunConfig, Y: np.ndarray) -> list[Candidate]:
+    """The candidates :func:`train_selected` tries unless given others: :func:`candidates`
+    of ``base``, and :func:`exclusive_candidates` where the hand codes ``Y`` (bool ndarray
+    of shape (n_segments, n_codes)) are :func:`mutually_exclusive`."""
+    return candidates(base) + (exclusive_candidates(base) if mutually_exclusive(Y) else [])
 
 
 @dataclass
@@ -240,6 +276,44 @@ def _arg_max(P: np.ndarray) -> np.ndarray:
     return pred
 
 
+def _choose(tried: list, mixable: list[int], Y: np.ndarray, figure: str, codebook, single: bool):
+    """Steps 4 and the one-code-or-none rule of the module docstring: per code, the index
+    (into ``tried``) of the candidate that codes it.
+
+    Args:
+        tried: Every candidate's out-of-fold result.
+        mixable: The indices of those that may be combined per code (not one code or none).
+        Y: bool ndarray of shape (n_segments, n_codes), the hand codes.
+
+    Returns:
+        ``(choice, scores, pred)``: int ndarray of shape (n_codes,), the figures of the
+        choice (:func:`scores_with_parents`) and its out-of-fold codes, bool ndarray of
+        Y's shape.
+    """
+    whole = mixable or list(range(len(tried)))
+    best = max(whole, key=lambda i: (tried[i].scores[figure], -i))
+    choice = np.full(Y.shape[1], best)
+    if not single and mixable:
+        for j in range(Y.shape[1]):
+            if not Y[:, j].any():
+                continue
+            top = max(mixable, key=lambda i: (tried[i].per_code[j], -i))
+            if tried[top].per_code[j] >= tried[best].per_code[j] + MARGIN:
+                choice[j] = top
+    pred = np.column_stack([tried[choice[j]].pred[:, j] for j in range(Y.shape[1])]) if Y.shape[1] else tried[best].pred
+    scores = scores_with_parents(Y, pred, codebook)
+    if not (len(set(choice.tolist())) > 1 and scores[figure] > tried[best].scores[figure]):
+        choice[:], scores, pred = best, tried[best].scores, tried[best].pred
+    # One code or none is a rule of the whole model: it replaces what was chosen only if it
+    # codes better as a whole than that choice (per code or not).
+    others = [i for i in range(len(tried)) if i not in whole]
+    if others:
+        top = max(others, key=lambda i: (tried[i].scores[figure], -i))
+        if tried[top].scores[figure] > scores[figure]:
+            choice[:], scores, pred = top, tried[top].scores, tried[top].pred
+    return choice, scores, pred
+
+
 def _figures(scores: dict) -> dict:
     out = {k: round(float(scores[k]), 4) for k in ("micro_f1", "macro_f1", "parent_micro_f1", "parent_macro_f1") if k in scores}
     out["per_code_f1"] = {c: round(r["f1"], 4) for c, r in scores["per_code"].items()}
@@ -265,7 +339,9 @@ def train_selected(
         base: The run configuration whose segmentation and training procedure the
             candidates share.
         measure: ``micro`` or ``macro`` (F1 over the codes) decides.
-        pool: The candidates (default: :func:`candidates` of ``base``).
+        pool: The candidates (default: :func:`default_pool`: :func:`candidates` of
+            ``base``, and where no coded segment carries two codes
+            :func:`exclusive_candidates` too).
         progress: Called with one line per step (the CLI prints them on stderr).
         ensemble: Also try the mean of the two best families' logits (step 2).
 
@@ -276,16 +352,17 @@ def train_selected(
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, found {measure!r}")
     say = progress or (lambda line: None)
-    pool = list(pool) if pool is not None else candidates(base)
+    codebook, Y = data.codebook, np.asarray(data.Y, dtype=bool)
+    exclusive = pool is None and mutually_exclusive(Y)
+    pool = list(pool) if pool is not None else default_pool(base, Y)
     # The threshold measure is part of the training procedure, which ``base`` gives.
     pool = [replace(c, config=replace(c.config, training=replace(c.config.training, threshold_measure=base.training.threshold_measure))) for c in pool]
     if not pool:
         raise ValueError("no candidate configurations to choose from")
     start = time.perf_counter()
-    codebook, Y = data.codebook, np.asarray(data.Y, dtype=bool)
     single = pool[0].config.classifier.labels == "single"
     if any((c.config.classifier.labels == "single") != single for c in pool):
-        raise ValueError("candidates mix single-label and multi-label classifiers")
+        raise ValueError("candidates mix single-label classifiers with multi-label or one-code-or-none ones; give a pool of one kind")
     t = base.training
     folds = make_folds(data.groups, Y, t.cv_folds, seed=t.seed)
     if not folds.splits:
@@ -297,7 +374,9 @@ def train_selected(
     embedded: dict[tuple, np.ndarray] = {}
     tried: list[_Tried] = []
     dims: dict = {}
-    say(f"choosing among {len(pool)} candidate configurations by {folds.describe()} out-of-fold {measure}-F1")
+    alone = sum(c.config.classifier.labels == "exclusive" for c in pool)
+    say(f"choosing among {len(pool)} candidate configurations by {folds.describe()} out-of-fold {measure}-F1"
+        + (f" ({alone} of them one code or none per segment: no coded segment carries two codes)" if exclusive else ""))
     for n, cand in enumerate(pool, 1):
         cfg = cand.config
         if key(cand) not in groups:
@@ -318,39 +397,32 @@ def train_selected(
         if single:
             offsets = class_offsets(Y, P, measure)
             thresholds, pred = np.zeros(Y.shape[1]), _arg_max(np.log(np.clip(P, 1e-300, None)) + offsets)
+        elif cfg.classifier.labels == "exclusive":
+            thresholds, pred = np.zeros(Y.shape[1]), decide(P, np.zeros(Y.shape[1]), "exclusive")
         else:
             thresholds = shrunk_thresholds(Y, P, cfg.training.threshold_shrink, cfg.training.threshold_measure)
             pred = P >= thresholds
         scores = scores_with_parents(Y, pred, codebook)
-        per_code = _code_measure(Y, P, thresholds, cfg.training.threshold_measure) if not single else np.array([r["f1"] for r in scores["per_code"].values()])
+        per_code = _code_measure(Y, P, thresholds, cfg.training.threshold_measure) if cfg.classifier.labels == "multi" else np.array([r["f1"] for r in scores["per_code"].values()])
         tried.append(_Tried(cand, P, thresholds, pred, scores, per_code, time.perf_counter() - clock, g, offsets=offsets))
         say(f"[{n}/{len(pool)}] {cand.name}: micro-F1 {scores['micro_f1']:.3f}, macro-F1 {scores['macro_f1']:.3f} ({time.perf_counter() - clock:.1f} s)")
     figure = "micro_f1" if measure == "micro" else "macro_f1"
-    if ensemble and len(tried) > 1:
-        mean = _ensemble(tried, Y, figure, codebook, single, measure)
+    mixable = [i for i, tr in enumerate(tried) if tr.candidate.config.classifier.labels != "exclusive"]
+    if ensemble and len(mixable) > 1:
+        mean = _ensemble([tried[i] for i in mixable], Y, figure, codebook, single, measure)
         if mean is not None:
+            mean.parts = tuple((mixable[k], w) for k, w in mean.parts)
             tried.append(mean)
+            mixable.append(len(tried) - 1)
             say(f"[+] {mean.candidate.name}: micro-F1 {mean.scores['micro_f1']:.3f}, macro-F1 {mean.scores['macro_f1']:.3f} (no new fit: the two out-of-fold passes averaged)")
-    best = max(range(len(tried)), key=lambda i: (tried[i].scores[figure], -i))
-    choice = np.full(Y.shape[1], best)
-    if not single:
-        for j in range(Y.shape[1]):
-            if not Y[:, j].any():
-                continue
-            top = max(range(len(tried)), key=lambda i: (tried[i].per_code[j], -i))
-            if tried[top].per_code[j] >= tried[best].per_code[j] + MARGIN:
-                choice[j] = top
-    combined_pred = np.column_stack([tried[choice[j]].pred[:, j] for j in range(Y.shape[1])]) if Y.shape[1] else tried[best].pred
-    combined = scores_with_parents(Y, combined_pred, codebook)
-    per_code_choice = len(set(choice.tolist())) > 1 and combined[figure] > tried[best].scores[figure]
-    if not per_code_choice:
-        choice[:] = best
-        combined = tried[best].scores
+    choice, combined, combined_pred = _choose(tried, mixable, Y, figure, codebook, single)
+    per_code_choice = len(set(choice.tolist())) > 1
+
     def parts(i):
         return tried[i].parts or ((i, 1.0),)
 
     members = sorted({m for i in set(choice.tolist()) for m, _ in parts(i)})
-    say("chosen: " + (f"{tried[best].candidate.name}" if len(set(choice.tolist())) == 1 else "per code: " + ", ".join(f"{c} → {tried[choice[j]].candidate.name}" for j, c in enumerate(codebook.leaf_ids))))
+    say("chosen: " + (f"{tried[choice[0]].candidate.name}" if not per_code_choice else "per code: " + ", ".join(f"{c} → {tried[choice[j]].candidate.name}" for j, c in enumerate(codebook.leaf_ids))))
     fitted = {}
     for m in members:
         tr = tried[m]
@@ -381,12 +453,12 @@ def train_selected(
         rows = [[(members.index(m), w) for m, w in parts(int(choice[j]))] for j in range(Y.shape[1])]
         thresholds = np.array([tried[choice[j]].thresholds[j] for j in range(Y.shape[1])])
         classifier = joint_classifier([fitted[m][2] for m in members], [blocks.index(tried[m].group) for m in members], [fitted[first[g]][3] for g in blocks], rows, thresholds, classifier=config.classifier, seed=t.seed)
-    offsets = tried[best].offsets if single else None
+    offsets = tried[choice[0]].offsets if single else None  # single-label: one candidate for the whole model
     if offsets is not None:
         # the offsets chosen out of fold move each code's decision value (see class_offsets)
         classifier.intercept_ = np.asarray(classifier.intercept_, dtype=np.float64) + offsets
     card = {
-        "training": training_summary(data, folds=folds, single=single, files=files, document_sha256=document_sha256,
+        "training": training_summary(data, folds=folds, single=config.classifier.labels != "multi", files=files, document_sha256=document_sha256,
                                      cold_start=sorted({c for m in members for c in cold_start_codes(tried[m].candidate.config, data)})),
         "cv": {
             "folds": len(folds.splits),
@@ -395,16 +467,17 @@ def train_selected(
             "segments": len(data.segments),
             "optimistic": True,
             **combined,
-            **coder_scores(data, combined_pred if per_code_choice else tried[best].pred),
+            **coder_scores(data, combined_pred),
         },
         "selection": {
             "measure": f"{measure}-F1",
             "threshold_measure": base.training.threshold_measure,
             "folds": folds.describe(),
             "margin": MARGIN,
-            "choice": "per code" if len(set(choice.tolist())) > 1 else "whole model",
+            "choice": "per code" if per_code_choice else "whole model",
             "candidates": [
-                {"name": tr.candidate.name, "family": tr.candidate.family, "C": tr.candidate.config.classifier.C, "seconds": round(tr.seconds, 2), **_figures(tr.scores)}
+                {"name": tr.candidate.name, "family": tr.candidate.family, "C": tr.candidate.config.classifier.C,
+                 "labels": tr.candidate.config.classifier.labels, "seconds": round(tr.seconds, 2), **_figures(tr.scores)}
                 for tr in tried
             ],
             "members": [tried[m].candidate.name for m in members],

@@ -113,7 +113,7 @@ def train_on(
     embedder, featurizer, classifier, _ = fit_classifier(config, data, np.arange(len(data.segments)))
     folds = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed)
     card = {
-        "training": training_summary(data, folds=folds, single=config.classifier.labels == "single", files=files,
+        "training": training_summary(data, folds=folds, single=config.classifier.labels != "multi", files=files,
                                      document_sha256=document_sha256, cold_start=cold_start_codes(config, data)),
         "packages": package_versions(),
     }

@@ -56,7 +56,7 @@ class ModelView:
         name: The model's name.
         codebook: Its code system (column order and hierarchy).
         fingerprint: :attr:`pipeline.learn.model.Model.fingerprint`, compared with the outputs'.
-        single_label: Exactly one code per segment (no thresholds).
+        single_label: At most one code per segment, the best one (no thresholds).
         thresholds: Per leaf code, the decision threshold (multi-label models).
         terms: Per leaf code, (word or phrase, coefficient) pairs, strongest first;
             empty for models without a lexical block.
@@ -194,7 +194,7 @@ def lexical_terms(model, n: int = 12) -> dict[str, list[tuple[str, float]]]:
 
 def model_view(model) -> ModelView:
     """The :class:`ModelView` of a loaded :class:`pipeline.learn.model.Model`."""
-    single = model.config.classifier.labels == "single"
+    single = model.config.classifier.labels != "multi"
     card = model.card  # load_model keeps the transfer figures of `benchmark transfer --card`
     cfg = model.config
     facts = {

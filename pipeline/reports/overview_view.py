@@ -56,7 +56,7 @@ class _Page:
             c = str(f.get("C"))
             rows.append((t["classifier"], t["classifier_line"].format(
                 name=f.get("classifier", ""), C=c.replace(".", ",") if self.lang == "de" else c,
-                labels=t["single" if f["labels"] == "single" else "multi"])))
+                labels=t[f["labels"] if f["labels"] in ("single", "exclusive") else "multi"])))
         if f.get("unit"):
             rows.append((t["unit"], word(self.tx["seg_units"], f["unit"])))
         tr = f.get("training") or {}

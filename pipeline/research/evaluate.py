@@ -28,7 +28,7 @@ from pipeline.core.config import RunConfig, config_from_dict
 from pipeline.core.errors import CodingError, ModelError
 from pipeline.learn.classify import Folds, make_folds
 from pipeline.learn.cv import _fit_predict, cv_figures, shared_embeddings, per_code_scores
-from pipeline.learn.select import MEASURES, Candidate, candidates, presets, train_selected
+from pipeline.learn.select import MEASURES, Candidate, default_pool, presets, train_selected
 
 
 def predict_matrix(model, data) -> np.ndarray:
@@ -80,9 +80,10 @@ def selection_settings(card: Mapping, base: RunConfig) -> tuple[list[Candidate],
     for :func:`pipeline.learn.select.train_selected`.
 
     The pool is the card's candidates: a preset family (:func:`pipeline.learn.select.presets`
-    of ``base``) at the recorded C, or the configuration the card records for a chosen
-    candidate (taken as recorded where there is one); the mean of two candidates is tried
-    again when the card lists one.
+    of ``base``) at the recorded C and decision rule (``labels``: one code or none, or
+    multi-label), or the configuration the card records for a chosen candidate (taken as
+    recorded where there is one); the mean of two candidates is tried again when the card
+    lists one.
 
     Args:
         card: The model card (``Model.card``) with a ``selection`` section.
@@ -108,7 +109,9 @@ def selection_settings(card: Mapping, base: RunConfig) -> tuple[list[Candidate],
         if c["name"] in recorded:
             config = config_from_dict(recorded[c["name"]])
         elif c["family"] in named:
-            config = replace(named[c["family"]], classifier=replace(named[c["family"]].classifier, C=float(c["C"])))
+            # the decision rule as recorded (one code or none, or multi-label: older cards)
+            clf = named[c["family"]].classifier
+            config = replace(named[c["family"]], classifier=replace(clf, C=float(c["C"]), labels=c.get("labels", clf.labels)))
         else:
             raise ModelError(
                 f"the model card names candidate {c['name']!r} of family {c['family']!r} but records no configuration for it "
@@ -183,9 +186,10 @@ def cross_validate_selected(
         ``measure`` (e.g. ``"micro-F1"``), ``candidates`` (their names) and ``folds``
         (one dict of :class:`FoldChoice` per outer fold).
     """
-    pool = list(pool) if pool is not None else candidates(config)
+    pool = list(pool) if pool is not None else default_pool(config, data.Y)
     pred, made, chosen = selected_cv_predictions(data, config=config, measure=measure, pool=pool, ensemble=ensemble, progress=progress)
-    result = cv_figures(data, pred, made, single=pool[0].config.classifier.labels == "single")
+    # accuracy where every candidate codes one code (or none) per segment
+    result = cv_figures(data, pred, made, single=all(c.config.classifier.labels != "multi" for c in pool))
     result["evaluated"] = (f"the selection procedure, nested: each of the {len(chosen)} outer folds chose its own configuration "
                            f"(among {len(pool)} candidate{'s' if len(pool) != 1 else ''}, by {measure}-F1) "
                            "on its training part and coded its held-out documents as 'autocode classify' does")

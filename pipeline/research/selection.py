@@ -9,7 +9,8 @@ k-means++-style spreading):
 
 * **uncertainty** — multi-label: how close a code's probability lies to that code's
   decision threshold (1 at the threshold, 0 at 0 or 1), the closest code counting;
-  single-label: one minus the margin between the two best codes' scores;
+  single-label: one minus the margin between the two best codes' scores (one code or
+  none: "no code", the share the scores leave of 1, competes as one more code);
 * **rare codes** — each code's uncertainty is weighted by ``(1 + coded)^(-rarity)``,
   ``coded`` the number of segments that already carry it: macro-F1 and the researcher
   both need the codes with few examples, and their decision boundaries are the least
@@ -115,7 +116,13 @@ class Pick:
     reason: str
 
 
-def uncertainty(proba: np.ndarray, *, thresholds: np.ndarray | None = None, single: bool = False) -> np.ndarray:
+def _with_none(P: np.ndarray) -> np.ndarray:
+    """Scores of one code or none (``classifier.labels: exclusive``) with "no code", the
+    share they leave of 1, as a last column: shape (n_segments, n_codes + 1)."""
+    return np.hstack([P, np.clip(1.0 - P.sum(axis=1, keepdims=True), 0.0, 1.0)])
+
+
+def uncertainty(proba: np.ndarray, *, thresholds: np.ndarray | None = None, single: bool = False, none: bool = False) -> np.ndarray:
     """Per-code uncertainty of each segment, in [0, 1].
 
     Args:
@@ -124,6 +131,9 @@ def uncertainty(proba: np.ndarray, *, thresholds: np.ndarray | None = None, sing
         thresholds: ndarray of shape (n_codes,), the per-code decision thresholds
             (multi-label; default 0.5).
         single: Whether exactly one code is assigned per segment.
+        none: With ``single``: the scores leave "no code" its share (one code or none):
+            it competes with the codes, and a code beside it in the two best gets the
+            uncertainty.
 
     Returns:
         ndarray of shape (n_segments, n_codes). Multi-label: ``1 - |p - t| / (t or 1 - t)``,
@@ -138,13 +148,15 @@ def uncertainty(proba: np.ndarray, *, thresholds: np.ndarray | None = None, sing
         raise ValueError(f"proba must have shape (n_segments, n_codes), found {P.shape}")
     if single:
         out = np.zeros_like(P)
-        if P.shape[1] < 2:
+        if P.shape[1] + none < 2:
             return out
-        order = np.argsort(-P, axis=1, kind="stable")[:, :2]
+        Q = _with_none(P) if none else P
+        order = np.argsort(-Q, axis=1, kind="stable")[:, :2]
         rows = np.arange(len(P))
-        margin = P[rows, order[:, 0]] - P[rows, order[:, 1]]
-        out[rows, order[:, 0]] = 1.0 - margin
-        out[rows, order[:, 1]] = 1.0 - margin
+        margin = Q[rows, order[:, 0]] - Q[rows, order[:, 1]]
+        for cols in order.T:
+            code = cols < P.shape[1]  # "no code" has no column of its own
+            out[rows[code], cols[code]] = 1.0 - margin[code]
         return out
     t = np.full(P.shape[1], 0.5) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
     span = np.where(P < t, t, 1.0 - t)
@@ -193,6 +205,7 @@ def select(
     codes: Sequence[str],
     thresholds: np.ndarray | None = None,
     single: bool = False,
+    none: bool = False,
     embeddings=None,
     coded_embeddings=None,
     documents: Sequence[str] | None = None,
@@ -210,6 +223,7 @@ def select(
         codes: The code of each column.
         thresholds: ndarray of shape (n_codes,) (multi-label).
         single: Single-label scores (margin of the two best codes).
+        none: With ``single``: one code or none (see :func:`uncertainty`).
         embeddings: ndarray or sparse matrix of shape (n_segments, dim), for diversity;
             None: no diversity, no duplicate check.
         coded_embeddings: Embeddings of the segments already coded, shape (n_coded, dim):
@@ -238,16 +252,17 @@ def select(
         chosen = np.sort(rng.choice(m, size=min(n, m), replace=False))
         return [Pick(int(i), 0.0, 0.0, (), "random sample (baseline)") for i in chosen]
 
-    U = uncertainty(P, thresholds=thresholds, single=single)
+    U = uncertainty(P, thresholds=thresholds, single=single, none=none)
+    Q = _with_none(P) if single and none else P  # the scores the single-label margin runs over
     counts = np.zeros(len(codes)) if code_counts is None else np.asarray(code_counts, dtype=np.float64)
     weight = (1.0 + counts) ** (-strategy.rarity)
     W = U * weight
     focus = np.argmax(W, axis=1)
     raw = U[np.arange(m), focus]
     score = W[np.arange(m), focus]
-    if single and P.shape[1] >= 2:
+    if single and Q.shape[1] >= 2:
         # The reason names the pair the model hesitates between.
-        pair = np.argsort(-P, axis=1, kind="stable")[:, :2]
+        pair = np.argsort(-Q, axis=1, kind="stable")[:, :2]
     doc_coded = Counter({str(k): int(v) for k, v in (document_counts or {}).items()})
 
     # Seeded tie-break: a stable sort of a seeded permutation.
@@ -298,9 +313,10 @@ def select(
     out = []
     for k in picked:
         i = int(pool[k])
-        if single and P.shape[1] >= 2:
-            about = tuple(codes[j] for j in pair[i])
-            why = f"unsure between {about[0]} ({P[i, pair[i][0]]:.2f}) and {about[1]} ({P[i, pair[i][1]]:.2f})"
+        if single and Q.shape[1] >= 2:
+            about = tuple(codes[j] for j in pair[i] if j < len(codes))
+            a, b = (codes[j] if j < len(codes) else "no code" for j in pair[i])
+            why = f"unsure between {a} ({Q[i, pair[i][0]]:.2f}) and {b} ({Q[i, pair[i][1]]:.2f})"
         else:
             j = int(focus[i])
             about = (codes[j],)
