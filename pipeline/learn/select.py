@@ -33,10 +33,7 @@ chosen model (the model card says so).
 
 Single-label code systems (``classifier.labels: single``) choose one candidate for the
 whole model (the arg-max over all codes leaves nothing to choose per code); the mean of
-two families' decision values is a candidate there too. In place of thresholds, each
-single-label candidate gets one offset per code on its decision values, chosen out of fold
-to maximise the selection measure (:func:`class_offsets`); the chosen model keeps them in
-its intercepts.
+two families' decision values is a candidate there too.
 
 Mutually exclusive codes: where no coded segment carries two codes (and at least two
 codes are coded), the default candidates are joined by one candidate per family that
@@ -151,65 +148,6 @@ class _Tried:
     seconds: float
     group: int | None
     parts: tuple[tuple[int, float], ...] = ()  # (base candidate, weight) whose logits it averages; () : itself
-    offsets: np.ndarray | None = None  # single-label: added to each code's decision value (see class_offsets)
-
-
-OFFSET_GRID = np.round(np.linspace(-1.0, 1.0, 21), 2)
-"""The offsets :func:`class_offsets` tries per code (decision values of the linear SVM lie
-within about ±2)."""
-
-
-def class_offsets(Y: np.ndarray, P: np.ndarray, measure: str, *, passes: int = 2) -> np.ndarray:
-    """Single-label: one number per code added to its decision value before the arg-max,
-    chosen on out-of-fold scores to maximise the selection measure — the single-label
-    counterpart of the per-code thresholds of multi-label training. The arg-max of a
-    linear model favours frequent codes; macro-F1 weighs every code alike, and an offset
-    per code trades a frequent code's precision for a rare one's recall.
-
-    Coordinate ascent over :data:`OFFSET_GRID`, ``passes`` rounds over the codes; a code
-    keeps offset 0 unless another value scores higher.
-
-    Args:
-        Y: bool ndarray (n_segments, n_codes), one code per segment.
-        P: ndarray (n_segments, n_codes), out-of-fold scores (softmax of decision values:
-            their logarithm is the decision value less one number per segment).
-        measure: ``macro`` (macro-F1 over the codes that occur in Y) or ``micro``.
-
-    Returns:
-        ndarray of shape (n_codes,).
-    """
-    Y = np.asarray(Y, dtype=bool)
-    n, k = Y.shape
-    y = Y.argmax(axis=1)
-    Z = np.log(np.clip(P, 1e-300, None))
-    support = np.bincount(y, minlength=k)
-    present = support > 0
-
-    def score(pred):
-        tp = np.bincount(pred[pred == y], minlength=k)
-        if measure == "micro":
-            return tp.sum() / n
-        predicted = np.bincount(pred, minlength=k)
-        f1 = np.divide(2 * tp, predicted + support, out=np.zeros(k), where=(predicted + support) > 0)
-        return f1[present].mean()
-
-    b = np.zeros(k)
-    best = score((Z + b).argmax(axis=1))
-    for _ in range(passes):
-        changed = False
-        for j in np.flatnonzero(present):
-            others = Z + b
-            others[:, j] = -np.inf
-            rest, top = others.max(axis=1), others.argmax(axis=1)
-            for v in OFFSET_GRID:
-                if v == b[j]:
-                    continue
-                s = score(np.where(Z[:, j] + v > rest, j, top))
-                if s > best + 1e-9:
-                    best, b[j], changed = s, v, True
-        if not changed:
-            break
-    return b
 
 
 def _code_measure(Y: np.ndarray, P: np.ndarray, t: np.ndarray, measure: str) -> np.ndarray:
@@ -232,7 +170,7 @@ def _at(y: np.ndarray, pred: np.ndarray, measure: str) -> float:
     return (f1 + f0) / 2
 
 
-def _ensemble(tried: list, Y: np.ndarray, figure: str, codebook, single: bool = False, measure: str = "micro"):
+def _ensemble(tried: list, Y: np.ndarray, figure: str, codebook, single: bool = False):
     """The mean of the logits of the best candidate and of the best one of another
     family (a joint model represents it exactly), scored on their out-of-fold
     probabilities: a candidate that costs no fit. None when all are of one family.
@@ -257,11 +195,10 @@ def _ensemble(tried: list, Y: np.ndarray, figure: str, codebook, single: bool = 
         Z = (np.log(np.clip(tried[a].proba, 1e-300, None)) + np.log(np.clip(tried[b].proba, 1e-300, None))) / 2
         P = np.exp(Z - Z.max(axis=1, keepdims=True))
         P /= P.sum(axis=1, keepdims=True)
-        offsets = class_offsets(Y, P, measure)
-        thresholds, pred = np.zeros(Y.shape[1]), _arg_max(np.log(np.clip(P, 1e-300, None)) + offsets)
+        thresholds, pred = np.zeros(Y.shape[1]), _arg_max(P)
         scores = scores_with_parents(Y, pred, codebook)
         per_code = np.array([r["f1"] for r in scores["per_code"].values()])
-        return _Tried(cand, P, thresholds, pred, scores, per_code, 0.0, None, ((a, 0.5), (b, 0.5)), offsets)
+        return _Tried(cand, P, thresholds, pred, scores, per_code, 0.0, None, ((a, 0.5), (b, 0.5)))
     P = 1.0 / (1.0 + np.exp(-(logit(tried[a].proba) + logit(tried[b].proba)) / 2))
     thresholds = shrunk_thresholds(Y, P, cfg.training.threshold_shrink, cfg.training.threshold_measure)
     pred = P >= thresholds
@@ -393,10 +330,8 @@ def train_selected(
         _, _, X, extra = built[g]
         fit = fitter(X, Y, config=cfg.classifier, seed=t.seed, extra=extra, sample_weight=data.weights)
         P = out_of_fold(fit, X, Y.shape[1], folds.splits)
-        offsets = None
         if single:
-            offsets = class_offsets(Y, P, measure)
-            thresholds, pred = np.zeros(Y.shape[1]), _arg_max(np.log(np.clip(P, 1e-300, None)) + offsets)
+            thresholds, pred = np.zeros(Y.shape[1]), _arg_max(P)
         elif cfg.classifier.labels == "exclusive":
             thresholds, pred = np.zeros(Y.shape[1]), decide(P, np.zeros(Y.shape[1]), "exclusive")
         else:
@@ -404,12 +339,12 @@ def train_selected(
             pred = P >= thresholds
         scores = scores_with_parents(Y, pred, codebook)
         per_code = _code_measure(Y, P, thresholds, cfg.training.threshold_measure) if cfg.classifier.labels == "multi" else np.array([r["f1"] for r in scores["per_code"].values()])
-        tried.append(_Tried(cand, P, thresholds, pred, scores, per_code, time.perf_counter() - clock, g, offsets=offsets))
+        tried.append(_Tried(cand, P, thresholds, pred, scores, per_code, time.perf_counter() - clock, g))
         say(f"[{n}/{len(pool)}] {cand.name}: micro-F1 {scores['micro_f1']:.3f}, macro-F1 {scores['macro_f1']:.3f} ({time.perf_counter() - clock:.1f} s)")
     figure = "micro_f1" if measure == "micro" else "macro_f1"
     mixable = [i for i, tr in enumerate(tried) if tr.candidate.config.classifier.labels != "exclusive"]
     if ensemble and len(mixable) > 1:
-        mean = _ensemble([tried[i] for i in mixable], Y, figure, codebook, single, measure)
+        mean = _ensemble([tried[i] for i in mixable], Y, figure, codebook, single)
         if mean is not None:
             mean.parts = tuple((mixable[k], w) for k, w in mean.parts)
             tried.append(mean)
@@ -453,10 +388,6 @@ def train_selected(
         rows = [[(members.index(m), w) for m, w in parts(int(choice[j]))] for j in range(Y.shape[1])]
         thresholds = np.array([tried[choice[j]].thresholds[j] for j in range(Y.shape[1])])
         classifier = joint_classifier([fitted[m][2] for m in members], [blocks.index(tried[m].group) for m in members], [fitted[first[g]][3] for g in blocks], rows, thresholds, classifier=config.classifier, seed=t.seed)
-    offsets = tried[choice[0]].offsets if single else None  # single-label: one candidate for the whole model
-    if offsets is not None:
-        # the offsets chosen out of fold move each code's decision value (see class_offsets)
-        classifier.intercept_ = np.asarray(classifier.intercept_, dtype=np.float64) + offsets
     card = {
         "training": training_summary(data, folds=folds, single=config.classifier.labels != "multi", files=files, document_sha256=document_sha256,
                                      cold_start=sorted({c for m in members for c in cold_start_codes(tried[m].candidate.config, data)})),
@@ -483,7 +414,6 @@ def train_selected(
             "members": [tried[m].candidate.name for m in members],
             "member_configs": {tried[m].candidate.name: tried[m].candidate.config.to_dict() for m in members},
             "per_code": {c: tried[choice[j]].candidate.name for j, c in enumerate(codebook.leaf_ids)},
-            **({"offsets": {c: float(v) for c, v in zip(codebook.leaf_ids, offsets) if v}} if offsets is not None else {}),
             "chosen": _figures(combined),
             "seconds": round(seconds, 2),
         },
