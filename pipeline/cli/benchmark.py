@@ -27,7 +27,7 @@ def manifesto(
     scheduler: Annotated[Optional[str], typer.Option(help="Run the jobs on the Dask cluster of this scheduler (tcp://HOST:8786).", metavar="ADDRESS")] = None,
     workers: Annotated[Optional[int], typer.Option(callback=at_least_one, help="Run the jobs on a local Dask cluster of N worker processes.", metavar="N")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the configuration and the data, print what would run (JSON), train nothing.")] = False,
-    select: Annotated[bool, typer.Option("--select/--no-select", help="Choose autocode's configuration on each training part (the configuration and the e5 candidate, by document-grouped CV macro-F1) as 'autocode train' chooses; about 5x the training time.")] = False,
+    select: Annotated[bool, typer.Option("--select/--no-select", help="Choose autocode's configuration on each training part as 'autocode train' chooses (the configuration, the e5 candidate and the mean of the two, by CV macro-F1 on folds that hold out what the split's test holds out: manifestos for new-documents, sentences for in-domain); about 10x the training time.")] = False,
 ) -> None:
     """Train and test autocode and the TF-IDF + LinearSVC peer on the Manifesto Project's
     German 2021 quasi-sentences, on both splits and levels of the protocol in
