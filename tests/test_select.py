@@ -359,3 +359,22 @@ def test_transfer_figures_of_a_selected_model_come_from_the_selected_row(selecte
     readme = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
     assert "| a→b | 0.600 |" in readme and "selection repeated" in readme
 
+
+
+@pytest.mark.parametrize("lead, chosen", [(0.005, 1), (0.015, 2)])
+def test_the_mean_of_two_candidates_must_lead_the_best_one_by_the_margin(lead, chosen):
+    """The mean codes at the cost of both its members, so as a whole model it is chosen
+    only with a lead of MARGIN over the best single candidate."""
+    from pipeline.learn.select import MARGIN, _choose, _Tried
+
+    assert 0.005 < MARGIN < 0.015
+    Y = np.eye(2, dtype=bool)[[0, 1, 0, 1]]
+    book = Codebook.from_ids(["A", "B"])
+
+    def tried(name, macro, parts=()):
+        return _Tried(Candidate(name, name, _pool()[0].config), np.zeros((4, 2)), np.zeros(2), Y.copy(),
+                      {"micro_f1": macro, "macro_f1": macro}, np.zeros(2), 0.0, None, parts)
+
+    pool = [tried("a", 0.30), tried("b", 0.31), tried("mean", 0.31 + lead, ((0, 0.5), (1, 0.5)))]
+    choice, _, _ = _choose(pool, [0, 1, 2], Y, "macro_f1", book, True)
+    assert set(choice.tolist()) == {chosen}

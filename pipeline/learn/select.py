@@ -18,9 +18,10 @@ Procedure (cost: one out-of-fold pass per candidate, then a fit of what was chos
 3. Per candidate, thresholds from those probabilities (as the training itself chooses
    them) and the figures at those thresholds: micro- and macro-F1 over the codes.
    One more candidate costs no fit: the mean of the logits of the best candidate and of
-   the best one of another family (multi-label only).
+   the best one of another family (single-label: of their decision values).
 4. The whole-model choice is the candidate with the best figure (micro-F1, or macro-F1
-   with ``--select-by macro``). Per code, another candidate replaces it where its F1 (or
+   with ``--select-by macro``); the mean of two candidates, which codes at the cost of
+   both, must lead the best single candidate by :data:`MARGIN`. Per code, another candidate replaces it where its F1 (or
    the configured ``threshold_measure``) for that code is at least :data:`MARGIN` higher;
    the per-code combination is kept only if it beats the whole-model choice on the
    selection figure.
@@ -229,6 +230,13 @@ def _choose(tried: list, mixable: list[int], Y: np.ndarray, figure: str, codeboo
     """
     whole = mixable or list(range(len(tried)))
     best = max(whole, key=lambda i: (tried[i].scores[figure], -i))
+    alone = [i for i in whole if not tried[i].parts]
+    if tried[best].parts and alone:
+        # The mean of two candidates embeds and codes as both do (slower than either), so as
+        # a whole model it must lead the best single candidate by MARGIN, as a code must.
+        single_best = max(alone, key=lambda i: (tried[i].scores[figure], -i))
+        if tried[best].scores[figure] < tried[single_best].scores[figure] + MARGIN:
+            best = single_best
     choice = np.full(Y.shape[1], best)
     if not single and mixable:
         for j in range(Y.shape[1]):
