@@ -230,12 +230,12 @@ def fit_autocode(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray,
         model = train_on(data, config=config)
 
     def predict(rows):
+        from pipeline.research.evaluate import code_documents
+
         docs = {segments[i].transcript for i in rows}
         coded = [s for s in segments if s.transcript in docs]
-        by_id = {}
-        for doc in dict.fromkeys(s.transcript for s in coded):
-            by_id.update((r["id"], r["codes"][0]) for r in model.code_segments([s for s in coded if s.transcript == doc]))
-        return np.array([by_id[segments[i].id] for i in rows]), len(coded)
+        by_id = code_documents(model, coded)
+        return np.array([by_id[segments[i].id][0] for i in rows]), len(coded)
 
     return model, predict
 

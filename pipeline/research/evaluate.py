@@ -31,15 +31,22 @@ from pipeline.learn.cv import _fit_predict, cv_figures, shared_embeddings, per_c
 from pipeline.learn.select import MEASURES, Candidate, default_pool, presets, train_selected
 
 
+def code_documents(model, segments) -> dict[str, list[str]]:
+    """Segment id -> the codes ``autocode classify`` gives it: each document of ``segments``
+    (their ``transcript``; each in order) coded whole, so that context features read every
+    segment's neighbours."""
+    by_doc: dict[str, list] = {}
+    for seg in segments:
+        by_doc.setdefault(seg.transcript, []).append(seg)
+    return {r["id"]: r["codes"] for segs in by_doc.values() for r in model.code_segments(segs)}
+
+
 def predict_matrix(model, data) -> np.ndarray:
     """What ``autocode classify`` codes in the documents of ``data`` (a
-    :class:`pipeline.learn.fit.TrainingSet`): each document coded whole, as a bool
-    matrix of shape (n_segments, n_codes) aligned with ``data.segments``."""
+    :class:`pipeline.learn.fit.TrainingSet`; :func:`code_documents`), as a bool matrix of
+    shape (n_segments, n_codes) aligned with ``data.segments``."""
     codes = {c: j for j, c in enumerate(model.codes)}
-    by_id = {}
-    for doc in dict.fromkeys(s.transcript for s in data.all_segments):
-        segs = [s for s in data.all_segments if s.transcript == doc]
-        by_id.update((r["id"], r["codes"]) for r in model.code_segments(segs))
+    by_id = code_documents(model, data.all_segments)
     out = np.zeros(data.Y.shape, dtype=bool)
     for i, seg in enumerate(data.segments):
         for code in by_id[seg.id]:
