@@ -378,3 +378,80 @@ def test_the_mean_of_two_candidates_must_lead_the_best_one_by_the_margin(lead, c
     pool = [tried("a", 0.30), tried("b", 0.31), tried("mean", 0.31 + lead, ((0, 0.5), (1, 0.5)))]
     choice, _, _ = _choose(pool, [0, 1, 2], Y, "macro_f1", book, True)
     assert set(choice.tolist()) == {chosen}
+
+
+def _skewed_scores(rng, n_frequent=160, n_rare=20):
+    """Out-of-fold-like scores of three codes, one frequent and two rare: a rare code's
+    segments score it a little below the frequent code, so the plain arg-max never codes it."""
+    y = np.array([0] * n_frequent + [1] * n_rare + [2] * n_rare)
+    Z = rng.normal(scale=0.02, size=(len(y), 3))
+    Z[y == 0, 0] += 1.0
+    Z[y == 1, 0] += 1.0
+    Z[y == 1, 1] += 0.8
+    Z[y == 2, 0] += 1.0
+    Z[y == 2, 2] += 0.8
+    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    return np.eye(3, dtype=bool)[y], P
+
+
+def test_the_prior_correction_codes_rare_codes_that_the_arg_max_never_codes():
+    """Logit adjustment by out-of-fold macro-F1: subtracting tau * log(share) lets the rare
+    codes win where they score close to the frequent one; the plain arg-max codes
+    everything as the frequent code (macro-F1 0.31)."""
+    from pipeline.learn.select import MARGIN, PRIOR_GRID, code_prior, prior_correction
+
+    Y, P = _skewed_scores(np.random.default_rng(0))
+    book = Codebook.from_ids(["A", "B", "C"])
+    prior = code_prior(Y)
+    np.testing.assert_allclose(prior, [0.8, 0.1, 0.1])
+    tau, pred, scores = prior_correction(Y, P, "macro_f1", book, prior=prior)
+    assert tau in PRIOR_GRID and tau > 0
+    assert pred.sum(axis=1).tolist() == [1] * len(Y)
+    plain = P.argmax(axis=1)
+    assert set(plain.tolist()) == {0}
+    assert scores["macro_f1"] > 0.9 > 0.31 + MARGIN
+    # corrected as the docstring says: the arg-max of log P - tau log prior
+    assert np.array_equal(pred.argmax(axis=1), (np.log(P) - tau * np.log(prior)).argmax(axis=1))
+
+
+def test_the_prior_correction_stays_off_without_a_lead_of_the_margin():
+    """Balanced codes: correcting changes nothing worth MARGIN, so tau stays 0 and the codes
+    are the plain arg-max; a code without examples gets a finite share."""
+    from pipeline.learn.select import code_prior, prior_correction
+
+    rng = np.random.default_rng(2)
+    y = np.repeat([0, 1, 2], 50)
+    Z = rng.normal(size=(150, 3)) + 1.5 * np.eye(3)[y]
+    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    Y = np.eye(3, dtype=bool)[y]
+    tau, pred, _ = prior_correction(Y, P, "macro_f1", Codebook.from_ids(["A", "B", "C"]), prior=code_prior(Y))
+    assert tau == 0.0 and np.array_equal(pred.argmax(axis=1), P.argmax(axis=1))
+    empty = code_prior(np.hstack([Y, np.zeros((150, 1), dtype=bool)]))
+    assert np.isfinite(np.log(empty)).all() and empty[3] < empty[:3].min()
+
+
+def test_a_single_label_model_keeps_its_prior_correction_in_its_intercepts(tmp_path):
+    """The chosen tau moves the trained classifier's decision values by -tau * log(share)
+    per code: the model's intercepts are those of the same fit less that, and the card
+    names tau for every candidate."""
+    from pipeline.learn.classify import fitter
+    from pipeline.learn.fit import features_for
+    from pipeline.learn.select import code_prior, correct_intercepts
+
+    data = _data()
+    rng = np.random.default_rng(3)
+    # three codes, one far more frequent: KEY segments, MONEY segments, and the rest
+    labels = np.where(data.Y[:, 0] & (rng.random(len(data.Y)) < 0.5), 0, np.where(data.Y[:, 1], 1, 2))
+    book = Codebook.from_ids(["KEY", "MONEY", "OTHER"])
+    single = TrainingSet(data.segments, np.eye(3, dtype=bool)[labels], data.groups, book, "A")
+    (cand,) = [Candidate(c.name, c.family, config_from_dict({**c.config.to_dict(), "classifier": {"name": "svm", "labels": "single", "C": 0.5}})) for c in _pool()[:1]]
+    model = train_selected(single, base=cand.config, pool=[cand], measure="macro")
+    sel = model.card["selection"]
+    tau = sel["prior_correction"]
+    assert tau > 0 and sel["candidates"][0]["prior_correction"] == tau  # OTHER is 89 of 160
+    _, _, X = features_for(cand.config, single, np.arange(len(single.segments)), None)
+    plain = fitter(X, single.Y, config=cand.config.classifier, seed=0)(np.arange(len(single.segments)))
+    expected = np.asarray(plain.intercept_, dtype=np.float64).copy()
+    correct_intercepts(plain, 0.25, code_prior(single.Y))
+    np.testing.assert_allclose(plain.intercept_, expected - 0.25 * np.log(code_prior(single.Y)))
+    np.testing.assert_allclose(model.classifier.intercept_, expected - tau * np.log(code_prior(single.Y)), atol=1e-8)
