@@ -34,9 +34,7 @@ chosen model (the model card says so).
 
 Single-label code systems (``classifier.labels: single``) choose one candidate for the
 whole model (the arg-max over all codes leaves nothing to choose per code); the mean of
-two families' decision values is a candidate there too. In place of thresholds each
-single-label candidate gets one number out of fold, its prior correction (:func:`prior_correction`):
-the arg-max favours frequent codes, macro-F1 weighs all codes alike.
+two families' decision values is a candidate there too.
 
 Mutually exclusive codes: where no coded segment carries two codes (and at least two
 codes are coded), the default candidates are joined by one candidate per family that
@@ -151,63 +149,6 @@ class _Tried:
     seconds: float
     group: int | None
     parts: tuple[tuple[int, float], ...] = ()  # (base candidate, weight) whose logits it averages; () : itself
-    prior: float = 0.0  # single-label: the prior correction tau (see prior_correction)
-
-
-PRIOR_GRID = (0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0)
-"""The values of tau :func:`prior_correction` tries: the decision values of a linear SVM lie
-within about ±2 (small tau), a logistic regression's are log-odds (tau about 1)."""
-
-
-def code_prior(Y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Each code's share of the (weighted) coded segments, at least half a segment's share
-    (a code without examples would otherwise get an infinite correction): shape (n_codes,)."""
-    Y = np.asarray(Y, dtype=np.float64)
-    w = np.ones(len(Y)) if weights is None else np.asarray(weights, dtype=np.float64)
-    counts = w @ Y
-    return np.maximum(counts, 0.5 * w.min(initial=1.0)) / max(float(w.sum()), 1e-12)
-
-
-def prior_correction(Y: np.ndarray, P: np.ndarray, figure: str, codebook, *, prior: np.ndarray) -> tuple[float, np.ndarray, dict]:
-    """Single-label: the arg-max of ``log P - tau * log prior`` with tau chosen out of fold.
-
-    A linear model's arg-max favours frequent codes; macro-F1 weighs every code alike.
-    Subtracting ``tau`` times the logarithm of each code's share of the training segments
-    from its decision value (logit adjustment: Menon et al. 2021, "Long-tail learning via
-    logit adjustment", ICLR) trades frequent codes' precision for rare codes' recall with
-    one number for all codes, where one offset per code over-fits the folds (measured:
-    docs/model-selection.md). tau is the value of :data:`PRIOR_GRID` with the best figure,
-    and 0 unless it leads tau = 0 by :data:`MARGIN`, as every other choice of the selection.
-    The trained model keeps it in its intercepts (:func:`correct_intercepts`).
-
-    Args:
-        Y: bool ndarray (n_segments, n_codes), one code per segment.
-        P: ndarray (n_segments, n_codes), out-of-fold scores (softmax of the decision
-            values: their logarithm is the decision value less one number per segment).
-        figure: ``micro_f1`` or ``macro_f1``.
-        prior: :func:`code_prior` of the training segments, shape (n_codes,).
-
-    Returns:
-        ``(tau, pred, scores)``: pred is bool of Y's shape, scores those of
-        :func:`pipeline.learn.cv.scores_with_parents`.
-    """
-    L = np.log(np.clip(P, 1e-300, None))
-    shift = np.log(prior)
-    tried = {}
-    for tau in PRIOR_GRID:
-        pred = _arg_max(L - tau * shift)
-        tried[tau] = (pred, scores_with_parents(Y, pred, codebook))
-    best = max(PRIOR_GRID, key=lambda tau: (tried[tau][1][figure], -tau))
-    if tried[best][1][figure] < tried[0.0][1][figure] + MARGIN:
-        best = 0.0
-    return float(best), *tried[best]
-
-
-def correct_intercepts(classifier, tau: float, prior: np.ndarray) -> None:
-    """Fold the prior correction ``- tau * log prior`` into a single-label classifier's
-    intercepts, so that its decision values (and every model file) carry it."""
-    if tau:
-        classifier.intercept_ = np.asarray(classifier.intercept_, dtype=np.float64) - tau * np.log(prior)
 
 
 def _code_measure(Y: np.ndarray, P: np.ndarray, t: np.ndarray, measure: str) -> np.ndarray:
@@ -230,15 +171,14 @@ def _at(y: np.ndarray, pred: np.ndarray, measure: str) -> float:
     return (f1 + f0) / 2
 
 
-def _ensemble(tried: list, Y: np.ndarray, figure: str, codebook, single: bool = False, prior: np.ndarray | None = None):
+def _ensemble(tried: list, Y: np.ndarray, figure: str, codebook, single: bool = False):
     """The mean of the logits of the best candidate and of the best one of another
     family (a joint model represents it exactly), scored on their out-of-fold
     probabilities: a candidate that costs no fit. None when all are of one family.
 
     Single-label: the mean of the two candidates' decision values, whose arg-max codes
     (the logarithm of a softmax is the decision value less one number per segment, so
-    averaging log-probabilities ranks the codes as averaging decision values does), with
-    its own prior correction (``prior``: :func:`code_prior`)."""
+    averaging log-probabilities ranks the codes as averaging decision values does)."""
     order = sorted(range(len(tried)), key=lambda i: (-tried[i].scores[figure], i))
     a = order[0]
     others = [i for i in order if tried[i].candidate.family != tried[a].candidate.family]
@@ -256,9 +196,10 @@ def _ensemble(tried: list, Y: np.ndarray, figure: str, codebook, single: bool = 
         Z = (np.log(np.clip(tried[a].proba, 1e-300, None)) + np.log(np.clip(tried[b].proba, 1e-300, None))) / 2
         P = np.exp(Z - Z.max(axis=1, keepdims=True))
         P /= P.sum(axis=1, keepdims=True)
-        tau, pred, scores = prior_correction(Y, P, figure, codebook, prior=prior)
+        thresholds, pred = np.zeros(Y.shape[1]), _arg_max(P)
+        scores = scores_with_parents(Y, pred, codebook)
         per_code = np.array([r["f1"] for r in scores["per_code"].values()])
-        return _Tried(cand, P, np.zeros(Y.shape[1]), pred, scores, per_code, 0.0, None, ((a, 0.5), (b, 0.5)), tau)
+        return _Tried(cand, P, thresholds, pred, scores, per_code, 0.0, None, ((a, 0.5), (b, 0.5)))
     P = 1.0 / (1.0 + np.exp(-(logit(tried[a].proba) + logit(tried[b].proba)) / 2))
     thresholds = shrunk_thresholds(Y, P, cfg.training.threshold_shrink, cfg.training.threshold_measure)
     pred = P >= thresholds
@@ -379,8 +320,6 @@ def train_selected(
     tried: list[_Tried] = []
     dims: dict = {}
     alone = sum(c.config.classifier.labels == "exclusive" for c in pool)
-    figure = "micro_f1" if measure == "micro" else "macro_f1"
-    prior = code_prior(Y, data.weights)
     say(f"choosing among {len(pool)} candidate configurations by {folds.describe()} out-of-fold {measure}-F1"
         + (f" ({alone} of them one code or none per segment: no coded segment carries two codes)" if exclusive else ""))
     for n, cand in enumerate(pool, 1):
@@ -399,10 +338,8 @@ def train_selected(
         _, _, X, extra = built[g]
         fit = fitter(X, Y, config=cfg.classifier, seed=t.seed, extra=extra, sample_weight=data.weights)
         P = out_of_fold(fit, X, Y.shape[1], folds.splits)
-        tau = 0.0
         if single:
-            thresholds = np.zeros(Y.shape[1])
-            tau, pred, _ = prior_correction(Y, P, figure, codebook, prior=prior)
+            thresholds, pred = np.zeros(Y.shape[1]), _arg_max(P)
         elif cfg.classifier.labels == "exclusive":
             thresholds, pred = np.zeros(Y.shape[1]), decide(P, np.zeros(Y.shape[1]), "exclusive")
         else:
@@ -410,18 +347,17 @@ def train_selected(
             pred = P >= thresholds
         scores = scores_with_parents(Y, pred, codebook)
         per_code = _code_measure(Y, P, thresholds, cfg.training.threshold_measure) if cfg.classifier.labels == "multi" else np.array([r["f1"] for r in scores["per_code"].values()])
-        tried.append(_Tried(cand, P, thresholds, pred, scores, per_code, time.perf_counter() - clock, g, prior=tau))
-        say(f"[{n}/{len(pool)}] {cand.name}: micro-F1 {scores['micro_f1']:.3f}, macro-F1 {scores['macro_f1']:.3f}"
-            + (f", prior correction {tau:g}" if single else "") + f" ({time.perf_counter() - clock:.1f} s)")
+        tried.append(_Tried(cand, P, thresholds, pred, scores, per_code, time.perf_counter() - clock, g))
+        say(f"[{n}/{len(pool)}] {cand.name}: micro-F1 {scores['micro_f1']:.3f}, macro-F1 {scores['macro_f1']:.3f} ({time.perf_counter() - clock:.1f} s)")
+    figure = "micro_f1" if measure == "micro" else "macro_f1"
     mixable = [i for i, tr in enumerate(tried) if tr.candidate.config.classifier.labels != "exclusive"]
     if ensemble and len(mixable) > 1:
-        mean = _ensemble([tried[i] for i in mixable], Y, figure, codebook, single, prior)
+        mean = _ensemble([tried[i] for i in mixable], Y, figure, codebook, single)
         if mean is not None:
             mean.parts = tuple((mixable[k], w) for k, w in mean.parts)
             tried.append(mean)
             mixable.append(len(tried) - 1)
-            say(f"[+] {mean.candidate.name}: micro-F1 {mean.scores['micro_f1']:.3f}, macro-F1 {mean.scores['macro_f1']:.3f}"
-                + (f", prior correction {mean.prior:g}" if single else "") + " (no new fit: the two out-of-fold passes averaged)")
+            say(f"[+] {mean.candidate.name}: micro-F1 {mean.scores['micro_f1']:.3f}, macro-F1 {mean.scores['macro_f1']:.3f} (no new fit: the two out-of-fold passes averaged)")
     choice, combined, combined_pred = _choose(tried, mixable, Y, figure, codebook, single)
     per_code_choice = len(set(choice.tolist())) > 1
 
@@ -460,8 +396,6 @@ def train_selected(
         rows = [[(members.index(m), w) for m, w in parts(int(choice[j]))] for j in range(Y.shape[1])]
         thresholds = np.array([tried[choice[j]].thresholds[j] for j in range(Y.shape[1])])
         classifier = joint_classifier([fitted[m][2] for m in members], [blocks.index(tried[m].group) for m in members], [fitted[first[g]][3] for g in blocks], rows, thresholds, classifier=config.classifier, seed=t.seed)
-    tau = tried[int(choice[0])].prior if single else 0.0
-    correct_intercepts(classifier, tau, prior)
     card = {
         "training": training_summary(data, folds=folds, single=config.classifier.labels != "multi", files=files, document_sha256=document_sha256,
                                      cold_start=sorted({c for m in members for c in cold_start_codes(tried[m].candidate.config, data)})),
@@ -482,15 +416,13 @@ def train_selected(
             "choice": "per code" if per_code_choice else "whole model",
             "candidates": [
                 {"name": tr.candidate.name, "family": tr.candidate.family, "C": tr.candidate.config.classifier.C,
-                 "labels": tr.candidate.config.classifier.labels, "seconds": round(tr.seconds, 2), **_figures(tr.scores),
-                 **({"prior_correction": tr.prior} if single else {})}
+                 "labels": tr.candidate.config.classifier.labels, "seconds": round(tr.seconds, 2), **_figures(tr.scores)}
                 for tr in tried
             ],
             "members": [tried[m].candidate.name for m in members],
             "member_configs": {tried[m].candidate.name: tried[m].candidate.config.to_dict() for m in members},
             "per_code": {c: tried[choice[j]].candidate.name for j, c in enumerate(codebook.leaf_ids)},
             "chosen": _figures(combined),
-            **({"prior_correction": tau, "prior_grid": list(PRIOR_GRID)} if single else {}),
             "seconds": round(seconds, 2),
         },
         "packages": package_versions(),
