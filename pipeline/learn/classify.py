@@ -127,8 +127,8 @@ class MultiLabelLogReg:
         return 1.0 / (1.0 + np.exp(-np.clip(self.decision_function(X), -50, 50)))
 
     def predict(self, X) -> np.ndarray:
-        """0/1 matrix of shape (n_samples, n_codes) at the per-code thresholds."""
-        return (self.predict_proba(X) >= self.thresholds_).astype(int)
+        """0/1 matrix of shape (n_samples, n_codes) at the per-code thresholds (:func:`decide`)."""
+        return decide(self.predict_proba(X), self.thresholds_, "multi").astype(int)
 
 
 def class_weights(counts: np.ndarray, how: str) -> np.ndarray:
@@ -263,13 +263,8 @@ class SingleLabelLinear:
 
     def predict(self, X) -> np.ndarray:
         """0/1 matrix of shape (n_samples, n_codes) with one 1 per row (with ``none=True``
-        at most one: none where no folded decision value is above 0)."""
-        Z = self.decision_function(X)
-        out = np.zeros(Z.shape, dtype=int)
-        best = Z.argmax(axis=1)
-        rows = np.arange(len(Z))
-        out[rows, best] = 1 if not self.none else (Z[rows, best] > 0).astype(int)
-        return out
+        at most one: none where no folded decision value is above 0), by :func:`decide`."""
+        return decide(self.predict_proba(X), self.thresholds_, "exclusive" if self.none else "single").astype(int)
 
 
 def make_classifier(config, *, seed: int = 0):
