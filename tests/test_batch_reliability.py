@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -18,9 +20,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_cli import INTERVIEW, runner, train_units
 
+import pipeline.core.io
+import pipeline.learn.model
 import pipeline.run.batch
 from pipeline.cli import app
 
@@ -175,6 +180,118 @@ def test_sigterm_handler_is_restored(tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     runner.invoke(app, ["segment", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "o")])
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+# --- an interrupt at every point where Python looks for one --------------------------------
+
+
+def _interrupt_at_each_check(func, *, after, where=lambda frame: True) -> int:
+    """Run ``func`` as the CLI runs a command (through ``reports_errors``) again and
+    again, raising KeyboardInterrupt at its first, second, ... point where CPython can
+    run a signal handler: a Python function starting, a C function returning
+    (sys.setprofile's 'call' and 'c_return'), in the frames of the library (not this
+    file's) that ``where(frame)`` picks; ``after()`` checks what each run left. Return how
+    many such points there were."""
+    from pipeline.cli._app import reports_errors
+
+    inside = False
+
+    def body():
+        nonlocal inside
+        inside = True
+        try:
+            func()
+        finally:
+            inside = False
+
+    command = reports_errors(body)
+    k = 0
+    while True:
+        seen = 0
+
+        def strike(frame, event, arg):
+            nonlocal seen
+            if inside and event in ("call", "c_return") and frame.f_code.co_filename != __file__ and where(frame):
+                seen += 1
+                if seen == k + 1:  # once: one signal
+                    raise KeyboardInterrupt
+
+        sys.setprofile(strike)
+        try:
+            command()
+        except SystemExit as exc:
+            assert exc.code == 130
+        else:
+            return k
+        finally:
+            sys.setprofile(None)
+            after()
+        k += 1
+        assert k < 5000, "the command never ran to the end"
+
+
+def test_an_interrupt_at_any_point_leaves_the_old_file_or_the_new_one_and_nothing_else(tmp_path):
+    """tempfile.mkstemp creates its file before the caller learns its name: a signal
+    between the two (a real CI run met one) left a hidden .part file behind."""
+    from pipeline.core.io import atomic_write_text
+
+    target = tmp_path / "out.txt"
+    seen = set()
+
+    def after():
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+        seen.add(target.read_text(encoding="utf-8"))
+        target.write_text("old", encoding="utf-8")
+
+    target.write_text("old", encoding="utf-8")
+    assert _interrupt_at_each_check(lambda: atomic_write_text(target, "new"), after=after) > 20
+    assert seen == {"old", "new"}  # interrupted before the rename, and after it
+
+
+def test_an_interrupt_at_any_point_of_saving_a_model_leaves_no_temporary_folder(tmp_path):
+    from pipeline.core.codebook import Code, Codebook
+    from pipeline.core.config import config_from_dict
+    from pipeline.learn.classify import MultiLabelLogReg
+    from pipeline.learn.embed import make_embedder
+    from pipeline.learn.model import Model, save_model
+
+    texts = ["Neue Kunden in Lyon.", "Das Geld fehlt.", "Kunden kaufen viel.", "Ohne Geld nichts."]
+    book = Codebook(name="mini", codes=(Code("MARKT", "Markt"), Code("GELD", "Geld")))
+    config = config_from_dict({"embedder": {"name": "tfidf"}})
+    embedder = make_embedder(config.embedder).fit(texts)
+    clf = MultiLabelLogReg(C=10.0).fit(embedder.encode(texts), np.array([[1, 0], [0, 1], [1, 0], [0, 1]], dtype=bool))
+    model = Model("mini", book, config, embedder, clf, {})
+    # The points in save_model and pathlib; not those inside json, yaml or shutil.rmtree
+    # (whose own cleanup closes a file descriptor twice when interrupted there).
+    ours = {str(Path(pipeline.learn.model.__file__)), str(Path(pipeline.core.io.__file__)), pathlib.__file__}
+    where = lambda frame: frame.f_code.co_filename in ours  # noqa: E731
+    listings = set()
+
+    def save():
+        save_model(model, tmp_path / "model")
+
+    def after():
+        listings.add(tuple(sorted(p.name for p in tmp_path.iterdir())))
+
+    assert _interrupt_at_each_check(save, after=after, where=where) > 20  # a new model
+    assert listings == {(), ("model",)}
+    listings.clear()
+    assert _interrupt_at_each_check(save, after=after, where=where) > 20  # one that replaces it
+    assert listings == {("model",)}  # the old model or the new one, never neither
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["README.md", "codebook.yaml", "config.yaml", "model.json", "weights.npz"]
+    assert json.loads((tmp_path / "model" / "model.json").read_text(encoding="utf-8"))["codebook"]["codes"] == ["MARKT", "GELD"]
+
+
+def test_a_temporary_name_already_taken_is_left_alone(tmp_path, monkeypatch):
+    from pipeline.core.io import atomic_write_text
+
+    taken = tmp_path / ".out.txt.0000.part"
+    taken.write_text("someone else's", encoding="utf-8")
+    monkeypatch.setattr(pipeline.core.io, "temp_path_beside", lambda path: taken)
+    with pytest.raises(FileExistsError):
+        atomic_write_text(tmp_path / "out.txt", "new")
+    assert taken.read_text(encoding="utf-8") == "someone else's"
+    assert not (tmp_path / "out.txt").exists()
 
 
 # --- a real process, a real signal --------------------------------------------------------

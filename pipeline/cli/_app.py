@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperCommand
 
 from pipeline.core.errors import AutocodeError, UsageError
+from pipeline.core.io import remove_pending_temps
 from pipeline.text.ingest import supported_extensions
 
 
@@ -237,6 +238,7 @@ def reports_errors(func):
         except AutocodeError as exc:
             raise fail(str(exc)) from None
         except KeyboardInterrupt as exc:
+            remove_pending_temps()
             sigterm = _by_sigterm(exc)
             detail = str(exc) or "finished outputs are kept, no partial file was written. Run the same command again to resume."
             typer.echo(f"autocode: interrupted by {'SIGTERM' if sigterm else 'Ctrl-C (SIGINT)'}: {detail}", err=True)

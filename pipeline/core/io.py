@@ -3,16 +3,18 @@ outputs of ``autocode classify`` that other commands read back."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import csv
 import hashlib
 import io
 import json
 import os
+import secrets
+import shutil
 import stat
-import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -39,7 +41,7 @@ def current_umask() -> int:
 
 
 def give_umask_mode(path: str | Path, *, directory: bool = False, fd: int | None = None) -> None:
-    """Give a file or folder made by :mod:`tempfile` (``0600``/``0700``, private) the mode
+    """Give a temporary file or folder, made private (``0600``/``0700``), the mode
     an ordinary ``open``/``mkdir`` would have given it: ``0666``/``0777`` less the umask,
     so that colleagues on a shared project drive can read the outputs when the umask
     lets them."""
@@ -50,35 +52,114 @@ def give_umask_mode(path: str | Path, *, directory: bool = False, fd: int | None
         os.chmod(path, mode)
 
 
-@contextlib.contextmanager
-def atomic_open(path: str | Path, mode: str = "wb", **kwargs) -> Iterator[IO]:
-    """Open ``path`` for writing so that the file appears complete or not at all.
+# The temporary files and folders this process is writing. A signal can interrupt
+# Python wherever it checks for one, the first line of an ``__exit__`` or an ``except``
+# included, so the cleanup written beside each write cannot be relied on alone: the
+# command line's interrupt handler calls remove_pending_temps() before it exits.
+_PENDING: set[Path] = set()
+
+
+def temp_path_beside(path: Path) -> Path:
+    """A name for a temporary file or folder beside ``path`` (hidden, random, ``.part``),
+    registered for :func:`remove_pending_temps`; nothing is created.
+
+    The caller creates it exclusively (``O_EXCL``, ``mkdir``), so its name is known
+    before it exists. With ``tempfile.mkstemp`` the name is only known once the call
+    returns, and an interrupt that arrives in between leaves the file behind.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
+    _PENDING.add(tmp)
+    return tmp
+
+
+def temp_done(tmp: Path) -> None:
+    """``tmp`` was renamed into place: nothing is left to remove."""
+    _PENDING.discard(tmp)
+
+
+def remove_temp_unless_taken(tmp: Path, exc: BaseException | None) -> None:
+    """Remove the temporary file or folder ``tmp`` after ``exc`` ended the write, unless
+    ``exc`` says that its name was already taken: then it is someone else's."""
+    if not (isinstance(exc, FileExistsError) and exc.filename is not None and os.fspath(exc.filename) == os.fspath(tmp)):
+        _remove(tmp)
+    _PENDING.discard(tmp)
+
+
+def remove_pending_temps() -> None:
+    """Remove every temporary file or folder of this process that a write left behind."""
+    for tmp in list(_PENDING):
+        _remove(tmp)
+        _PENDING.discard(tmp)
+
+
+def _remove(tmp: Path) -> None:
+    if tmp.is_dir() and not tmp.is_symlink():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+atexit.register(remove_pending_temps)  # a script that uses the library and is stopped
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+class atomic_open:  # noqa: N801 -- used like open(); a class, not a generator, see below
+    """Open ``path`` for writing so that the file appears complete or not at all::
+
+        with atomic_open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
 
     Writes go to a temporary file in the same folder, which is flushed to disk and then
     renamed over the target (``os.replace`` is atomic on POSIX and Windows); on any
     error, an interrupt included, the temporary file is removed and the target is
     untouched. The new file gets the mode an ordinary ``open`` would give it (``0666``
     less the umask), or keeps the mode of the file it replaces.
+
+    A class rather than a ``contextlib.contextmanager`` generator: an interrupt that
+    arrives after the generator has yielded but before the ``with`` body begins reaches
+    neither the body nor the generator, and the temporary file stays until the generator
+    happens to be collected. An interrupt where no cleanup here can catch it (the first
+    line of ``__exit__``) is left to :func:`remove_pending_temps`.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
+
+    def __init__(self, path: str | Path, mode: str = "wb", **kwargs) -> None:
+        self.path = Path(path)
+        self.mode = mode
+        self.kwargs = kwargs
+
+    def __enter__(self) -> IO:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = tmp = temp_path_beside(self.path)
         try:
-            os.chmod(fd if os.chmod in os.supports_fd else tmp, stat.S_IMODE(os.stat(path).st_mode))
-        except FileNotFoundError:
-            give_umask_mode(tmp, fd=fd)
-        with os.fdopen(fd, mode, **kwargs) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+            fd = os.open(tmp, _NEW_FILE, 0o600)
+            try:
+                os.chmod(fd if os.chmod in os.supports_fd else tmp, stat.S_IMODE(os.stat(self.path).st_mode))
+            except FileNotFoundError:
+                give_umask_mode(tmp, fd=fd)
+            self.fh = os.fdopen(fd, self.mode, **self.kwargs)
+        except BaseException as exc:
+            remove_temp_unless_taken(tmp, exc)
+            raise
+        return self.fh
+
+    def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            if exc is None:
+                self.fh.flush()
+                os.fsync(self.fh.fileno())
+            self.fh.close()
+            if exc is None:
+                os.replace(self.tmp, self.path)
+                temp_done(self.tmp)
+                return
+        except BaseException as error:
+            self.fh.close()
+            remove_temp_unless_taken(self.tmp, error)
+            raise
+        remove_temp_unless_taken(self.tmp, exc)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
