@@ -162,6 +162,59 @@ class atomic_open:  # noqa: N801 -- used like open(); a class, not a generator, 
         remove_temp_unless_taken(self.tmp, exc)
 
 
+class atomic_folder:  # noqa: N801 -- the folder counterpart of atomic_open
+    """Write a folder so that it appears complete or not at all::
+
+        with atomic_folder(directory) as tmp:
+            (tmp / "model.json").write_text(...)
+
+    The files go to a temporary folder beside ``directory``, which then takes its place;
+    a folder already there is moved aside first and removed once the new one is in
+    place. On any error, an interrupt included, the temporary folder is removed and the
+    folder that was there stays (or comes back, if the interrupt fell between the two
+    renames).
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.old = self.directory.with_name(f".{self.directory.name}.old")
+
+    def __enter__(self) -> Path:
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = tmp = temp_path_beside(self.directory)
+        try:
+            tmp.mkdir(0o700)
+            give_umask_mode(tmp, directory=True)
+        except BaseException as exc:
+            remove_temp_unless_taken(tmp, exc)
+            raise
+        return tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is not None:
+            remove_temp_unless_taken(self.tmp, exc)
+            return
+        directory, old, replacing = self.directory, self.old, False
+        try:
+            if old.exists():  # left by a write that was stopped
+                shutil.rmtree(old)
+            replacing = True  # from here on, `old` is the folder this write replaces
+            if directory.exists():
+                directory.rename(old)
+            self.tmp.rename(directory)
+            temp_done(self.tmp)
+            if old.exists():
+                shutil.rmtree(old)
+        except BaseException as error:
+            if replacing and old.exists():
+                if directory.exists():  # stopped after the new folder was in place
+                    shutil.rmtree(old, ignore_errors=True)
+                else:  # stopped between the two renames: the folder it replaced comes back
+                    old.rename(directory)
+            remove_temp_unless_taken(self.tmp, error)
+            raise
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_open`)."""
     with atomic_open(path, "wb") as fh:

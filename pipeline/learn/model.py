@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import sys
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -37,7 +36,7 @@ from pipeline import __version__
 from pipeline.core.codebook import Codebook, codebook_from_dict, load_codebook
 from pipeline.core.config import RunConfig, config_from_dict
 from pipeline.core.errors import AutocodeError, ModelError, ModelPathError, OutputPathError
-from pipeline.core.io import give_umask_mode, remove_temp_unless_taken, temp_done, temp_path_beside
+from pipeline.core.io import atomic_folder
 from pipeline.core.types import Segment
 from pipeline.learn.classify import MultiLabelLogReg, SingleLabelLinear, decide, make_classifier, with_parents
 from pipeline.learn.embed import Embedder, make_embedder
@@ -414,12 +413,7 @@ def save_model(model: Model, directory: str | Path) -> Path:
         "weights": {"file": "weights.npz", "sha256": hashlib.sha256(weights).hexdigest()},
         **{k: v for k, v in model.card.items()},
     }
-    tmp = temp_path_beside(directory)
-    old = directory.with_name(f".{directory.name}.old")
-    replacing = False
-    try:
-        tmp.mkdir(0o700)
-        give_umask_mode(tmp, directory=True)
+    with atomic_folder(directory) as tmp:
         (tmp / "weights.npz").write_bytes(weights)
         (tmp / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         (tmp / "codebook.yaml").write_text(
@@ -427,23 +421,6 @@ def save_model(model: Model, directory: str | Path) -> Path:
         )
         (tmp / "config.yaml").write_text(yaml.safe_dump(model.config.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8")
         (tmp / "README.md").write_text(model_card(model), encoding="utf-8")
-        if old.exists():  # left by a save that was stopped
-            shutil.rmtree(old)
-        replacing = True  # from here on, `old` is the model this save replaces
-        if directory.exists():
-            directory.rename(old)
-        tmp.rename(directory)
-        temp_done(tmp)
-        if old.exists():
-            shutil.rmtree(old)
-    except BaseException as exc:
-        if replacing and old.exists():
-            if directory.exists():  # stopped after the new model was in place
-                shutil.rmtree(old, ignore_errors=True)
-            else:  # stopped between the two renames: the model it replaced comes back
-                old.rename(directory)
-        remove_temp_unless_taken(tmp, exc)
-        raise
     model.path = directory
     return directory
 
