@@ -360,7 +360,6 @@ def test_transfer_figures_of_a_selected_model_come_from_the_selected_row(selecte
     assert "| a→b | 0.600 |" in readme and "selection repeated" in readme
 
 
-
 @pytest.mark.parametrize("lead, chosen", [(0.005, 1), (0.015, 2)])
 def test_the_mean_of_two_candidates_must_lead_the_best_one_by_the_margin(lead, chosen):
     """The mean codes at the cost of both its members, so as a whole model it is chosen

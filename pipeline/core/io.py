@@ -77,27 +77,20 @@ def temp_done(tmp: Path) -> None:
     _PENDING.discard(tmp)
 
 
-def remove_temp_unless_taken(tmp: Path, exc: BaseException | None) -> None:
-    """Remove the temporary file or folder ``tmp`` after ``exc`` ended the write, unless
-    ``exc`` says that its name was already taken: then it is someone else's."""
-    if not (isinstance(exc, FileExistsError) and exc.filename is not None and os.fspath(exc.filename) == os.fspath(tmp)):
-        _remove(tmp)
+def remove_temp(tmp: Path) -> None:
+    """Remove the temporary file or folder ``tmp`` of a write that did not finish."""
+    if tmp.is_dir() and not tmp.is_symlink():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
     _PENDING.discard(tmp)
 
 
 def remove_pending_temps() -> None:
     """Remove every temporary file or folder of this process that a write left behind."""
     for tmp in list(_PENDING):
-        _remove(tmp)
-        _PENDING.discard(tmp)
-
-
-def _remove(tmp: Path) -> None:
-    if tmp.is_dir() and not tmp.is_symlink():
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        remove_temp(tmp)
 
 
 atexit.register(remove_pending_temps)  # a script that uses the library and is stopped
@@ -140,26 +133,30 @@ class atomic_open:  # noqa: N801 -- used like open(); a class, not a generator, 
             except FileNotFoundError:
                 give_umask_mode(tmp, fd=fd)
             self.fh = os.fdopen(fd, self.mode, **self.kwargs)
-        except BaseException as exc:
-            remove_temp_unless_taken(tmp, exc)
+        except FileExistsError:  # the name is someone else's file: not ours to remove
+            temp_done(tmp)
+            raise
+        except BaseException:
+            remove_temp(tmp)
             raise
         return self.fh
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is not None:
+            try:
+                self.fh.close()
+            finally:
+                remove_temp(self.tmp)
+            return
         try:
-            if exc is None:
+            with self.fh:
                 self.fh.flush()
                 os.fsync(self.fh.fileno())
-            self.fh.close()
-            if exc is None:
-                os.replace(self.tmp, self.path)
-                temp_done(self.tmp)
-                return
-        except BaseException as error:
-            self.fh.close()
-            remove_temp_unless_taken(self.tmp, error)
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            remove_temp(self.tmp)
             raise
-        remove_temp_unless_taken(self.tmp, exc)
+        temp_done(self.tmp)
 
 
 class atomic_folder:  # noqa: N801 -- the folder counterpart of atomic_open
@@ -185,14 +182,17 @@ class atomic_folder:  # noqa: N801 -- the folder counterpart of atomic_open
         try:
             tmp.mkdir(0o700)
             give_umask_mode(tmp, directory=True)
-        except BaseException as exc:
-            remove_temp_unless_taken(tmp, exc)
+        except FileExistsError:  # the name is someone else's folder: not ours to remove
+            temp_done(tmp)
+            raise
+        except BaseException:
+            remove_temp(tmp)
             raise
         return tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc is not None:
-            remove_temp_unless_taken(self.tmp, exc)
+            remove_temp(self.tmp)
             return
         directory, old, replacing = self.directory, self.old, False
         try:
@@ -205,13 +205,13 @@ class atomic_folder:  # noqa: N801 -- the folder counterpart of atomic_open
             temp_done(self.tmp)
             if old.exists():
                 shutil.rmtree(old)
-        except BaseException as error:
+        except BaseException:
             if replacing and old.exists():
                 if directory.exists():  # stopped after the new folder was in place
                     shutil.rmtree(old, ignore_errors=True)
                 else:  # stopped between the two renames: the folder it replaced comes back
                     old.rename(directory)
-            remove_temp_unless_taken(self.tmp, error)
+            remove_temp(self.tmp)
             raise
 
 

@@ -392,7 +392,6 @@ def save_model(model: Model, directory: str | Path) -> Path:
                 f"{directory} is not empty and holds no autocode model; refusing to overwrite it. "
                 "Choose a new or empty folder with --out."
             )
-    directory.parent.mkdir(parents=True, exist_ok=True)
     weights = _weights_bytes(model)
     emb_meta, _ = model.embedder.state()
     model.card.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))

@@ -21,10 +21,10 @@ Procedure (cost: one out-of-fold pass per candidate, then a fit of what was chos
    the best one of another family (single-label: of their decision values).
 4. The whole-model choice is the candidate with the best figure (micro-F1, or macro-F1
    with ``--select-by macro``); the mean of two candidates, which codes at the cost of
-   both, must lead the best single candidate by :data:`MARGIN`. Per code, another candidate replaces it where its F1 (or
-   the configured ``threshold_measure``) for that code is at least :data:`MARGIN` higher;
-   the per-code combination is kept only if it beats the whole-model choice on the
-   selection figure.
+   both, must lead the best single candidate by :data:`MARGIN`. Per code, another
+   candidate replaces it where its F1 (or the configured ``threshold_measure``) for
+   that code is at least :data:`MARGIN` higher; the per-code combination is kept only
+   if it beats the whole-model choice on the selection figure.
 5. The chosen candidates are fitted once on all hand codes and joined into one model
    (:mod:`pipeline.learn.joint`) whose thresholds are those of step 3.
 
