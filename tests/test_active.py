@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from pipeline.research.active import MARKER_NAME, suggest, write_suggestions_csv, write_suggestions_qdpx
 from pipeline.research.evaluate import segments_needed
-from pipeline.research.selection import get_strategy, select, uncertainty
+from pipeline.learn.active_learning import get_strategy, select, uncertainty
 from dataclasses import replace
 
 from pipeline.cli import app

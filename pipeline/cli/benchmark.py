@@ -139,7 +139,7 @@ def active(
     over seeds; spreads, accuracy, timings and every run beside them) and OUT/active.md.
     """
     check_output_path(out, kind="folder", option="--out")
-    from pipeline.research.selection import STRATEGIES
+    from pipeline.learn.active_learning import STRATEGIES
     from pipeline.research.benchmark_active import markdown_table, run_active_benchmark, write_report
     from pipeline.core.config import load_config
 

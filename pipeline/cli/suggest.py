@@ -47,7 +47,7 @@ def suggest(
     codes, so delete rows you did not code) and train on CODED plus this file.
     """
     from pipeline.research.active import suggest as run_suggest, write_suggestions_csv, write_suggestions_qdpx
-    from pipeline.research.selection import STRATEGIES
+    from pipeline.learn.active_learning import STRATEGIES
     from pipeline.core.codebook import load_codebook
     from pipeline.core.config import load_config
     from pipeline.learn.model import load_model

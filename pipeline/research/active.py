@@ -3,7 +3,7 @@
 
 :func:`suggest` trains (or takes) a model on the hand codes, scores every uncoded,
 codable segment of a pool and picks the ``n`` whose codes would teach the model most —
-the choice is :func:`pipeline.research.selection.select`, whose docstring gives the
+the choice is :func:`pipeline.learn.active_learning.select`, whose docstring gives the
 criteria and the literature. The suggestions become a unit CSV that ``autocode train``
 reads back as hand codes once the ``codes`` column is filled
 (:func:`write_suggestions_csv`), and a REFI-QDA project with the segments marked
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core.errors import InputError, OutputError
-from pipeline.research.selection import DEFAULT_STRATEGY, Strategy, select
+from pipeline.learn.active_learning import DEFAULT_STRATEGY, Strategy, select
 
 MARKER_CODE = "autocode-zu-kodieren"
 MARKER_NAME = "autocode: zu kodieren"

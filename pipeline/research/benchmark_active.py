@@ -1,7 +1,7 @@
 """Benchmark of active learning: simulated coding with ``suggest``'s choice versus random.
 
 A simulated coder starts from the same ``start`` randomly chosen coded segments, then codes
-batches of ``batch`` more, chosen either by :func:`pipeline.research.selection.select` (the strategy
+batches of ``batch`` more, chosen either by :func:`pipeline.learn.active_learning.select` (the strategy
 of ``autocode suggest``) or at random, until ``stop``; the hand codes of the corpus stand
 for the coder's answers. After every batch the classifier is trained on what is coded
 and tested on a fixed test set. Each seed draws its own start set, shared by all
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core.config import RunConfig
-from pipeline.research.selection import DEFAULT_STRATEGY, get_strategy, select
+from pipeline.learn.active_learning import DEFAULT_STRATEGY, get_strategy, select
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def simulate(
 
     Args:
         folds: (pool rows, test rows) pairs; predictions on the test rows are pooled.
-        strategy: A name in :data:`pipeline.research.selection.STRATEGIES`.
+        strategy: A name in :data:`pipeline.learn.active_learning.STRATEGIES`.
 
     Returns:
         One point per budget: ``coded``, ``macro_f1``, ``accuracy``, ``fit_seconds``

@@ -31,7 +31,8 @@ k-means++-style spreading):
 Every choice is deterministic for a seed: ties are broken by a seeded permutation.
 
 :mod:`pipeline.research.active` runs a round on files (``autocode suggest``) with this
-choice and writes what the coder works with.
+choice and writes what the coder works with; the review workbench (:mod:`pipeline.review`)
+orders its "what to code next" queue by it.
 """
 
 from __future__ import annotations
