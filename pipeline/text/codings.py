@@ -44,6 +44,7 @@ from pipeline.text.formats import _SEGMENT_KEYS, SPAN_LAYOUT, UNIT_LAYOUT, _Layo
 from pipeline.text.ingest import read_transcript
 from pipeline.text.ingest.decode import read_text
 from pipeline.text.ingest.units import canonical, csv_rows, read_records, unit_key
+from pipeline.text.project import is_project, project_codes
 
 DEFAULT_CODER = "coder"
 
@@ -182,11 +183,13 @@ def read_hand_codes(
     coder_from_file: bool = False,
     allow_new_codes: bool = False,
     check: bool = True,
+    assisted: bool = True,
 ) -> HandCodes:
     """Read hand-code files (spans, units, MAXQDA exports) with the documents they refer to.
 
     Args:
-        paths: Hand-code files (``.jsonl``, ``.csv``, ``.xlsx``) in any mix of formats.
+        paths: Hand-code files (``.jsonl``, ``.csv``, ``.xlsx``) in any mix of formats, or
+            review project folders (``autocode review``; :mod:`pipeline.text.project`).
         codebook: If given, every code must be one of its codes.
         texts: Extra folders in which to look for span documents.
         coder_from_file: How to read files that do not name coders or documents. False
@@ -200,6 +203,9 @@ def read_hand_codes(
         check: False: leave the check of the codes (:func:`pipeline.text.code_check.check_codes`)
             to the caller, which checks them together with codes read elsewhere
             (``HandCodes.uses`` lists every place a code was read).
+        assisted: Whether a review project's decisions made with the model's proposals
+            shown count (False: blind decisions only, as agreement counts them; a warning
+            says how many were left out).
 
     Raises:
         CodingError / CodebookError / InputError: a malformed record or header, a span
@@ -213,6 +219,17 @@ def read_hand_codes(
     shared_units = ""  # agreement: the one document of unit files that name none
     for raw in paths:
         path = Path(raw)
+        if is_project(path):
+            found = project_codes(path, assisted=assisted)
+            if found.assisted_left_out:
+                warn(f"{path}: {found.assisted_left_out} of {found.decisions} decisions were made with the model's proposals "
+                     "shown (assisted) and are left out: only blind decisions count as independent codes.")
+            for name, t in found.transcripts.items():
+                transcripts.setdefault(name, t)
+            for who, docs in found.coverage.items():
+                coverage[who].update(docs)
+            codings.extend(found.codings)
+            continue
         if not path.is_file():
             raise InputPathError(f"{path}: no such hand-code file. Check the path.")
         fmt = detect_format(path)
