@@ -88,7 +88,10 @@ class Trainer:
     def maybe(self, *, force: bool = False) -> int | None:
         """Start a training if due (``force``: now); returns the new model's id, or None."""
         with self.lock:
-            if self.running() or self.project.busy_model() is not None:
+            self.running()  # reaps a worker that has ended
+            # The database says whether a model is under way (the worker marks it ready or
+            # failed before its process ends).
+            if self.project.busy_model() is not None:
                 return None
             done = self.project.decision_count()
             last = self.project.con.execute("SELECT MAX(decisions) FROM models WHERE origin = 'trained'").fetchone()[0] or 0
