@@ -33,7 +33,7 @@ import numpy as np
 from pipeline.agreement.unitizing import Span, UnitizingResult, unitizing_alpha
 from pipeline.core.codebook import Codebook
 from pipeline.core.errors import InputError
-from pipeline.core.io import sha256_file
+from pipeline.core.io import PROJECT_DB, sha256_file
 from pipeline.core.types import Coding, Segment
 from pipeline.text.code_check import LEFT_OUT, OWN_CODES, CodeUse, check_codes, code_system_of_outputs
 
@@ -220,7 +220,7 @@ def model_card_summary(model_dir: str | Path) -> dict | None:
 def load_coded_units(
     paths: Sequence[str | Path], *, unit: str = "segment", codebook: Codebook | None = None,
     texts: Sequence[str | Path] = (), min_overlap: float = 0.5, count_uncoded: bool = False,
-    allow_new_codes: bool = False,
+    allow_new_codes: bool = False, assisted: bool = False,
 ) -> CodedUnits:
     """Read hand-code files and classify outputs into one :class:`CodedUnits`.
 
@@ -245,23 +245,29 @@ def load_coded_units(
         ``codebook``, else the one of the model whose classify outputs are among
         ``paths``; without either, codes one coder alone uses that are near another
         coder's code are warned about (see :func:`pipeline.text.code_check.check_codes`).
+    assisted : bool
+        Whether a review project's decisions made with the model's proposals shown
+        count; by default only blind decisions do (a coder who saw the model's proposal
+        is no longer an independent rater), and a warning says how many were left out.
     """
     if unit not in UNITS:
         raise InputError(f"--unit must be one of {', '.join(UNITS)}, found {unit!r}.")
     if not 0 < min_overlap <= 1:
         raise InputError(f"--min-overlap must be in (0, 1], found {min_overlap}.")
     paths = [Path(p) for p in paths]
-    for p in paths:
-        if not p.is_file():
-            raise InputError(f"{p}: no such file. Give hand-code files or classify outputs.")
     from pipeline.text.codings import read_hand_codes
     from pipeline.text.formats import detect_format
+    from pipeline.text.project import is_project
 
-    kinds = {p: detect_format(p) for p in paths}
+    for p in paths:
+        if not p.is_file() and not is_project(p):
+            raise InputError(f"{p}: no such file. Give hand-code files, review project folders or classify outputs.")
+    kinds = {p: "project" if is_project(p) else detect_format(p) for p in paths}
     model_paths = [p for p in paths if kinds[p] == "classify"]
     models = [read_classify_output(p) for p in model_paths]
     hand_paths = [p for p in paths if kinds[p] != "classify"]
-    hand = read_hand_codes(hand_paths, codebook=codebook, texts=texts, coder_from_file=True, check=False) if hand_paths else None
+    hand = read_hand_codes(hand_paths, codebook=codebook, texts=texts, coder_from_file=True, check=False,
+                           assisted=assisted) if hand_paths else None
     # Every code read, hand codes and the model's, checked at once (one message for all).
     uses = list(hand.uses) if hand else []
     for p, m in zip(model_paths, models):
@@ -290,7 +296,7 @@ def load_coded_units(
                 offs.setdefault(seg.id, (seg.start, seg.end))
                 labels[(seg.id, m.coder)] = m.codes[seg.id]
         coders.add(m.coder)
-    input_files = tuple((str(p), sha256_file(p)) for p in paths)
+    input_files = tuple((str(p), sha256_file(p / PROJECT_DB if is_project(p) else p)) for p in paths)
     model_info, training = _model_training(models, transcripts)
 
     coded_docs = defaultdict(set)  # coder -> documents they coded

@@ -21,8 +21,8 @@ WEIGHT_NAMES = ("identity", "linear", "quadratic", "ordinal", "radical", "ratio"
 @reports_errors
 def agreement(
     codings: Annotated[Optional[list[Path]], typer.Argument(
-        help="Hand-code files of the coders (span or unit format) and classify outputs (the model as one more "
-             "coder); a classify output folder stands for its .jsonl files.", show_default=False, metavar="CODINGS...")] = None,
+        help="Hand-code files of the coders (span or unit format), review project folders and classify outputs (the "
+             "model as one more coder); a classify output folder stands for its .jsonl files.", show_default=False, metavar="CODINGS...")] = None,
     unit: Annotated[str, typer.Option(
         help="Unit of analysis: 'segment' (same segments, each code present/absent), 'span' (free character "
              "ranges: Krippendorff's unitizing αu on the text, and units joined by overlap as a secondary view) or "
@@ -53,6 +53,8 @@ def agreement(
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence interval of α (0: none).", metavar="N")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed for the bootstrap.", metavar="N")] = 0,
     allow_new_codes: Annotated[bool, typer.Option("--allow-new-codes", help=ALLOW_NEW_CODES_HELP)] = False,
+    include_assisted: Annotated[bool, typer.Option("--include-assisted",
+        help="Review projects: count decisions made with the model's proposals shown too (default: blind decisions only).")] = False,
 ) -> None:
     """Inter-coder agreement: percent agreement, Cohen's κ, Scott's π, Fleiss' κ, Conger's κ,
     Brennan–Prediger κ, Gwet's AC1/AC2 and Krippendorff's α (with bootstrap interval), per code
@@ -100,7 +102,7 @@ def agreement(
             book = load_codebook(codebook)
         codings = classify_output_files(codings)
         units = load_coded_units(codings, unit=unit, codebook=book, texts=texts or (), min_overlap=min_overlap,
-                                 count_uncoded=count_uncoded, allow_new_codes=allow_new_codes)
+                                 count_uncoded=count_uncoded, allow_new_codes=allow_new_codes, assisted=include_assisted)
         note(f"{len(units.unit_ids)} units, {len(units.coders)} coders ({', '.join(units.coders)}), "
              f"{len(units.codes)} codes")
         result = assess_coded(units, n_boot=bootstrap, seed=seed)

@@ -250,12 +250,19 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+#: The database of a review project folder (``autocode review``; :mod:`pipeline.text.project`).
+PROJECT_DB = "project.sqlite"
+
+
 def classify_output_files(inputs: Sequence[str | Path]) -> list[Path]:
-    """Files and folders → classify outputs: a folder gives every ``*.jsonl`` with a ``.meta.json`` beside it."""
+    """Files and folders → classify outputs: a folder gives every ``*.jsonl`` with a
+    ``.meta.json`` beside it; a review project folder stands for itself (its hand codes)."""
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
-        if p.is_dir():
+        if p.is_dir() and (p / PROJECT_DB).is_file():
+            out.append(p)
+        elif p.is_dir():
             found = sorted(f for f in p.glob("*.jsonl") if f.with_name(f.stem + ".meta.json").is_file())
             if not found:
                 raise InputPathError(f"{p}: no classify output in the folder (<stem>.jsonl with <stem>.meta.json). Pass the --out folder of 'autocode classify'.")

@@ -168,18 +168,21 @@ class Project:
         with their documents; returns the number of decisions added. A coder's decision
         on a segment already decided by that coder is not imported twice."""
         hand = read_hand_codes(paths, codebook=self.codebook, texts=texts)
-        self.add_transcripts(hand.transcripts.values())
+        known = {r[0] for r in self.con.execute("SELECT name FROM documents")}
+        # Units on a document the project holds (its own export, a suggestion file) are its
+        # segments, found by id or else by their words; everything else is a document of its own.
+        on_ours = {d for d, t in hand.transcripts.items() if t.kind == "units" and d in known}
+        self.add_transcripts(t for d, t in hand.transcripts.items() if d not in on_ours)
         leaf = set(self.codes)
-        rows = []
-        for name in sorted(hand.transcripts):
+        rows = [(self._unit_segment(u), u.coder, sorted(u.codes & leaf)) for u in hand.units if u.document in on_ours]
+        for name in sorted(set(hand.transcripts) - on_ours):
             segs = [s for s in segment_transcript(hand.transcripts[name], config=self.config.segment) if s.codable]
             labels = project_codings(segs, [c for c in hand.codings if c.document == name],
                                      min_overlap=self.config.training.min_overlap)
             for s, found in zip(segs, labels):
                 for coder in hand.coders:
                     if hand.covers(coder, s):
-                        codes = sorted(c for c in found.get(coder, ()) if c in leaf)
-                        rows.append((s.id, coder, codes))
+                        rows.append((s.id, coder, sorted(c for c in found.get(coder, ()) if c in leaf)))
         added = 0
         source = "import: " + ", ".join(str(p) for p in paths)
         with self._write() as con:
@@ -195,6 +198,23 @@ class Project:
                 )
                 added += 1
         return added
+
+    def _unit_segment(self, unit) -> str:
+        """The project segment a hand-coded unit of one of its documents is: by id, else by text."""
+        for key in (unit.key, f"{unit.document}:{unit.key}"):
+            row = self.con.execute("SELECT s.id FROM segments s JOIN documents d ON d.id = s.document WHERE s.id = ? AND d.name = ?",
+                                   (key, unit.document)).fetchone()
+            if row is not None:
+                return row[0]
+        words = " ".join(unit.text.split())
+        for row in self.con.execute("SELECT s.id, s.text FROM segments s JOIN documents d ON d.id = s.document WHERE d.name = ?",
+                                    (unit.document,)):
+            if " ".join(row["text"].split()) == words:
+                return row["id"]
+        raise CodingError(
+            f"{unit.where}: unit {unit.key!r} of document {unit.document!r} is not a segment of that document in the project "
+            "(neither its id nor its text is found). Give the segment's id as /api/codings writes it, or its exact text."
+        )
 
     @staticmethod
     def _ensure_coder(con, coder: str) -> None:

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.errors import InputError
+from pipeline.core.io import PROJECT_DB
 from pipeline.core.types import Coding, Transcript
 
-DB_NAME = "project.sqlite"
+DB_NAME = PROJECT_DB
 FORMAT = "autocode-review"
 VERSION = 1
 
