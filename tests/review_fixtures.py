@@ -83,3 +83,20 @@ def write_material(root: Path) -> tuple[Path, Path]:
     book = root / "codebook.yaml"
     book.write_text(CODEBOOK, encoding="utf-8")
     return texts, book
+
+
+def make_trained(root: Path, *, coder: str = "T"):
+    """A project on :data:`INTERVIEWS` whose ``coder`` decided every codable segment by
+    :func:`truth`, with a model ``v1`` trained on it by the background worker (run here,
+    in the foreground). Returns the open :class:`pipeline.review.store.Project`."""
+    from pipeline.review import worker
+    from pipeline.review.serve import prepare
+
+    texts, book = write_material(root)
+    project = prepare(root / "proj", texts=[texts], codebook=book, model="none").project
+    rows = project.con.execute("SELECT id, text FROM segments WHERE codable = 1").fetchall()
+    for r in rows:
+        project.decide(r["id"], coder, truth(r["text"]), proposals_shown=False)
+    model_id = project.add_model("models/v1", name="v1", origin="trained", status="training", decisions=project.decision_count())
+    assert worker.run(root / "proj", model_id, train=True) == 0
+    return project

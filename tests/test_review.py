@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from review_fixtures import INTERVIEWS, truth, write_material
+from review_fixtures import INTERVIEWS, make_trained, truth, write_material
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -237,15 +237,7 @@ def test_the_server_listens_on_loopback_by_default():
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A project whose coder T decided every segment, with a model trained on it by the worker."""
-    from pipeline.review import worker
-
-    root = tmp_path_factory.mktemp("trained")
-    texts, book = write_material(root)
-    project = prepare(root / "proj", texts=[texts], codebook=book, model="none").project
-    for r in codable(project):
-        project.decide(r["id"], "T", truth(r["text"]), proposals_shown=False)
-    model_id = project.add_model("models/v1", name="v1", origin="trained", status="training", decisions=project.decision_count())
-    assert worker.run(root / "proj", model_id, train=True) == 0
+    project = make_trained(tmp_path_factory.mktemp("trained"))
     yield project
     project.close()
 
