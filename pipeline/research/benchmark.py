@@ -179,7 +179,7 @@ def fit_peer(texts_train: list[str], y_train: np.ndarray, *, seed: int):
 def manifesto_candidates(config: RunConfig):
     """The candidates ``--select`` chooses among (:mod:`pipeline.learn.select`): ``config`` (the
     shipped USE configuration) and the same with the e5-small encoder at embedding weight 1.5
-    (``configs/candidates/manifesto-e5.yaml`` at 1.5), which measured best on new documents;
+    (``benchmarks/configs/manifesto-e5.yaml`` at 1.5), which measured best on new documents;
     the selection adds the mean of the two."""
     from dataclasses import replace
 
