@@ -13,9 +13,7 @@ import pipeline.cli.agreement  # noqa: F401  (registers the command)
 from pipeline import agreement as A
 from pipeline.cli._app import app
 
-GWET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "irrcac_gwet"
-RAW4 = GWET / "cac.raw4raters.csv"
-needs_data = pytest.mark.skipif(not RAW4.is_file(), reason="../shared/data/irrcac_gwet is absent")
+RAW4 = Path(__file__).resolve().parent / "data" / "agreement_reference" / "irrcac_gwet" / "cac.raw4raters.csv"
 
 
 def run_table(tmp_path, *extra) -> tuple[dict, str]:
@@ -32,7 +30,6 @@ def library_codes():
     return A.encode_ratings([[float(c) if c else None for c in r] for r in rows])
 
 
-@needs_data
 def test_table_reproduces_irrcac_on_krippendorffs_data(tmp_path):
     """Krippendorff's 4 × 12 data in Gwet's layout; irrCAC's published values. Units rated by
     one coder enter the category proportions, as in irrCAC."""
@@ -50,7 +47,6 @@ def test_table_reproduces_irrcac_on_krippendorffs_data(tmp_path):
     assert "units entering each coefficient" in output
 
 
-@needs_data
 def test_table_figures_equal_the_library_functions(tmp_path):
     figures, _ = run_table(tmp_path)
     codes, _ = library_codes()
@@ -58,7 +54,6 @@ def test_table_figures_equal_the_library_functions(tmp_path):
         assert figures[name] == pytest.approx(A.COEFFICIENTS[name].compute(codes).value, abs=1e-12), name
 
 
-@needs_data
 def test_weights_reach_weighted_kappa_and_ac2(tmp_path):
     """Quadratic weights: irrCAC's values (3 decimals) and the library's exactly."""
     figures, _ = run_table(tmp_path, "--weights", "quadratic")

@@ -1,10 +1,10 @@
 """Agreement coefficients against published values.
 
-Data and values are read in place from ``../shared/data`` (see its README.md); the
-tests skip when it is absent. Sources: ``agreement_reference/expected_values.json``
-(Krippendorff 2011, Fleiss 1971, statsmodels/SAS, R irr, irrCAC README) and the 159
-expectations of ``afergadis_irrCAC_test_expectations.json`` (Gwet's coefficients under
-nine weightings, with pa, pe, standard error and confidence interval).
+The rating tables and the published values live in ``tests/data/agreement_reference``
+(its README.md names each source), so that these tests run in every clone. Sources:
+``expected_values.json`` (Krippendorff 2011, Fleiss 1971, statsmodels/SAS, R irr, irrCAC
+README) and the 159 expectations of ``afergadis_irrCAC_test_expectations.json`` (Gwet's
+coefficients under nine weightings, with pa, pe, standard error and confidence interval).
 """
 
 from __future__ import annotations
@@ -19,11 +19,8 @@ import pytest
 
 from pipeline import agreement as A
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-REF = DATA / "agreement_reference"
-GWET = DATA / "irrcac_gwet"
-
-pytestmark = pytest.mark.skipif(not REF.is_dir(), reason="../shared/data is not available")
+REF = Path(__file__).resolve().parent / "data" / "agreement_reference"
+GWET = REF / "irrcac_gwet"
 
 
 def _rows(path: Path) -> list[list[str]]:
@@ -62,7 +59,7 @@ def decimals_of(value: float) -> int:
 
 # --------------------------------------------------------------------------- expected_values.json
 
-EXPECTED = json.loads((REF / "expected_values.json").read_text()) if REF.is_dir() else {}
+EXPECTED = json.loads((REF / "expected_values.json").read_text(encoding="utf-8"))
 
 
 def _kripp2011() -> tuple[np.ndarray, tuple]:
@@ -232,9 +229,7 @@ def test_irrcac_readme_dist4cat_ac1():
 
 # --------------------------------------------------------------------------- afergadis/irrCAC: 159 expectations
 
-GWET_TESTS = (
-    json.loads((REF / "afergadis_irrCAC_test_expectations.json").read_text())["tests"] if REF.is_dir() else []
-)
+GWET_TESTS = json.loads((REF / "afergadis_irrCAC_test_expectations.json").read_text(encoding="utf-8"))["tests"]
 RAW_FILES = {
     "raw_4raters": ("cac.raw4raters.csv", 1),
     "raw_5observers": ("cac.raw5obser.csv", 1),

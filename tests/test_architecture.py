@@ -1,6 +1,6 @@
 """The layout holds: import-linter's contracts (pyproject.toml) are kept, no module of
 ``pipeline`` takes part in an import cycle — function-level imports included — and no
-module is longer than 600 lines.
+module is longer than 600 lines nor imports another module's private names.
 
 See docs/architecture.md for the layers and what each may import.
 """
@@ -138,3 +138,46 @@ def test_no_module_is_longer_than_600_lines():
     assert not long, f"modules over {MAX_LINES} lines: {long}. Split them along a seam (docs/architecture.md)."
     stale = sorted(p for p in LONGER if lengths.get(p, 0) <= MAX_LINES)
     assert not stale, f"{stale} no longer exceed {MAX_LINES} lines (or are gone): remove them from LONGER."
+
+
+def private_imports(root: Path) -> list[str]:
+    """``from pipeline.<module> import _name`` anywhere in the package under ``root``
+    (relative imports resolved, function-level imports included), one line each."""
+    import ast
+
+    found = []
+    for path in sorted((root / "pipeline").rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        package = parts[:-1]  # what "." means in this file, for a module and an __init__ alike
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            module = node.module or ""
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join((*base, module) if module else base)
+            if not (module == "pipeline" or module.startswith("pipeline.")):
+                continue
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"{path.relative_to(root).as_posix()}:{node.lineno} imports {alias.name} from {module}")
+    return found
+
+
+def test_no_private_name_is_imported_across_modules():
+    """A leading underscore says "only this module uses it": a name another module needs
+    is public, so that renaming a private helper never breaks a module that leant on it."""
+    found = private_imports(REPO)
+    assert not found, "private names imported across modules (make them public where they are used elsewhere):\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("line", [
+    "from pipeline.learn.features import _l2\n",
+    "def _later():\n    from .features import _l2\n",
+])
+def test_the_private_import_check_finds_one(tmp_path, line):
+    shutil.copytree(REPO / "pipeline", tmp_path / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    path = tmp_path / "pipeline" / "learn" / "joint.py"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n" + line, encoding="utf-8")
+    found = private_imports(tmp_path)
+    assert len(found) == 1 and "pipeline/learn/joint.py" in found[0] and "_l2 from pipeline.learn.features" in found[0], found

@@ -377,3 +377,55 @@ def test_the_mean_of_two_candidates_must_lead_the_best_one_by_the_margin(lead, c
     pool = [tried("a", 0.30), tried("b", 0.31), tried("mean", 0.31 + lead, ((0, 0.5), (1, 0.5)))]
     choice, _, _ = _choose(pool, [0, 1, 2], Y, "macro_f1", book, True)
     assert set(choice.tolist()) == {chosen}
+
+
+def _marked(seed: int = 0) -> TrainingSet:
+    """The data of :func:`_data`, each document's segments also naming a word no other
+    document has (``merkmal3`` in document d3, at least twice: a vocabulary with min_df=2
+    takes it in whenever it sees that document)."""
+    data = _data(seed)
+    segments = tuple(
+        Segment(id=s.id, transcript=s.transcript, start=0, end=len(s.text) + 12, speaker="", text=f"{s.text} merkmal{s.transcript[1:]}", role="unit")
+        for s in data.segments
+    )
+    return TrainingSet(segments, data.Y, data.groups, data.codebook, "A")
+
+
+def _lexical_pool():
+    lexical = config_from_dict({"embedder": {"name": "use-multilingual"}, "features": {"lexical": True, "prototypes": 0.0, "center": 0.0},
+                                "classifier": {"C": 1.0}, "training": {"codebook_examples": 0.0, "threshold_shrink": 0.0}})
+    return [Candidate("lexical", "lexical", lexical)]
+
+
+def test_each_fold_of_the_selection_learns_its_vocabulary_from_its_training_documents_alone(monkeypatch):
+    """A word that occurs only in a fold's held-out documents is in no vocabulary that
+    scores that fold: the selection fits the word and character TF-IDF in every fold on
+    the fold's training rows, and only the final model on all of them."""
+    from pipeline.learn.classify import make_folds
+    from pipeline.learn.features import Featurizer
+
+    fits = []
+    fit = Featurizer.fit
+
+    def spy(self, texts, **kw):
+        texts = list(texts)
+        out = fit(self, texts, **kw)
+        fits.append((sorted(texts), set(self.word_.vocabulary_)))
+        return out
+
+    monkeypatch.setattr(Featurizer, "fit", spy)
+    data, pool = _marked(), _lexical_pool()
+    train_selected(data, base=pool[0].config, pool=pool)
+    folds = make_folds(data.groups, data.Y, pool[0].config.training.cv_folds, seed=pool[0].config.training.seed).splits
+    assert len(folds) >= 2
+    everything = sorted(data.texts)
+    # the final model sees every document, so every document's own word is in its vocabulary
+    final = [vocab for texts, vocab in fits if texts == everything]
+    assert final and all(f"merkmal{d}" in final[-1] for d in range(len(MONEY)))
+    for train, test in folds:
+        held_out = {f"merkmal{g[1:]}" for g in set(data.groups[test])}
+        mine = [vocab for texts, vocab in fits if texts == sorted(data.texts[i] for i in train)]
+        assert mine, "no featurizer was fitted on this fold's training rows alone"
+        assert all(not (vocab & held_out) for vocab in mine), sorted(mine[0] & held_out)
+    # no other fit: each is a fold's training rows or the final model's
+    assert len(fits) == len(folds) + len(final)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.agreement.coefficients import _alpha_weights, krippendorff_alpha
-from pipeline.agreement.ratings import ALPHA_RELIABLE, ALPHA_TENTATIVE, _check_codes, category_counts
+from pipeline.agreement.coefficients import alpha_weights, krippendorff_alpha
+from pipeline.agreement.ratings import ALPHA_RELIABLE, ALPHA_TENTATIVE, check_ratings, category_counts
 from pipeline.core.errors import InputError
 
 
@@ -75,7 +75,7 @@ def bootstrap_alpha(
     AlphaBootstrap
     """
     q_hint = n_categories if n_categories is not None else (len(values) if values is not None else None)
-    codes, q = _check_codes(codes, q_hint)
+    codes, q = check_ratings(codes, q_hint)
     if n_boot < 1:
         raise InputError(f"n_boot must be at least 1, found {n_boot}.")
     alpha = krippendorff_alpha(codes, n_categories=q, level=level, values=values).value
@@ -93,10 +93,10 @@ def bootstrap_alpha(
             take = np.bincount(rng.integers(0, n_units, n_units), minlength=n_units).astype(float)
             o = (take @ pairs).reshape(q, q)
             marg = o.sum(axis=1)
-            delta = 1 - _alpha_weights("ordinal", x, marg)
+            delta = 1 - alpha_weights("ordinal", x, marg)
             samples[b] = _alpha_from(o.sum(), float((o * delta).sum()), marg, delta)
     else:
-        delta = 1 - _alpha_weights(level, x, counts.sum(axis=0))
+        delta = 1 - alpha_weights(level, x, counts.sum(axis=0))
         d_unit = np.einsum("uk,kl,ul->u", counts, delta, counts) / (m - 1)
         for b in range(n_boot):
             take = np.bincount(rng.integers(0, n_units, n_units), minlength=n_units).astype(float)

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.agreement.ratings import (
-    LEVELS, Estimate, _check_codes, _n_categories, _ratio, _weights, category_counts,
+    LEVELS, Estimate, check_ratings, implied_categories, safe_ratio, weights_for, category_counts,
 )
 from pipeline.core.errors import InputError
 
@@ -134,8 +134,8 @@ def percent_agreement(
     >>> percent_agreement(np.array([[0, 0], [1, 1], [0, 1], [1, 1]])).value
     0.75
     """
-    codes, q = _check_codes(codes, _n_categories(codes, n_categories, weights, values))
-    w = _weights(weights, values, q)
+    codes, q = check_ratings(codes, implied_categories(codes, n_categories, weights, values))
+    w = weights_for(weights, values, q)
     raw = _raw(codes, q, w)
     n, n2 = raw.n, raw.n2
     se = math.nan
@@ -164,11 +164,11 @@ def fleiss_kappa(
     --------
     Fleiss (1971): 30 patients, 6 psychiatrists, 5 diagnoses give κ = 0.430.
     """
-    codes, q = _check_codes(codes, _n_categories(codes, n_categories, weights, values))
-    w = _weights(weights, values, q)
+    codes, q = check_ratings(codes, implied_categories(codes, n_categories, weights, values))
+    w = weights_for(weights, values, q)
     raw = _raw(codes, q, w)
     pe = float(raw.pi @ w @ raw.pi)
-    value = _ratio(raw.pa - pe, 1 - pe)
+    value = safe_ratio(raw.pa - pe, 1 - pe)
     pi_w = (w + w.T) / 2 @ raw.pi
     pe_i = raw.counts @ pi_w / raw.r
     est = _linearised("fleiss_kappa", raw, value, pe, pe_i, confidence)
@@ -198,14 +198,14 @@ def gwet_ac1(
     codes : ndarray of int, shape (n_units, n_coders)
     n_categories, weights, values : see :func:`percent_agreement`.
     """
-    codes, q = _check_codes(codes, _n_categories(codes, n_categories, weights, values))
-    w = _weights(weights, values, q)
+    codes, q = check_ratings(codes, implied_categories(codes, n_categories, weights, values))
+    w = weights_for(weights, values, q)
     raw = _raw(codes, q, w)
     if q < 2:
         return Estimate("gwet_ac1", raw.pa, raw.pa, 0.0, math.nan, raw.n, raw.n - 1, confidence=confidence)
     factor = w.sum() / (q * (q - 1))
     pe = float(factor * (raw.pi * (1 - raw.pi)).sum())
-    value = _ratio(raw.pa - pe, 1 - pe)
+    value = safe_ratio(raw.pa - pe, 1 - pe)
     pe_i = factor * (raw.counts @ (1 - raw.pi)) / raw.r
     return _linearised("gwet_ac1", raw, value, pe, pe_i, confidence)
 
@@ -225,11 +225,11 @@ def brennan_prediger(
     codes : ndarray of int, shape (n_units, n_coders)
     n_categories, weights, values : see :func:`percent_agreement`.
     """
-    codes, q = _check_codes(codes, _n_categories(codes, n_categories, weights, values))
-    w = _weights(weights, values, q)
+    codes, q = check_ratings(codes, implied_categories(codes, n_categories, weights, values))
+    w = weights_for(weights, values, q)
     raw = _raw(codes, q, w)
     pe = float(w.sum() / q**2)
-    value = _ratio(raw.pa - pe, 1 - pe)
+    value = safe_ratio(raw.pa - pe, 1 - pe)
     return _linearised("brennan_prediger", raw, value, pe, None, confidence)
 
 
@@ -249,11 +249,11 @@ def conger_kappa(
     codes : ndarray of int, shape (n_units, n_coders)
     n_categories, weights, values : see :func:`percent_agreement`.
     """
-    codes, q = _check_codes(codes, _n_categories(codes, n_categories, weights, values))
+    codes, q = check_ratings(codes, implied_categories(codes, n_categories, weights, values))
     codes = codes[:, (codes >= 0).any(axis=0)]
-    codes, q = _check_codes(codes, q)
+    codes, q = check_ratings(codes, q)
     codes = codes[(codes >= 0).any(axis=1)]
-    w = _weights(weights, values, q)
+    w = weights_for(weights, values, q)
     raw = _raw(codes, q, w)
     n, r = codes.shape
     onehot = (codes[:, :, None] == np.arange(q)[None, None, :]).astype(float)  # (n, r, q)
@@ -263,7 +263,7 @@ def conger_kappa(
     p_mean = p_gk.mean(axis=0)
     s2 = (p_gk.T @ p_gk - r * np.outer(p_mean, p_mean)) / (r - 1)
     pe = float((w * (np.outer(p_mean, p_mean) - s2 / r)).sum())
-    value = _ratio(raw.pa - pe, 1 - pe)
+    value = safe_ratio(raw.pa - pe, 1 - pe)
     # Gwet (2014, sec. 5.4): per-unit contribution of chance agreement.
     w_delta = onehot @ w.T  # (n, r, q): sum_l w_kl delta_igl
     w_p = p_gk @ w.T  # (r, q)
@@ -273,7 +273,7 @@ def conger_kappa(
     return _linearised("conger_kappa", raw, value, pe, pe_i, confidence)
 
 
-def _alpha_weights(level: str, values: np.ndarray, marginals: np.ndarray) -> np.ndarray:
+def alpha_weights(level: str, values: np.ndarray, marginals: np.ndarray) -> np.ndarray:
     """``1 - δ²/max δ²`` for Krippendorff's difference function of ``level``."""
     q = len(values)
     if level == "nominal" or q < 2:
@@ -338,12 +338,12 @@ def krippendorff_alpha(
     q_hint = n_categories if n_categories is not None else (len(values) if values is not None else None)
     if q_hint is None and weights is not None and not isinstance(weights, str):
         q_hint = np.asarray(weights).shape[0]
-    codes, q = _check_codes(codes, q_hint)
+    codes, q = check_ratings(codes, q_hint)
     counts = category_counts(codes, q)
     r = counts.sum(axis=1)
     counts, r = counts[r >= 2], r[r >= 2]
     x = np.arange(1, q + 1, dtype=float) if values is None else np.asarray(values, dtype=float)
-    w = _alpha_weights(level, x, counts.sum(axis=0)) if weights is None else _weights(weights, values, q)
+    w = alpha_weights(level, x, counts.sum(axis=0)) if weights is None else weights_for(weights, values, q)
     n = len(r)
     r_mean = r.mean()
     eps = 1 / r.sum()
@@ -353,7 +353,7 @@ def krippendorff_alpha(
     pa = (1 - eps) * pa_prime + eps
     pi = counts.sum(axis=0) / (n * r_mean)
     pe = float(pi @ w @ pi)
-    value = _ratio(pa - pe, 1 - pe)
+    value = safe_ratio(pa - pe, 1 - pe)
     se = math.nan
     if n >= 2 and np.isfinite(value):
         alpha_prime = (pa_prime - pe) / (1 - pe)

@@ -203,7 +203,7 @@ def codes_from_counts(counts: np.ndarray) -> np.ndarray:
 
 def codes_from_contingency(table: np.ndarray) -> np.ndarray:
     """Expand a two-coder q × q contingency table into a codes matrix of shape (n, 2)."""
-    table = _check_table(table)
+    table = check_table(table)
     rows, cols = np.indices(table.shape)
     reps = table.ravel().astype(np.int64)
     return np.column_stack([np.repeat(rows.ravel(), reps), np.repeat(cols.ravel(), reps)])
@@ -247,7 +247,7 @@ def coincidence_matrix(codes: np.ndarray, n_categories: int) -> np.ndarray:
     return scaled.T @ counts - np.diag(scaled.sum(axis=0))
 
 
-def _check_codes(codes: np.ndarray, n_categories: int | None, *, min_coders: int = 2) -> tuple[np.ndarray, int]:
+def check_ratings(codes: np.ndarray, n_categories: int | None, *, min_coders: int = 2) -> tuple[np.ndarray, int]:
     codes = np.asarray(codes)
     if codes.ndim != 2:
         raise InputError(
@@ -278,7 +278,7 @@ def _check_codes(codes: np.ndarray, n_categories: int | None, *, min_coders: int
     return codes, max(n_categories, 1)
 
 
-def _check_table(table: np.ndarray) -> np.ndarray:
+def check_table(table: np.ndarray) -> np.ndarray:
     table = np.asarray(table, dtype=float)
     if table.ndim != 2 or table.shape[0] != table.shape[1]:
         raise InputError(f"Contingency table: expected a square q × q matrix, found shape {table.shape}.")
@@ -340,7 +340,7 @@ def weight_matrix(name: str, values: Sequence[float] | int) -> np.ndarray:
     raise InputError(f"Unknown weights {name!r}; expected one of {', '.join(WEIGHT_NAMES)} or a q × q matrix.")
 
 
-def _weights(weights: str | np.ndarray, values: Sequence[float] | None, q: int) -> np.ndarray:
+def weights_for(weights: str | np.ndarray, values: Sequence[float] | None, q: int) -> np.ndarray:
     if isinstance(weights, str):
         return weight_matrix(weights, q if values is None else values)
     w = np.asarray(weights, dtype=float)
@@ -349,7 +349,7 @@ def _weights(weights: str | np.ndarray, values: Sequence[float] | None, q: int) 
     return w
 
 
-def _n_categories(codes: np.ndarray, n_categories: int | None, weights, values) -> int | None:
+def implied_categories(codes: np.ndarray, n_categories: int | None, weights, values) -> int | None:
     if n_categories is not None:
         return n_categories
     if not isinstance(weights, str):
@@ -359,5 +359,5 @@ def _n_categories(codes: np.ndarray, n_categories: int | None, weights, values) 
     return None
 
 
-def _ratio(num: float, den: float) -> float:
+def safe_ratio(num: float, den: float) -> float:
     return float(num / den) if den > 1e-12 else math.nan

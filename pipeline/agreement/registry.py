@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.agreement.coefficients import brennan_prediger, conger_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha, percent_agreement
-from pipeline.agreement.ratings import Estimate, _check_codes, contingency_table
+from pipeline.agreement.ratings import Estimate, check_ratings, contingency_table
 from pipeline.agreement.two_coders import cohen_kappa, scott_pi
 
 
@@ -115,7 +115,7 @@ def agreement_summary(
     dict
         Registry name -> :class:`Estimate`, in registry order.
     """
-    codes, q = _check_codes(codes, n_categories if n_categories is not None else (len(values) if values is not None else None))
+    codes, q = check_ratings(codes, n_categories if n_categories is not None else (len(values) if values is not None else None))
     out: dict[str, Estimate] = {}
     for name, coef in COEFFICIENTS.items():
         if coef.two_coders_only and codes.shape[1] != 2:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from pipeline.agreement.ratings import (
-    Estimate, _check_codes, _check_table, _n_categories, _ratio, _weights, contingency_table,
+    Estimate, check_ratings, check_table, implied_categories, safe_ratio, weights_for, contingency_table,
 )
 from pipeline.core.errors import InputError
 
@@ -25,8 +25,8 @@ from pipeline.core.errors import InputError
 
 def _prepared(table: np.ndarray, weights, values) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Checked table, weight matrix, number of units and proportions, shape (q, q)."""
-    table = _check_table(table)
-    w = _weights(weights, values, table.shape[0])
+    table = check_table(table)
+    w = weights_for(weights, values, table.shape[0])
     n = table.sum()
     return table, w, n, table / n
 
@@ -67,7 +67,7 @@ def cohen_kappa_table(table: np.ndarray, *, weights: str | np.ndarray = "identit
     row, col = p.sum(axis=1), p.sum(axis=0)
     pa = float((w * p).sum())
     pe = float(row @ w @ col)
-    value = _ratio(pa - pe, 1 - pe)
+    value = safe_ratio(pa - pe, 1 - pe)
     w_row = w @ col  # w̄_k. = Σ_l w_kl p_.l
     w_col = w.T @ row  # w̄_.l = Σ_k w_kl p_k.
     sum1 = float((p * (w - (1 - value) * (w_row[:, None] + w_col[None, :])) ** 2).sum()) if np.isfinite(value) else math.nan
@@ -91,7 +91,7 @@ def scott_pi_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
     pi = (row + col) / 2
     pa = float((w * p).sum())
     pe = float(pi @ w @ pi)
-    value = _ratio(pa - pe, 1 - pe)
+    value = safe_ratio(pa - pe, 1 - pe)
     w_bar = ((w @ col) + (w.T @ row)) / 2
     sum1 = float((p * (w - (1 - value) * (w_bar[:, None] + w_bar[None, :])) ** 2).sum()) if np.isfinite(value) else math.nan
     return _table_estimate("scott_pi", table, w, pa, pe, value, sum1, pa - 2 * (1 - value) * pe, confidence)
@@ -106,7 +106,7 @@ def gwet_ac1_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
     pa = float((w * p).sum())
     factor = w.sum() / (q * (q - 1)) if q > 1 else 0.0
     pe = float(factor * (pi * (1 - pi)).sum())
-    value = _ratio(pa - pe, 1 - pe)
+    value = safe_ratio(pa - pe, 1 - pe)
     term = 2 * (1 - value) * factor * (1 - (pi[:, None] + pi[None, :]) / 2)
     sum1 = float((p * (w - term) ** 2).sum())
     return _table_estimate("gwet_ac1", table, w, pa, pe, value, sum1, pa - 2 * (1 - value) * pe, confidence)
@@ -119,7 +119,7 @@ def brennan_prediger_table(table: np.ndarray, *, weights: str | np.ndarray = "id
     q = table.shape[0]
     pa = float((w * p).sum())
     pe = float(w.sum() / q**2)
-    value = _ratio(pa - pe, 1 - pe)
+    value = safe_ratio(pa - pe, 1 - pe)
     return _table_estimate("brennan_prediger", table, w, pa, pe, value, float((p * w**2).sum()), pa, confidence)
 
 
@@ -143,8 +143,8 @@ def krippendorff_alpha_table(table: np.ndarray, *, weights: str | np.ndarray = "
     pa = (1 - eps) * pa0 + eps
     pi = (row + col) / 2
     pe = float(pi @ w @ pi)
-    value = _ratio(pa - pe, 1 - pe)
-    k0 = _ratio(pa0 - pe, 1 - pe)
+    value = safe_ratio(pa - pe, 1 - pe)
+    k0 = safe_ratio(pa0 - pe, 1 - pe)
     w_bar = ((w @ col) + (w.T @ row)) / 2
     sum1 = float((p * (w - (1 - k0) * (w_bar[:, None] + w_bar[None, :])) ** 2).sum()) if np.isfinite(k0) else math.nan
     est = _table_estimate("krippendorff_alpha", table, w, pa, pe, k0, sum1, pa0 - 2 * (1 - k0) * pe, confidence)
@@ -154,7 +154,7 @@ def krippendorff_alpha_table(table: np.ndarray, *, weights: str | np.ndarray = "
 def _two_coders(table_fn: Callable[..., Estimate]) -> Callable[..., Estimate]:
     def compute(codes: np.ndarray, *, n_categories: int | None = None, weights: str | np.ndarray = "identity",
                 values: Sequence[float] | None = None, confidence: float = 0.95) -> Estimate:
-        codes, q = _check_codes(codes, _n_categories(codes, n_categories, weights, values))
+        codes, q = check_ratings(codes, implied_categories(codes, n_categories, weights, values))
         if codes.shape[1] != 2:
             raise InputError(
                 f"{table_fn.__name__.removesuffix('_table')} compares exactly two coders; found {codes.shape[1]}. "

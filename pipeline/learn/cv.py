@@ -75,7 +75,7 @@ def shared_embeddings(data, config: RunConfig):
     return embed_segments(make_embedder(config.embedder), data.all_segments, context=Featurizer(config.features).context)
 
 
-def _fit_predict(data, config: RunConfig, train_idx: np.ndarray, test_idx: np.ndarray, shared) -> np.ndarray:
+def fit_predict(data, config: RunConfig, train_idx: np.ndarray, test_idx: np.ndarray, shared) -> np.ndarray:
     """Train on ``train_idx`` of ``data`` and predict ``test_idx``: bool (n_test, n_codes)."""
     _, _, model, X = fit_classifier(config, data, train_idx, embedded=shared)
     return model.predict(X[test_idx]).astype(bool)
@@ -144,7 +144,7 @@ def cross_validated_predictions(data, *, config: RunConfig):
     pred = np.zeros_like(data.Y, dtype=bool)
     shared = shared_embeddings(data, config)
     for train_idx, test_idx in folds:
-        pred[test_idx] = _fit_predict(data, config, train_idx, test_idx, shared)
+        pred[test_idx] = fit_predict(data, config, train_idx, test_idx, shared)
     return pred, made
 
 

@@ -68,7 +68,7 @@ def _l2(X: np.ndarray) -> np.ndarray:
     return X / np.where(norm > 0, norm, 1.0)
 
 
-def _dense_csr(D: np.ndarray) -> sp.csr_matrix:
+def dense_csr(D: np.ndarray) -> sp.csr_matrix:
     """A dense block as CSR without scanning it for zeros (every entry is stored)."""
     n, d = D.shape
     indptr = np.arange(0, (n + 1) * d, d, dtype=np.int64)
@@ -283,7 +283,7 @@ class Featurizer:
         lexical = sp.hstack([self.word_.transform(texts), self.char_.transform(texts)]).tocsr()
         norm = np.sqrt(np.asarray(lexical.multiply(lexical).sum(axis=1)).ravel())
         lexical = sp.diags(1.0 / np.where(norm > 0, norm, 1.0)) @ lexical
-        return sp.hstack([lexical, _dense_csr(cfg.embedding_weight * dense)], format="csr", dtype=np.float32)
+        return sp.hstack([lexical, dense_csr(cfg.embedding_weight * dense)], format="csr", dtype=np.float32)
 
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(JSON-able metadata, arrays) to store in a model folder."""

@@ -287,6 +287,35 @@ def features_for(config: RunConfig, data: TrainingSet, train_rows: np.ndarray, e
     return embedder, featurizer, X[data.all_rows]
 
 
+def fits_on_rows(config: RunConfig) -> bool:
+    """Whether the features of ``config`` are fitted on the training rows — a word and
+    character vocabulary with its IDF (``features.lexical``), or an embedder that learns
+    — so that every fold must fit its own. A pretrained encoder fits nothing."""
+    return bool(config.features.lexical) or make_embedder(config.embedder, cache=False).trainable
+
+
+def fold_features(config: RunConfig, data: TrainingSet, splits, embedded=None) -> list:
+    """Per fold of ``splits``, ``(X, extra)``: the feature matrix of all codable segments
+    (as :func:`features_for` returns it) and the code system's examples
+    (:func:`codebook_examples`), with embedder and featurizer fitted on that fold's
+    training rows only, so that no held-out segment adds to a vocabulary or an IDF that
+    scores it. Features that fit nothing (:func:`fits_on_rows`) are computed once and
+    shared by the folds.
+
+    Args:
+        splits: ``(train_indices, test_indices)`` per fold, indices into ``data.segments``.
+        embedded: As for :func:`features_for`.
+    """
+    if not fits_on_rows(config):
+        embedder, featurizer, X = features_for(config, data, np.arange(len(data.segments)), embedded)
+        return [(X, codebook_examples(config, data.codebook, embedder, featurizer))] * len(splits)
+    out = []
+    for train, _ in splits:
+        embedder, featurizer, X = features_for(config, data, train, embedded)
+        out.append((X, codebook_examples(config, data.codebook, embedder, featurizer)))
+    return out
+
+
 def codebook_examples(config: RunConfig, codebook: Codebook, embedder, featurizer):
     """The code system's texts as weighted training examples (see
     ``training.codebook_examples``): ``(X, Y, weight)`` or None when switched off.

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from pipeline.core.errors import ModelError
 from pipeline.learn.classify import make_classifier
 from pipeline.learn.embed import Embedder, make_embedder
-from pipeline.learn.features import Featurizer, _dense_csr
+from pipeline.learn.features import Featurizer, dense_csr
 
 
 class JointEmbedder(Embedder):
@@ -127,7 +127,7 @@ class JointFeaturizer:
             own = None if stats is None else {g: (np.asarray(s)[cut], n) for g, (s, n) in stats.items()}
             blocks.append(fz.transform(E, texts, docs, groups=groups, stats=own))
         if any(sp.issparse(b) for b in blocks):
-            return sp.hstack([b if sp.issparse(b) else _dense_csr(np.asarray(b)) for b in blocks], format="csr", dtype=np.float32)
+            return sp.hstack([b if sp.issparse(b) else dense_csr(np.asarray(b)) for b in blocks], format="csr", dtype=np.float32)
         return np.hstack(blocks).astype(np.float32, copy=False)
 
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:

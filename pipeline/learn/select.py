@@ -12,9 +12,11 @@ Procedure (cost: one out-of-fold pass per candidate, then a fit of what was chos
 1. The folds are those of every training (:func:`pipeline.learn.classify.make_folds`, grouped
    by document where there are enough documents).
 2. Per candidate, out-of-fold probabilities: one classifier per fold, fitted on the other
-   folds, exactly as a training fits its threshold folds (features are computed once per
-   configuration: candidates differing only in C share them, and embeddings come from the
-   embedding cache once per embedder).
+   folds. Whatever the features fit — the word and character vocabularies and their IDF,
+   an embedder that learns — is fitted in each fold on that fold's training rows alone
+   (:func:`pipeline.learn.fit.fold_features`), so a held-out segment never shapes the
+   features that score it. Candidates differing only in C share their fold features, and
+   a pretrained encoder's embeddings, which fit nothing, are computed once per embedder.
 3. Per candidate, thresholds from those probabilities (as the training itself chooses
    them) and the figures at those thresholds: micro- and macro-F1 over the codes.
    One more candidate costs no fit: the mean of the logits of the best candidate and of
@@ -56,10 +58,10 @@ import numpy as np
 
 from pipeline.core.config import RunConfig, load_config
 from pipeline.core.errors import CodingError
-from pipeline.learn.classify import decide, fitter, make_folds, out_of_fold, shrunk_thresholds
+from pipeline.learn.classify import decide, fitter, make_folds, shrunk_thresholds
 from pipeline.learn.cv import coder_scores, scores_with_parents, shared_embeddings
 from pipeline.learn.features import Featurizer
-from pipeline.learn.fit import codebook_examples, cold_start_codes, features_for, training_summary
+from pipeline.learn.fit import codebook_examples, cold_start_codes, features_for, fold_features, training_summary
 from pipeline.learn.joint import JointEmbedder, JointFeaturizer, joint_classifier
 from pipeline.learn.model import Model, package_versions
 
@@ -314,30 +316,34 @@ def train_selected(
         raise CodingError(f"choosing a configuration needs at least two coded segments; found {len(data.segments)}. Code more segments, or fix one with --config.")
     everything = np.arange(len(data.segments))
     key = lambda c: (c.config.embedder, c.config.features, c.config.training.codebook_examples)  # noqa: E731
-    groups: list[tuple] = []
-    built: dict[int, tuple] = {}
+    groups = list(dict.fromkeys(key(c) for c in pool))
+    last = {groups.index(key(c)): n for n, c in enumerate(pool)}  # after it, a group's fold features go
+    per_fold: dict[int, list] = {}
     embedded: dict[tuple, np.ndarray] = {}
     tried: list[_Tried] = []
-    dims: dict = {}
     alone = sum(c.config.classifier.labels == "exclusive" for c in pool)
     say(f"choosing among {len(pool)} candidate configurations by {folds.describe()} out-of-fold {measure}-F1"
         + (f" ({alone} of them one code or none per segment: no coded segment carries two codes)" if exclusive else ""))
-    for n, cand in enumerate(pool, 1):
+
+    def shared(cfg):
+        ekey = (cfg.embedder, bool(Featurizer(cfg.features).context))
+        if ekey not in embedded:
+            embedded[ekey] = shared_embeddings(data, cfg)  # None for an embedder that learns
+        return embedded[ekey]
+
+    for n, cand in enumerate(pool):
         cfg = cand.config
-        if key(cand) not in groups:
-            groups.append(key(cand))
         g = groups.index(key(cand))
         clock = time.perf_counter()
-        if g not in built:
-            ekey = (cfg.embedder, bool(Featurizer(cfg.features).context))
-            if ekey not in embedded:
-                embedded[ekey] = shared_embeddings(data, cfg)  # None for an embedder that learns
-            embedder, featurizer, X = features_for(cfg, data, everything, embedded[ekey])
-            dims.setdefault(cfg.embedder, int(embedded[ekey].shape[1]) if embedded[ekey] is not None else int(embedder.encode([data.segments[0].text]).shape[1]))
-            built[g] = (embedder, featurizer, X, codebook_examples(cfg, codebook, embedder, featurizer))
-        _, _, X, extra = built[g]
-        fit = fitter(X, Y, config=cfg.classifier, seed=t.seed, extra=extra, sample_weight=data.weights)
-        P = out_of_fold(fit, X, Y.shape[1], folds.splits)
+        if g not in per_fold:
+            # Each fold's vocabulary and IDF come from its training rows alone: features fitted
+            # on every segment would let the held-out ones flatter the lexical candidates.
+            per_fold[g] = fold_features(cfg, data, folds.splits, shared(cfg))
+        P = np.full(Y.shape, np.nan)
+        for (train, test), (X, extra) in zip(folds.splits, per_fold[g]):
+            P[test] = fitter(X, Y, config=cfg.classifier, seed=t.seed, extra=extra, sample_weight=data.weights)(train).predict_proba(X[test])
+        if last[g] == n:
+            del per_fold[g]
         if single:
             thresholds, pred = np.zeros(Y.shape[1]), _arg_max(P)
         elif cfg.classifier.labels == "exclusive":
@@ -348,7 +354,7 @@ def train_selected(
         scores = scores_with_parents(Y, pred, codebook)
         per_code = _code_measure(Y, P, thresholds, cfg.training.threshold_measure) if cfg.classifier.labels == "multi" else np.array([r["f1"] for r in scores["per_code"].values()])
         tried.append(_Tried(cand, P, thresholds, pred, scores, per_code, time.perf_counter() - clock, g))
-        say(f"[{n}/{len(pool)}] {cand.name}: micro-F1 {scores['micro_f1']:.3f}, macro-F1 {scores['macro_f1']:.3f} ({time.perf_counter() - clock:.1f} s)")
+        say(f"[{n + 1}/{len(pool)}] {cand.name}: micro-F1 {scores['micro_f1']:.3f}, macro-F1 {scores['macro_f1']:.3f} ({time.perf_counter() - clock:.1f} s)")
     figure = "micro_f1" if measure == "micro" else "macro_f1"
     mixable = [i for i, tr in enumerate(tried) if tr.candidate.config.classifier.labels != "exclusive"]
     if ensemble and len(mixable) > 1:
@@ -366,9 +372,15 @@ def train_selected(
 
     members = sorted({m for i in set(choice.tolist()) for m, _ in parts(i)})
     say("chosen: " + (f"{tried[choice[0]].candidate.name}" if not per_code_choice else "per code: " + ", ".join(f"{c} → {tried[choice[j]].candidate.name}" for j, c in enumerate(codebook.leaf_ids))))
-    fitted = {}
+    fitted, built, dims = {}, {}, {}
     for m in members:
         tr = tried[m]
+        cfg = tr.candidate.config
+        if tr.group not in built:
+            embedder, featurizer, X = features_for(cfg, data, everything, shared(cfg))
+            built[tr.group] = (embedder, featurizer, X, codebook_examples(cfg, codebook, embedder, featurizer))
+            E = shared(cfg)
+            dims.setdefault(cfg.embedder, int(E.shape[1]) if E is not None else int(embedder.encode([data.segments[0].text]).shape[1]))
         embedder, featurizer, X, extra = built[tr.group]
         clf = fitter(X, Y, config=tr.candidate.config.classifier, seed=t.seed, extra=extra, sample_weight=data.weights)(everything)
         clf.thresholds_ = tr.thresholds.copy()

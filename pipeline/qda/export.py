@@ -39,7 +39,7 @@ from pipeline.core.codebook import Code, Codebook, load_codebook
 from pipeline.core.errors import InputError, ModelError, OutputError
 from pipeline.core.io import atomic_open, atomic_write_bytes, check_output_path, classify_output_files
 from pipeline.qda.offsets import STANDARD, OffsetConvention, index_table
-from pipeline.qda.qdc import _RGB, add_codes, code_guids, codebook_to_qdc, describe
+from pipeline.qda.qdc import RGB_COLOR, add_codes, code_guids, codebook_to_qdc, describe
 from pipeline.qda.refi import QdaImport, locate_project, read_qdpx
 from pipeline.qda.safezip import SafeArchive, ZipLimits
 from pipeline.qda.xmlsafe import PROJECT_NS, serialise, child, children, local, namespace, new_guid, norm_guid, parse_xml
@@ -405,7 +405,7 @@ def _merge(docs, codebook: Codebook, model: str, out: Path, merge: Path, offsets
                     parent_el = guid_elements.get(norm_guid(pg), codes_el)
                 attrs = {"guid": new_guids[code.id], "name": code.name or code.id,
                          "isCodable": "true" if code.id in codebook.leaf_ids else "false"}
-                if code.color and _RGB.match(code.color):
+                if code.color and RGB_COLOR.match(code.color):
                     attrs["color"] = code.color
                 el = ET.SubElement(parent_el, f"{{{ns}}}Code", attrs)
                 if describe(code):

@@ -19,7 +19,7 @@ from pipeline.core.errors import CodebookError, InputError
 from pipeline.qda.xmlsafe import CODEBOOK_NS, child, child_text, children, local, new_guid, norm_guid, parse_xml, serialise
 
 MAX_QDC_BYTES = 64 * 1024**2
-_RGB = re.compile(r"^#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})$")
+RGB_COLOR = re.compile(r"^#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})$")
 _SECTION = re.compile(r"\n\n(Anchors|Rules):\n")
 
 
@@ -84,7 +84,7 @@ def assign_code_ids(nodes: list[tuple[str, str, str, int]]) -> dict[str, str]:
     return {g: (i if counts[i] == 1 else f"{i} [{g[:8]}]") for g, i in first.items()}
 
 
-def _read_codes(codebook_el: ET.Element | None, warnings: list[str]) -> list[tuple[str, str, str, int, ET.Element]]:
+def read_codes(codebook_el: ET.Element | None, warnings: list[str]) -> list[tuple[str, str, str, int, ET.Element]]:
     out: list[tuple[str, str, str, int, ET.Element]] = []
     if codebook_el is None:
         return out
@@ -157,7 +157,7 @@ def add_codes(parent: ET.Element, codebook: Codebook, ns: str, *, guids: dict[st
             "name": code.name or code.id,
             "isCodable": "true" if codable.get(code.id, code.id not in parents) else "false",
         }
-        if code.color and _RGB.match(code.color):
+        if code.color and RGB_COLOR.match(code.color):
             attrs["color"] = code.color
         el = ET.SubElement(holder, f"{{{ns}}}Code", attrs)
         desc = describe(code)
@@ -194,7 +194,7 @@ def read_qdc(path: str | Path) -> tuple[Codebook, tuple[QdaCode, ...]]:
         raise InputError(f"{path}: the root element is <{local(root.tag)}>, expected <CodeBook>. Export the codebook again as REFI-QDA (.qdc).")
     warnings: list[str] = []
     holder = root if local(root.tag) == "CodeBook" else next((c for c in root if local(c.tag) == "CodeBook"), None)
-    rows = _read_codes(holder, warnings)
+    rows = read_codes(holder, warnings)
     if not rows:
         raise CodebookError(f"{path}: the codebook holds no codes. Export it again from your QDA program.")
     codebook, codes = build_codebook(path.stem, rows, source=str(path))

@@ -42,7 +42,7 @@ from pipeline.core.errors import InputError
 from pipeline.core.io import sha256_file
 from pipeline.core.types import Coding
 from pipeline.qda.offsets import STANDARD, Detection, OffsetConvention, detect_convention, position_table
-from pipeline.qda.qdc import QdaCode, _read_codes, build_codebook
+from pipeline.qda.qdc import QdaCode, read_codes, build_codebook
 from pipeline.qda.safezip import SafeArchive, ZipLimits
 from pipeline.qda.xmlsafe import PROJECT_NS, child, child_text, children, local, namespace, norm_guid, parse_xml
 from pipeline.text.documents import document_stem
@@ -368,7 +368,7 @@ def read_qdpx(
                 uname = f"{uname} [{guid[:8]}]"
             users[guid] = QdaUser(guid, uname)
 
-        code_rows = _read_codes(child(root, "CodeBook"), warnings)
+        code_rows = read_codes(child(root, "CodeBook"), warnings)
         codebook, qcodes = build_codebook(name, code_rows, source=f"{path}:{project.qde}")
         code_by_guid = {c.guid: c for c in qcodes}
 

@@ -179,7 +179,7 @@ def fit_peer(texts_train: list[str], y_train: np.ndarray, *, seed: int):
 def manifesto_candidates(config: RunConfig):
     """The candidates ``--select`` chooses among (:mod:`pipeline.learn.select`): ``config`` (the
     shipped USE configuration) and the same with the e5-small encoder at embedding weight 1.5
-    (``configs/candidates/manifesto-e5.yaml`` at 1.5), which measured best on new documents;
+    (``benchmarks/configs/manifesto-e5.yaml`` at 1.5), which measured best on new documents;
     the selection adds the mean of the two."""
     from dataclasses import replace
 
@@ -315,7 +315,7 @@ def _job(method: str, corpus: LabelledCorpus, split: str, level: str, config: Ru
     return result
 
 
-def _in_child(func: Callable[[], dict]) -> dict:
+def in_child(func: Callable[[], dict]) -> dict:
     """Run ``func`` in a forked process (its own peak memory); return its result."""
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
@@ -373,7 +373,7 @@ def run_benchmark(
     else:
         for sp, lv, m in jobs:
             job = lambda m=m, sp=sp, lv=lv: _job(m, corpus, sp, lv, config, select)  # noqa: E731
-            done[(sp, lv, m)] = _in_child(job) if isolate else job()
+            done[(sp, lv, m)] = in_child(job) if isolate else job()
             if on_result is not None:
                 on_result(sp, lv, m, done[(sp, lv, m)])
     for split in splits:

@@ -157,13 +157,13 @@ def run_transfer(
         ``{"registers": {name: {...sizes}}, "configs": {name: config dict},
         "results": {name: figures}, "machine": {...}}``.
     """
-    from pipeline.research.benchmark import _in_child
+    from pipeline.research.benchmark import in_child
 
     results = {}
     rows = [(name, config, False) for name, config in configs.items()] + ([("selected", select, True)] if select is not None else [])
     for name, config, chosen in rows:
         job = lambda config=config, chosen=chosen: evaluate_config(registers, config=config, select=chosen)  # noqa: E731
-        results[name] = _in_child(job) if isolate else job()
+        results[name] = in_child(job) if isolate else job()
         if on_result is not None:
             on_result(name, results[name])
     return {

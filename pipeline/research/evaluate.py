@@ -27,7 +27,7 @@ import numpy as np
 from pipeline.core.config import RunConfig, config_from_dict
 from pipeline.core.errors import CodingError, ModelError
 from pipeline.learn.classify import Folds, make_folds
-from pipeline.learn.cv import _fit_predict, cv_figures, shared_embeddings, per_code_scores
+from pipeline.learn.cv import fit_predict, cv_figures, shared_embeddings, per_code_scores
 from pipeline.learn.select import MEASURES, Candidate, default_pool, presets, train_selected
 
 
@@ -231,7 +231,7 @@ def learning_curve(data, *, config: RunConfig, fractions: tuple[float, ...] = (0
             n = max(2, int(round(fraction * len(train_idx))))
             subset = np.sort(order[:n])
             sizes.append(len(subset))
-            pred[test_idx] = _fit_predict(data, config, subset, test_idx, shared)
+            pred[test_idx] = fit_predict(data, config, subset, test_idx, shared)
         scores = per_code_scores(data.Y, pred, data.codebook.leaf_ids)
         out.append({"fraction": fraction, "train_segments": int(np.mean(sizes)), "micro_f1": scores["micro_f1"], "macro_f1": scores["macro_f1"],
                     "per_code_f1": {code: r["f1"] for code, r in scores["per_code"].items()}})

@@ -81,7 +81,7 @@ class BatchInterrupted(KeyboardInterrupt):
         )
 
 
-class _Progress:
+class Progress:
     """What a batch has finished so far, to say what an interruption kept."""
 
     def __init__(self, out_dir: Path, on_file: Callable[[FileResult], None] | None) -> None:
@@ -266,7 +266,7 @@ def write_batch_reports(result: BatchResult, out_dir: Path, codes: Iterable[str]
 def segment_files(inputs, *, out_dir, config: SegmentConfig, force=False, allow_input_dir=False, on_file=None) -> BatchResult:
     """``autocode segment``: segments as JSONL, one file per input."""
 
-    progress = _Progress(Path(out_dir), on_file)
+    progress = Progress(Path(out_dir), on_file)
 
     def process(path: Path, output: Path) -> tuple[int, Counter]:
         progress.current = path
@@ -298,7 +298,7 @@ def classify_files(inputs, *, model, out_dir, force=False, allow_input_dir=False
     """``autocode classify``: coded segments as JSONL per input, plus summary, failures and
     the results overview (in ``overview_lang``; None: no overview)."""
 
-    progress = _Progress(Path(out_dir), on_file)
+    progress = Progress(Path(out_dir), on_file)
 
     def records(segments: Iterable[Segment]) -> Iterator[dict]:
         i = 0

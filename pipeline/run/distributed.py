@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.core.errors import AutocodeError, ClusterError, InputError, ModelError
 from pipeline.core.io import atomic_open, dumps_jsonl
 from pipeline.core.types import Segment, Transcript
-from pipeline.run.batch import CHUNK, BatchResult, FileResult, _Progress, classify_fingerprint, finish_classify_run, run_files
+from pipeline.run.batch import CHUNK, BatchResult, FileResult, Progress, classify_fingerprint, finish_classify_run, run_files
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -483,7 +483,7 @@ def classify_files_on_cluster(
     )
     # Ctrl-C and SIGTERM end the run as on one machine: finished outputs are kept and
     # the message says so (the futures still in flight are cancelled below).
-    progress = _Progress(Path(out_dir), on_file)
+    progress = Progress(Path(out_dir), on_file)
 
     def prefetch(paths: list[Path]) -> None:
         if paths:

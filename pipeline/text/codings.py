@@ -40,7 +40,7 @@ from pipeline.core.errors import CodingError, DocumentNotFoundError, InputPathEr
 from pipeline.core.types import Coding, Segment, Transcript
 from pipeline.text.code_check import LEFT_OUT, CodeUse, check_codes
 from pipeline.text.documents import find_document
-from pipeline.text.formats import _SEGMENT_KEYS, SPAN_LAYOUT, UNIT_LAYOUT, _Layout, detect_format
+from pipeline.text.formats import SEGMENT_KEYS, SPAN_LAYOUT, UNIT_LAYOUT, Layout, detect_format
 from pipeline.text.ingest import read_transcript
 from pipeline.text.ingest.decode import read_text
 from pipeline.text.ingest.units import canonical, csv_rows, read_records, unit_key
@@ -118,7 +118,7 @@ class HandCodes:
         return ids is None or segment.id in ids
 
 
-def _check_header(path: Path, header: list[str], layout: _Layout) -> None:
+def _check_header(path: Path, header: list[str], layout: Layout) -> None:
     """Every CSV column must belong to the layout, and the required ones be there."""
     names = [canonical(h) for h in header]
     if layout is UNIT_LAYOUT:
@@ -142,7 +142,7 @@ def _check_header(path: Path, header: list[str], layout: _Layout) -> None:
         )
 
 
-def _unused_keys(path: Path, records: list[dict], layout: _Layout, ignored: frozenset[str] = frozenset()) -> None:
+def _unused_keys(path: Path, records: list[dict], layout: Layout, ignored: frozenset[str] = frozenset()) -> None:
     known = set(layout.required) | set(layout.optional) | layout.unused | ignored | {"line"}
     if layout is UNIT_LAYOUT:
         known.add("code")
@@ -285,7 +285,7 @@ def _unit_records(path: Path, header: list[str] | None, records: list[dict], def
     if header is not None:
         _check_header(path, header, UNIT_LAYOUT)
     else:
-        _unused_keys(path, records, UNIT_LAYOUT, _SEGMENT_KEYS)
+        _unused_keys(path, records, UNIT_LAYOUT, SEGMENT_KEYS)
     if not records:
         raise CodingError(f"{path}: no units found. {UNIT_LAYOUT.describe()}.")
     if header is None and not any("codes" in r or "code" in r for r in records):

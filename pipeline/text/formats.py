@@ -20,7 +20,7 @@ FORMATS = ("spans", "units", "maxqda", "classify")
 
 
 @dataclass(frozen=True)
-class _Layout:
+class Layout:
     title: str
     required: tuple[str, ...]
     optional: tuple[str, ...]
@@ -32,15 +32,15 @@ class _Layout:
                 f"{', '.join(self.optional)} (also understood: {self.also})")
 
 
-SPAN_LAYOUT = _Layout("Hand codes as spans", ("document", "start", "end", "code"), ("coder",),
+SPAN_LAYOUT = Layout("Hand codes as spans", ("document", "start", "end", "code"), ("coder",),
                       "Dokument, Anfang/Beginn, Ende, Kode, Kodierer/Codierer", frozenset({"text"}))
-UNIT_LAYOUT = _Layout("Hand codes as units", ("id", "text", "codes"), ("coder", "document"),
+UNIT_LAYOUT = Layout("Hand codes as units", ("id", "text", "codes"), ("coder", "document"),
                       "ID/Einheit, Text, Codes/Kodes or Code, Kodierer/Codierer, Dokument",
                       frozenset({"start", "end", "scores", "reason"}))  # what ``autocode suggest`` adds, for the eye
 SPAN_FIELDS = SPAN_LAYOUT.required + SPAN_LAYOUT.optional
 #: Keys that ``autocode segment`` writes beside id and text: a segment file with a codes
 #: list added is a unit file; these keys are read but not used.
-_SEGMENT_KEYS = frozenset({"transcript", "start", "end", "speaker", "role", "codable"})
+SEGMENT_KEYS = frozenset({"transcript", "start", "end", "speaker", "role", "codable"})
 _CLASSIFY_KEYS = frozenset({"id", "transcript", "start", "end", "codes"})
 
 
