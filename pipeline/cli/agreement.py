@@ -102,7 +102,7 @@ def agreement(
         units = load_coded_units(codings, unit=unit, codebook=book, texts=texts or (), min_overlap=min_overlap,
                                  count_uncoded=count_uncoded, allow_new_codes=allow_new_codes)
         note(f"{len(units.unit_ids)} units, {len(units.coders)} coders ({', '.join(units.coders)}), "
-             f"{len(units.codes)} codes")
+             f"{len(units.codes)} codes; {units.n_shared} units coded by two or more coders")
         result = assess_coded(units, n_boot=bootstrap, seed=seed)
 
     if json_path is not None:
