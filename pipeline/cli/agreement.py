@@ -42,7 +42,7 @@ def agreement(
     codebook: Annotated[Optional[Path], typer.Option(
         help="Code system (YAML): fixes the list and order of codes and rejects unknown codes. Without it, codes are "
              "checked against the code system of the model whose classify output is given, else compared across "
-             "coders (a code one coder alone uses, near another coder's code, is warned about as a likely typo).",
+             "coders (a code one coder alone uses, near another coder's code, stops the command as a likely typo).",
         metavar="FILE")] = None,
     texts: Annotated[Optional[list[Path]], typer.Option(
         help="Folder with the documents that span files refer to (repeatable).", metavar="FOLDER")] = None,
