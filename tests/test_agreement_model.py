@@ -123,3 +123,80 @@ def test_model_trained_on_three_sample_interviews_against_coder_a_on_eight(tmp_p
     html = (report / "report.html").read_text(encoding="utf-8")
     # The German report names the samples in German.
     assert "Trainingsdokumente (schmeichelt dem Modell)" in html and "nicht trainierte Dokumente" in html
+
+
+def _coders_unit_files(out: Path, root: Path, *, merge: int = 1) -> tuple[Path, Path, list[dict]]:
+    """Two coders' spreadsheets of the model's own segments, numbered 1, 2, 3 … per document
+    (as a researcher numbers rows), with ``document`` and ``text``. A gives the model's
+    codes; B drops every fifth unit's codes. ``merge`` > 1 joins that many segments into
+    one unit, so that the coders' units are not the model's segments."""
+    segments = [json.loads(line) for path in sorted(out.glob("*.jsonl"))
+                for line in path.read_text(encoding="utf-8").splitlines()]
+    segments = [s for s in segments if s["codable"]]
+    rows = {"A": ["document;id;text;codes"], "B": ["document;id;text;codes"]}
+    number: dict[str, int] = {}
+    for k in range(0, len(segments), merge):
+        group = [s for s in segments[k:k + merge] if s["transcript"] == segments[k]["transcript"]]
+        doc = group[0]["transcript"]
+        number[doc] = number.get(doc, 0) + 1
+        text = " ".join(s["text"] for s in group).replace('"', "'")
+        codes = sorted({c for s in group for c in s["codes"]})
+        for coder in ("A", "B"):
+            given = [] if coder == "B" and number[doc] % 5 == 0 else codes
+            rows[coder].append(f'{doc};{number[doc]};"{text}";{";".join(given) and chr(34) + ";".join(given) + chr(34)}')
+    files = []
+    for coder, lines in rows.items():
+        path = root / f"{coder}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        files.append(path)
+    return files[0], files[1], segments
+
+
+@pytest.mark.slow
+def test_unit_files_numbered_from_one_meet_the_model_by_document_and_text(sample_classified, tmp_path):
+    """Issue 31, finding 1: coders' ids 1, 2, 3 … against the model's ``doc:0000`` ids. The
+    model's units are matched by document and text; it is compared, and the humans' figures
+    are those of the humans alone, interval included."""
+    _, _, out = sample_classified
+    a, b, segments = _coders_unit_files(out, tmp_path)
+    runner = CliRunner()
+    fig, report = tmp_path / "a.json", tmp_path / "rep"
+    done = runner.invoke(app, ["agreement", str(a), str(b), str(out), "--report", str(report), "--json", str(fig),
+                               "--lang", "en", "--bootstrap", "200"])
+    assert done.exit_code == 0, done.output
+    assert f"{len(segments)} units, 3 coders" in done.stderr  # not the model's segments once more
+    assert f"{len(segments)} units coded by two or more coders" in done.stderr
+    data = json.loads(fig.read_text(encoding="utf-8"))
+    comparisons = {c["human"]: c for c in data["model_vs_human"]}
+    assert set(comparisons) == {"A", "B"}
+    assert comparisons["A"]["percent_agreement"] == 1.0  # A gave the model's codes, unit for unit
+    assert comparisons["B"]["percent_agreement"] < 1.0
+    pooled = data["pooled_with_model"]
+    assert pooled["krippendorff_alpha"] != pytest.approx(data["krippendorff_alpha"])
+    html = (report / "report.html").read_text(encoding="utf-8")
+    assert "model:default – A, in-sample" in html and "model:default – B, in-sample" in html
+
+    humans = tmp_path / "humans.json"
+    done = runner.invoke(app, ["agreement", str(a), str(b), "--json", str(humans), "--bootstrap", "200"])
+    assert done.exit_code == 0, done.output
+    alone = json.loads(humans.read_text(encoding="utf-8"))
+    assert data["krippendorff_alpha"] == alone["krippendorff_alpha"]
+    assert data["ci"] == alone["ci"]
+    assert data["n_units"] == alone["n_units"]
+
+
+@pytest.mark.slow
+def test_a_model_whose_units_match_none_of_the_coders_stops_the_command(sample_classified, tmp_path):
+    """The coders' units are two segments each: neither id nor text meets the model's. The
+    command stops, shows both id forms and says what to do; nothing is written."""
+    _, _, out = sample_classified
+    a, b, segments = _coders_unit_files(out, tmp_path, merge=2)
+    fig, report = tmp_path / "a.json", tmp_path / "rep"
+    done = CliRunner().invoke(app, ["agreement", str(a), str(b), str(out), "--report", str(report), "--json", str(fig),
+                                    "--bootstrap", "0"])
+    assert done.exit_code == 1, done.output
+    assert "Traceback" not in done.output
+    first = segments[0]
+    assert f"{first['transcript']}:1" in done.stderr and first["id"] in done.stderr
+    assert "model:default" in done.stderr and "autocode classify" in done.stderr
+    assert not fig.exists() and not report.exists()

@@ -291,3 +291,36 @@ def test_document_unit_nan_says_why(tmp_path):
     assert figures["krippendorff_alpha"] is None
     assert figures["nan_reasons"]["krippendorff_alpha"].startswith("one category only")
     assert "krippendorff_alpha: undefined – one category only" in result.output
+
+
+def test_coders_whose_units_are_other_units_stop_the_command(tmp_path):
+    """B named the document otherwise: no unit of A is a unit of B. The command stops and
+    shows both id forms instead of reporting a figure over nobody's common units."""
+    files = [write_jsonl(tmp_path / f"{coder}.jsonl", [{**u, "codes": c, "coder": coder, "document": doc}
+                                                       for u, c in zip(UNITS, codes)])
+             for coder, codes, doc in (("A", HUMAN_A, "int01"), ("B", HUMAN_B, "interview01"))]
+    out = tmp_path / "f.json"
+    result = CliRunner().invoke(app, ["agreement", *map(str, files), "--json", str(out), "--bootstrap", "0"])
+    assert result.exit_code == 1, result.output
+    assert "coder 'A' shares 0 of its 4 units with B" in result.stderr
+    assert "int01:u1, int01:u2, int01:u3 …" in result.stderr and "interview01:u1" in result.stderr
+    assert "same 'document' and 'id'" in result.stderr
+    assert not out.exists()
+
+
+def test_units_one_coder_alone_coded_enter_no_figure(tmp_path):
+    """A coded a fourth unit that B never saw: the humans' figures, intervals included, are
+    those of the three common units, with or without it."""
+    b = write_jsonl(tmp_path / "B.jsonl", [{**u, "codes": c, "coder": "B"} for u, c in zip(UNITS[:3], HUMAN_B)])
+    full = unit_file(tmp_path, "A", HUMAN_A)
+    (tmp_path / "A3").mkdir()
+    common = write_jsonl(tmp_path / "A3" / "A.jsonl", [{**u, "codes": c, "coder": "A"} for u, c in zip(UNITS[:3], HUMAN_A)])
+    figures = []
+    for a in (full, common):
+        out = tmp_path / f"{a.parent.name}.json"
+        result = CliRunner().invoke(app, ["agreement", str(a), str(b), "--json", str(out), "--bootstrap", "100"])
+        assert result.exit_code == 0, result.output
+        figures.append(json.loads(out.read_text(encoding="utf-8")))
+    assert figures[0]["n_units"] == 6  # 3 units × 2 codes
+    for key in ("fleiss_kappa", "gwet_ac1", "krippendorff_alpha", "ci"):
+        assert figures[0][key] == figures[1][key], key

@@ -68,26 +68,63 @@ def test_without_a_code_system_a_near_code_of_one_coder_is_a_likely_typo(tmp_pat
     path = spans(tmp_path, [("MOT-MARKT", SENTENCES[0], "A"), ("MOT-MARKT", SENTENCES[0], "B"),
                             ("MOT-MARKTT", SENTENCES[3], "B"), ("HEM-FINANZEN", SENTENCES[1], "A"),
                             ("HEM-SPRACHE", SENTENCES[2], "B")])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with pytest.raises(UnknownCodeError) as caught:
         read_hand_codes([path])
-    found = [str(w.message) for w in caught if issubclass(w.category, CodeCheckWarning)]
-    assert len(found) == 1, found
-    assert f"{path}:3: code 'MOT-MARKTT' is used by coder 'B' only and is 1 edit(s) from 'MOT-MARKT'" in found[0]
-    assert "coder(s) A use" in found[0]
+    message = str(caught.value)
+    assert f"{path}:3: code 'MOT-MARKTT' is used by coder 'B' only and is 1 edit(s) from 'MOT-MARKT'" in message
+    assert "coder(s) A use" in message and "--allow-new-codes" in message
+    assert "HEM-SPRACHE" not in message  # one coder alone, but far from every other code
+    with pytest.warns(CodeCheckWarning, match=r"--allow-new-codes: going on with 1 likely typo\(s\) .*'MOT-MARKTT'"):
+        hand = read_hand_codes([path], allow_new_codes=True)
+    assert hand.new_codes == ("MOT-MARKTT",)
 
 
-def test_typo_check_warns_only_about_near_codes_of_one_coder():
+def test_typo_check_names_only_near_codes_of_one_coder():
     uses = [CodeUse("MOT-MARKT", "A", "a:1"), CodeUse("MOT-MARKT", "B", "b:1"),  # both coders: no typo
             CodeUse("MOT-NAEHE", "A", "a:2"),  # one coder, but 3+ edits from every other code
             CodeUse("HEM-VERTRAUEN", "A", "a:3"), CodeUse("HEM-VERTRAUN", "B", "b:2")]  # one edit apart
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with pytest.raises(UnknownCodeError) as caught:
         check_codes(uses)
-    found = sorted(str(w.message) for w in caught)
+    message = str(caught.value)
     # Each of the two near codes is used by one coder only: the pair is named once.
-    assert len(found) == 1, found
-    assert found[0].startswith("a:3: code 'HEM-VERTRAUEN' is used by coder 'A' only and is 1 edit(s) from 'HEM-VERTRAUN'")
+    assert message.startswith("a likely typo across coders: a:3: code 'HEM-VERTRAUEN' is used by coder 'A' only "
+                              "and is 1 edit(s) from 'HEM-VERTRAUN'")
+    assert "MOT-NAEHE" not in message and "b:2" not in message
+    assert check_codes(uses[:3]) == ()
+
+
+TYPO_UNITS = [("Wir wollten neue Kunden in Frankreich gewinnen.", "MOT-MARKT", "MOT-MARKT"),
+              ("Der Vertrieb in Lyon soll neue Kunden bringen.", "MOT-MARKT", "MOT-MARKTT"),
+              ("Das Geld für die Reisen fehlt einfach.", "HEM-FINANZEN", "HEM-FINANZEN"),
+              ("Die Übersetzungen kosten uns viel Geld.", "HEM-FINANZEN", "HEM-FINANZN"),
+              ("Die Sprache ist eine Hürde.", "HEM-SPRACHE-KULTUR", "HEM-SPRACHE-KULTUR"),
+              ("Das Wetter war an dem Tag schön.", "", "")]
+
+
+def test_agreement_of_two_coders_stops_at_their_likely_typos(tmp_path):
+    """Issue 31, finding 2: two coders' spreadsheets, no --codebook, no model output. B's
+    misspelt codes stop the command, every one listed, as unknown codes do."""
+    files = []
+    for k, coder in enumerate("AB"):
+        path = tmp_path / f"{coder}.csv"
+        path.write_text("document;id;text;codes\n" + "".join(f"int01;{i};{row[0]};{row[1 + k]}\n"
+                                                            for i, row in enumerate(TYPO_UNITS, 1)), encoding="utf-8")
+        files.append(path)
+    fig = tmp_path / "a.json"
+    args = ["agreement", *map(str, files), "--json", str(fig), "--bootstrap", "0"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "2 likely typos across coders" in result.stderr
+    assert f"{files[1]}:3: code 'MOT-MARKTT' is used by coder 'B' only and is 1 edit(s) from 'MOT-MARKT'" in result.stderr
+    assert f"{files[1]}:5: code 'HEM-FINANZN' is used by coder 'B' only and is 1 edit(s) from 'HEM-FINANZEN'" in result.stderr
+    assert "--allow-new-codes" in result.stderr
+    assert not fig.exists()
+
+    result = CliRunner().invoke(app, args + ["--allow-new-codes"])
+    assert result.exit_code == 0, result.output
+    assert "going on with 2 likely typo(s)" in result.stderr and "codes of their own" in result.stderr
+    assert "MOT-MARKTT" in json.loads(fig.read_text(encoding="utf-8"))["codes"]  # a code of its own, as asked
 
 
 def test_unit_files_report_all_unknown_codes(tmp_path, codebook):

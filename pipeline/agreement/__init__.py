@@ -16,6 +16,8 @@ Layout (each module has one job):
   cu-α, Cu-α) over the character continuum of each document;
 - :mod:`pipeline.agreement.units` — units of analysis: from hand codes and classify
   outputs to rating matrices (:class:`CodedUnits`);
+- :mod:`pipeline.agreement.matching` — which units of different coders are the same
+  unit, and whether coders share enough of them to be compared;
 - :mod:`pipeline.agreement.assess` — the figures on them: :func:`assess_coded` /
   :func:`assess_table`, humans first, the model against each human apart.
 

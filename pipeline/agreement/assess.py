@@ -242,8 +242,14 @@ def assess(
 
 def _items(units: CodedUnits, cols: Sequence[int], rows_keep: np.ndarray | None, *, n_boot: int, seed: int,
            name: str = "code system") -> tuple[ItemAgreement, tuple[ItemAgreement, ...], list[np.ndarray]]:
-    """Per-code items and the pooled code-system item for a subset of coders and units."""
+    """Per-code items and the pooled code-system item for a subset of coders and units.
+
+    Only units that two or more of these coders coded enter: a unit one coder alone coded
+    (another document, or a passage the others did not code) says nothing about agreement,
+    and would still move the category proportions of the κ family and their intervals."""
     coders = [units.coders[g] for g in cols]
+    both = (~np.isnan(units.values[:, list(cols), :])).any(axis=2).sum(axis=1) >= 2
+    rows_keep = both if rows_keep is None else rows_keep & both
     items: list[ItemAgreement] = []
     pooled: list[np.ndarray] = []
     for code in units.codes:

@@ -4,8 +4,10 @@ Agreement depends on what counts as one unit, so every result states its rule
 (:attr:`CodedUnits.rule`). Four units are supported:
 
 - ``segment`` — coders coded the same segments (unit files matched by unit id, classify
-  outputs by segment id, span files projected onto segments). Multi-label: every code
-  is a present/absent decision per segment.
+  outputs by segment id, or by document and text where the coders numbered their units
+  otherwise (:mod:`pipeline.agreement.matching`), span files projected onto segments).
+  Multi-label: every code is a present/absent decision per segment. A coder who shares
+  too few units with the others stops the command.
 - ``span`` — free character ranges as QDA programs export them. Per document and code,
   spans of all coders that overlap enough are joined into one unit; a coder is
   "present" on a unit when one of their spans belongs to it. Text nobody coded with the
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.agreement.matching import MODEL_PREFIX, check_shared_units, model_unit_keys
 from pipeline.agreement.unitizing import Span, UnitizingResult, unitizing_alpha
 from pipeline.core.codebook import Codebook
 from pipeline.core.errors import InputError
@@ -38,7 +41,6 @@ from pipeline.core.types import Coding, Segment
 from pipeline.text.code_check import LEFT_OUT, OWN_CODES, CodeUse, check_codes, code_system_of_outputs
 
 UNITS = ("segment", "span", "document")
-MODEL_PREFIX = "model:"
 
 
 # --------------------------------------------------------------------------- data
@@ -83,6 +85,11 @@ class CodedUnits:
     sources: tuple[tuple[str, str], ...] = ()
     models: dict[str, dict] = field(default_factory=dict)
     rule_parts: tuple[tuple[str, dict], ...] = ()
+
+    @property
+    def n_shared(self) -> int:
+        """Units coded by two or more coders: those that can enter a figure."""
+        return int(((~np.isnan(self.values)).any(axis=2).sum(axis=1) >= 2).sum())
 
     @property
     def model_coders(self) -> tuple[str, ...]:
@@ -289,12 +296,16 @@ def load_coded_units(
         coders.add(u.coder)
 
     offs: dict[str, tuple[int, int]] = {}
+    hand_units = [(u.key, u.document, u.text) for u in hand.units] if hand else []
     for m in models:
-        for seg in m.segments:
-            if seg.codable:
-                info.setdefault(seg.id, (seg.transcript, seg.text))
-                offs.setdefault(seg.id, (seg.start, seg.end))
-                labels[(seg.id, m.coder)] = m.codes[seg.id]
+        codable = [seg for seg in m.segments if seg.codable]
+        # The coders may number their units otherwise than classify does: the same passage is one unit.
+        keys = model_unit_keys(hand_units, codable) if hand_units else {seg.id: seg.id for seg in codable}
+        for seg in codable:
+            key = keys[seg.id]
+            info.setdefault(key, (seg.transcript, seg.text))
+            offs.setdefault(key, (seg.start, seg.end))
+            labels[(key, m.coder)] = m.codes[seg.id]
         coders.add(m.coder)
     input_files = tuple((str(p), sha256_file(p / PROJECT_DB if is_project(p) else p)) for p in paths)
     model_info, training = _model_training(models, transcripts)
@@ -342,6 +353,10 @@ def load_coded_units(
         units = _document_units(info, labels, codings, coder_list, code_list, transcripts, min_overlap)
         return replace(units, sources=input_files, model_training=training, models=model_info)
 
+    rated: dict[str, list[str]] = {c: [] for c in coder_list}
+    for uid, coder in labels:
+        rated[coder].append(uid)
+    check_shared_units(rated, {uid: doc for uid, (doc, _) in info.items()})
     unit_ids = tuple(sorted(info))
     values = np.full((len(unit_ids), len(coder_list), len(code_list)), np.nan)
     col = {c: j for j, c in enumerate(code_list)}
@@ -360,7 +375,7 @@ def load_coded_units(
         sources.append("unit files matched by unit id (within their document where they name one)")
         parts.append(("segment_unit_files", {}))
     if models:
-        sources.append("classify outputs matched by segment id (codable segments only)")
+        sources.append("classify outputs matched by segment id, else by document and text (codable segments only)")
         parts.append(("segment_classify", {}))
     if codings:
         parts.append(("segment_spans_model" if models else "segment_spans", {"share": min_overlap}))

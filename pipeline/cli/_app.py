@@ -108,8 +108,9 @@ HAND_CODE_FORMATS = (
 )
 
 ALLOW_NEW_CODES_HELP = (
-    "Go on when codes are not in the code system (--codebook, else the model's): say so on stderr instead of "
-    "failing. Without it, every unknown code is listed with its file and line and the closest known code."
+    "Go on when codes are not in the code system (--codebook, else the model's), or, without one, look like "
+    "typos of another coder's code: say so on stderr instead of failing. Without it, every unknown code is "
+    "listed with its file and line and the closest known code."
 )
 
 CODER_HELP = "Repeat it (--coder A --coder B) to learn from several coders, joined by --combine."

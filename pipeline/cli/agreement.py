@@ -42,7 +42,7 @@ def agreement(
     codebook: Annotated[Optional[Path], typer.Option(
         help="Code system (YAML): fixes the list and order of codes and rejects unknown codes. Without it, codes are "
              "checked against the code system of the model whose classify output is given, else compared across "
-             "coders (a code one coder alone uses, near another coder's code, is warned about as a likely typo).",
+             "coders (a code one coder alone uses, near another coder's code, stops the command as a likely typo).",
         metavar="FILE")] = None,
     texts: Annotated[Optional[list[Path]], typer.Option(
         help="Folder with the documents that span files refer to (repeatable).", metavar="FOLDER")] = None,
@@ -104,7 +104,7 @@ def agreement(
         units = load_coded_units(codings, unit=unit, codebook=book, texts=texts or (), min_overlap=min_overlap,
                                  count_uncoded=count_uncoded, allow_new_codes=allow_new_codes, assisted=include_assisted)
         note(f"{len(units.unit_ids)} units, {len(units.coders)} coders ({', '.join(units.coders)}), "
-             f"{len(units.codes)} codes")
+             f"{len(units.codes)} codes; {units.n_shared} units coded by two or more coders")
         result = assess_coded(units, n_boot=bootstrap, seed=seed)
 
     if json_path is not None:

@@ -11,10 +11,12 @@ codes by :func:`pipeline.text.codings.read_hand_codes`; classify outputs by ``ag
    ``.meta.json`` names its model folder, whose ``codebook.yaml`` is the code system
    the model codes with, see :func:`code_system_of_outputs`);
 3. else the coders against each other: a code that one coder alone uses, within
-   :data:`TYPO_DISTANCE` edits of another coder's code, is a likely typo (a warning).
+   :data:`TYPO_DISTANCE` edits of another coder's code, is a likely typo. A typo of two
+   coders gives a figure as wrong as an unknown code does (α over a code system with
+   one code split in two), so it stops the command just the same.
 
-With a code system, every unknown code is reported in one error (each with its file and
-line and the closest known code), so that one pass fixes them all; ``--allow-new-codes``
+Every unknown code (or likely typo) is reported in one error, each with its file and
+line and the code it resembles, so that one pass fixes them all; ``--allow-new-codes``
 turns the error into a warning and the command goes on.
 """
 
@@ -135,19 +137,20 @@ def check_codes(
             message. Empty: the codebook's own file is named.
         allow_new: Let unknown codes through with a warning instead of an error.
         consequence: What the command does with codes let through (for the warning),
-            e.g. "their codings are left out".
+            e.g. "their codings are left out". Without a code system, codes let
+            through always count as codes of their own.
 
     Returns:
-        The unknown codes let through (``allow_new``), sorted; else empty.
+        The unknown codes (or likely typos) let through (``allow_new``), sorted; else empty.
 
     Raises:
-        UnknownCodeError: codes outside ``codebook`` (``allow_new`` false): one message
-            naming each unknown code, every place it occurs and the closest known code.
+        UnknownCodeError: codes outside ``codebook``, or without one likely typos across
+            coders (``allow_new`` false): one message naming each code, every place it
+            occurs and the code it resembles.
     """
     uses = list(uses)
     if codebook is None:
-        _warn_typos(uses)
-        return ()
+        return _check_typos(uses, allow_new)
     known = set(codebook.ids)
     unknown: dict[str, list[str]] = defaultdict(list)
     for use in uses:
@@ -174,7 +177,7 @@ def check_codes(
     )
 
 
-def _warn_typos(uses: list[CodeUse]) -> None:
+def _check_typos(uses: list[CodeUse], allow_new: bool) -> tuple[str, ...]:
     """Without a code system: a code that one coder alone uses, within TYPO_DISTANCE edits
     of a code another coder uses, is most likely a typo of it."""
     coders: dict[str, set[str]] = defaultdict(set)
@@ -183,7 +186,9 @@ def _warn_typos(uses: list[CodeUse]) -> None:
         coders[use.code].add(use.coder)
         wheres[use.code].append(use.where)
     reported: set[frozenset[str]] = set()
-    for code in sorted(coders):
+    parts: list[str] = []
+    found: list[str] = []
+    for code in list(coders):  # file order, as unknown codes are listed
         if len(coders[code]) != 1:
             continue
         (who,) = coders[code]
@@ -196,11 +201,21 @@ def _warn_typos(uses: list[CodeUse]) -> None:
         other = near[0][1]
         reported.add(frozenset((code, other)))
         others = ", ".join(sorted(coders[other] - {who}))
+        found.append(code)
+        parts.append(f"{_places(wheres[code])}: code {code!r} is used by coder {who!r} only and is {near[0][0]} "
+                     f"edit(s) from {other!r}, which coder(s) {others} use")
+    if not parts:
+        return ()
+    listed = ". ".join(parts)
+    if allow_new:
         warnings.warn(
-            f"{_places(wheres[code])}: code {code!r} is used by coder {who!r} only and is {near[0][0]} edit(s) from "
-            f"{other!r}, which coder(s) {others} use: a likely typo. Fix it, or give the code system with --codebook "
-            "to check every code.",
-            CodeCheckWarning, stacklevel=2)
+            f"--allow-new-codes: going on with {len(parts)} likely typo(s) across coders: {listed}. {OWN_CODES}.",
+            CodeCheckWarning, stacklevel=3)
+        return tuple(sorted(found))
+    head = f"{len(parts)} likely typos across coders: " if len(parts) > 1 else "a likely typo across coders: "
+    raise UnknownCodeError(
+        f"{head}{listed}. Fix the codes in your files, or give the code system with --codebook FILE to check "
+        "every code against it. To go on with them as codes of their own, pass --allow-new-codes.")
 
 
 def code_system_of_outputs(metas: Sequence[tuple[Path, dict]]) -> tuple[Codebook, str] | None:

@@ -198,8 +198,8 @@ def read_hand_codes(
             such a file is the coder named after the file, and unit files without
             ``document`` all hold the same units, matched by unit id.
         allow_new_codes: Let codes outside ``codebook`` through, with a warning. (Without
-            ``codebook``, codes one coder alone uses near another coder's code are warned
-            about as likely typos.)
+            ``codebook``, codes one coder alone uses near another coder's code are likely
+            typos: an error, or with this a warning.)
         check: False: leave the check of the codes (:func:`pipeline.text.code_check.check_codes`)
             to the caller, which checks them together with codes read elsewhere
             (``HandCodes.uses`` lists every place a code was read).
