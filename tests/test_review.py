@@ -420,3 +420,18 @@ def test_interview_material_is_segmented_as_autocode_segments_it(project):
         expected = [(s.id, s.start, s.end, s.text, s.codable) for s in segment_transcript(t, config=project.config.segment)]
         stored = [tuple(r) for r in project.con.execute("SELECT id, start, end, text, codable FROM segments WHERE document = ? ORDER BY n", (row["id"],))]
         assert [(a, b, c, d, bool(e)) for a, b, c, d, e in stored] == expected
+
+
+def test_a_coder_whose_decisions_are_all_no_code_is_learned_from(project):
+    """A coder who found nothing to code in their segments still coded them: training on
+    the project (as the background worker does, every coder pooled) must not refuse them."""
+    from pipeline.learn.fit import build_training_set
+
+    rows = codable(project)
+    for r in rows[:8]:
+        project.decide(r["id"], "A", truth(r["text"]), proposals_shown=False)
+        project.decide(r["id"], "nothing", [], proposals_shown=False)
+    hand = read_hand_codes([project.folder])
+    data = build_training_set(hand, codebook=project.codebook, config=project.config, coder=["A", "nothing"], combine="each")
+    assert data.coders == ("A", "nothing")
+    assert len(data.segments) == 16

@@ -120,7 +120,8 @@ def choose_coder(hand: HandCodes, coder: str | None) -> str:
     if not coders:
         raise CodingError("the hand-code files contain no codings. Code some segments first.")
     if coder is not None:
-        if coder not in coders:
+        # A coder who decided segments without giving a code (all "no code") coded them too.
+        if coder not in hand.coders:
             raise CodingError(f"coder {coder!r} has no codings; coders in the data: {', '.join(sorted(coders))}. Choose one with --coder.")
         return coder
     best = sorted(coders.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
@@ -139,7 +140,7 @@ def choose_coders(hand: HandCodes, coder: str | Sequence[str] | None) -> tuple[s
     named = [coder] if isinstance(coder, str) else list(dict.fromkeys(coder or ()))
     if len(named) <= 1:
         return (choose_coder(hand, named[0] if named else None),)
-    present = {c.coder for c in hand.codings}
+    present = set(hand.coders)  # with codes, or with segments decided as "no code"
     missing = [c for c in named if c not in present]
     if missing:
         raise CodingError(
