@@ -435,3 +435,28 @@ def test_a_coder_whose_decisions_are_all_no_code_is_learned_from(project):
     data = build_training_set(hand, codebook=project.codebook, config=project.config, coder=["A", "nothing"], combine="each")
     assert data.coders == ("A", "nothing")
     assert len(data.segments) == 16
+
+
+def test_the_project_exports_its_hand_codes_as_qdpx_one_user_per_coder(project, tmp_path):
+    rows = codable(project)
+    for coder, part in (("A", rows[:6]), ("B", rows[3:9])):
+        for r in part:
+            project.decide(r["id"], coder, truth(r["text"]), proposals_shown=False)
+    out = tmp_path / "hand.qdpx"
+    result = CliRunner().invoke(app, ["review", str(project.folder), "--export", str(out)])
+    assert result.exit_code == 0, result.output
+    import zipfile
+
+    from test_qda_export import validate
+
+    with zipfile.ZipFile(out) as z:
+        validate(z.read("project.qde"))  # the REFI-QDA project schema (skips where ../shared lacks it)
+    back = CliRunner().invoke(app, ["import", str(out), "--out", str(tmp_path / "back")])
+    assert back.exit_code == 0, back.output
+    names = {c.id: c.name for c in project.codebook.codes}
+    got = sorted(tuple(json.loads(line)[k] for k in ("document", "start", "end", "code", "coder"))
+                 for line in (tmp_path / "back" / "codings.jsonl").read_text(encoding="utf-8").splitlines())
+    want = sorted((s["document_name"], s["start"], s["end"], names[code], coder)
+                  for coder, part in (("A", rows[:6]), ("B", rows[3:9])) for r in part
+                  for s in [project.segment(r["id"])] for code in truth(r["text"]))
+    assert got == want and {g[4] for g in got} == {"A", "B"}

@@ -66,3 +66,51 @@ def review(
     write_record(out / "review-simulation.json", record)
     (out / "review-simulation.md").write_text(markdown_simulation(record), encoding="utf-8")
     typer.echo(str(out / "review-simulation.md"))
+
+
+@benchmark_app.command("review-speed")
+@reports_errors
+def review_speed(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for review-speed.json and .md, the texts and the project.", metavar="FOLDER")],
+    corpus: Annotated[Path, typer.Option(help="The sample corpus folder (its transcripts/ are strung together).", metavar="FOLDER")] = Path("corpus"),
+    documents: Annotated[int, typer.Option(help="Transcripts in the project.", metavar="N", callback=at_least_one)] = 50,
+    segments: Annotated[int, typer.Option(help="Segments in the project, about.", metavar="N", callback=at_least_one)] = 20000,
+    decisions: Annotated[int, typer.Option(help="Decisions timed per queue.", metavar="N", callback=at_least_one)] = 200,
+) -> None:
+    """How fast the workbench answers on a large project: start-up, the next segment after
+    a decision (HTTP, and in Chromium where installed), on a project of --documents
+    transcripts and about --segments segments coded by the shipped model."""
+    import json
+    import shutil
+    import time
+
+    from pipeline.core.config import load_config
+    from pipeline.review import worker
+    from pipeline.review.serve import prepare
+    from pipeline.review.simulate import write_record
+    from pipeline.review.speed import build_texts, measure
+
+    check_output_path(out, kind="folder", option="--out")
+    folder = out / "project"
+    if folder.exists():
+        raise typer.BadParameter(f"{folder} exists: give a new --out folder.", param_hint="--out")
+    record: dict = {"command": f"autocode benchmark review-speed --documents {documents} --segments {segments} --decisions {decisions}"}
+    start = time.perf_counter()
+    texts = build_texts(corpus / "transcripts", out / "texts", documents=documents, segments=segments, config=load_config(None))
+    done = prepare(folder, texts=texts)
+    project = done.project
+    record["project"] = {"documents": len(done.documents), "segments": project.status()["segments"],
+                         "made_s": round(time.perf_counter() - start, 1)}
+    project.close()
+    start = time.perf_counter()
+    if worker.run(folder, done.model, train=False) != 0:
+        raise typer.Exit(1)
+    record["project"]["coded_s"] = round(time.perf_counter() - start, 1)
+    note(f"project of {record['project']['documents']} documents, {record['project']['segments']} codable segments; measuring")
+    chromium = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
+    record.update(measure(folder, decisions=decisions, chromium=chromium))
+    write_record(out / "review-speed.json", record)
+    (out / "review-speed.md").write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    note(json.dumps({k: v for k, v in record.items() if k != "packages"}))
+    typer.echo(str(out / "review-speed.json"))
+

@@ -23,7 +23,7 @@ def review(
     host: Annotated[str, typer.Option(help="Address to listen on. Other addresses than 127.0.0.1 let other computers reach the page (the token is still needed).", metavar="H")] = "127.0.0.1",
     lang: Annotated[str, typer.Option(help="Language of the page: de or en.", metavar="de|en")] = "de",
     retrain_every: Annotated[int, typer.Option("--retrain-every", help="Train a new model in the background after this many new decisions.", metavar="N", callback=at_least_one)] = 25,
-    export: Annotated[Optional[Path], typer.Option("--export", help="Write the project's hand codes as units JSONL (.jsonl) and stop, without serving.", metavar="FILE")] = None,
+    export: Annotated[Optional[Path], typer.Option("--export", help="Write the project's hand codes as units JSONL (.jsonl) or as a REFI-QDA project (.qdpx, one user per coder) and stop, without serving.", metavar="FILE")] = None,
     audit: Annotated[Optional[Path], typer.Option("--audit", help="Write, per model and code, how many proposals were accepted, corrected and rejected (.csv), and stop.", metavar="FILE")] = None,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the project (--no-serve: only make or update it).")] = True,
 ) -> None:
@@ -49,9 +49,9 @@ def review(
         raise typer.BadParameter(f"expected one of {', '.join(LANGUAGES)}, found {lang!r}.", param_hint="--lang")
     if not 0 <= port <= 65535:
         raise typer.BadParameter(f"expected a port from 0 to 65535, found {port}.", param_hint="--port")
-    for path, suffix, option in ((export, ".jsonl", "--export"), (audit, ".csv", "--audit")):
+    for path, suffixes, option in ((export, (".jsonl", ".qdpx"), "--export"), (audit, (".csv",), "--audit")):
         if path is not None:
-            check_output_path(path, kind="file", option=option, suffixes=(suffix,))
+            check_output_path(path, kind="file", option=option, suffixes=suffixes)
     done = prepare(project, texts=texts or (), codings=codings or (), codebook=codebook, model=model)
     p = done.project
     try:
@@ -63,7 +63,12 @@ def review(
             note(f"added {len(done.documents)} document(s): {', '.join(done.documents)}")
         if done.decisions:
             note(f"added {done.decisions} hand-coded decision(s)")
-        if export is not None:
+        if export is not None and export.suffix.lower() == ".qdpx":
+            from pipeline.review.serve import export_qdpx
+
+            written = export_qdpx(p, export)
+            note(f"wrote {export}: {written.sources} documents, {written.codings} codings")
+        elif export is not None:
             with atomic_open(export, "w") as fh:
                 fh.write(dumps_jsonl(p.units()))
             note(f"wrote {export}")

@@ -60,6 +60,7 @@ class ModelCoding:
     score: float | None
     segment: str
     note: str = ""
+    coder: str = ""  # a hand code's coder (its own REFI user); "" the model's
 
 
 @dataclass(frozen=True)
@@ -180,14 +181,16 @@ def _add_selections(
     code_guid: dict[str, str],
     code_name: dict[str, str],
     existing: set[str],
+    coder_guids: dict[str, str] | None = None,
 ) -> int:
     table = index_table(doc.text, convention)
     at = _insert_at(source_el)
     added = 0
     for mc in sorted(doc.codings, key=lambda m: (m.start, m.end, m.code)):
-        sel_guid = new_guid("selection", doc.model, doc.id, str(mc.start), str(mc.end), mc.code)
+        sel_guid = new_guid("selection", doc.model, *([mc.coder] if mc.coder else []), doc.id, str(mc.start), str(mc.end), mc.code)
         if sel_guid in existing:
             continue
+        by = (coder_guids or {}).get(mc.coder, user_guid)
         sel = ET.Element(
             f"{{{ns}}}PlainTextSelection",
             {
@@ -195,11 +198,11 @@ def _add_selections(
                 "name": _snippet(doc.text[mc.start:mc.end]),
                 "startPosition": str(table[mc.start]),
                 "endPosition": str(table[mc.end]),
-                "creatingUser": user_guid,
+                "creatingUser": by,
             },
         )
         ET.SubElement(sel, f"{{{ns}}}Description").text = mc.note or _description(doc.model, code_name.get(mc.code, mc.code), mc.score)
-        coding = ET.SubElement(sel, f"{{{ns}}}Coding", {"guid": new_guid("coding", sel_guid), "creatingUser": user_guid})
+        coding = ET.SubElement(sel, f"{{{ns}}}Coding", {"guid": new_guid("coding", sel_guid), "creatingUser": by})
         ET.SubElement(coding, f"{{{ns}}}CodeRef", {"targetGUID": code_guid[mc.code]})
         source_el.insert(at + added, sel)
         added += 1
@@ -316,6 +319,10 @@ def _fresh(docs, codebook: Codebook, model: str, out: Path, convention: OffsetCo
     root = ET.Element(f"{{{ns}}}Project", {"name": project_name or user, "origin": "autocode", "creatingUserGUID": user_guid})
     users = ET.SubElement(root, f"{{{ns}}}Users")
     ET.SubElement(users, f"{{{ns}}}User", {"guid": user_guid, "name": user})
+    coder_guids = {}
+    for coder in sorted({mc.coder for d in docs for mc in d.codings if mc.coder}):
+        coder_guids[coder] = new_guid("user", "coder", coder)
+        ET.SubElement(users, f"{{{ns}}}User", {"guid": coder_guids[coder], "name": coder})
     guids = code_guids(codebook)
     if codebook.codes:
         cb = ET.SubElement(root, f"{{{ns}}}CodeBook")
@@ -335,7 +342,8 @@ def _fresh(docs, codebook: Codebook, model: str, out: Path, convention: OffsetCo
             f"{{{ns}}}TextSource",
             {"guid": sguid, "name": doc.id, "plainTextPath": f"internal://{sguid}.txt", "creatingUser": user_guid},
         )
-        n += _add_selections(el, doc, ns=ns, convention=convention, user_guid=user_guid, code_guid=guids, code_name=names, existing=set())
+        n += _add_selections(el, doc, ns=ns, convention=convention, user_guid=user_guid, code_guid=guids, code_name=names, existing=set(),
+                             coder_guids=coder_guids)
         entries.append((f"sources/{sguid}.txt", doc.text.encode("utf-8")))
     ET.indent(root)
     entries.insert(0, ("project.qde", _serialise(root, ns)))

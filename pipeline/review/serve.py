@@ -118,6 +118,22 @@ def prepare(
     return out
 
 
+def export_qdpx(project: Project, out: str | Path):
+    """The project's hand codes in force as a new REFI-QDA project: its documents, its code
+    system and one user per coder, each segment's codes as selections of that coder."""
+    from pipeline.qda.export import ClassifiedDocument, ModelCoding, export_documents
+    from pipeline.text.project import CURRENT
+
+    codings: dict[str, list] = {}
+    for r in project.con.execute(CURRENT):
+        for code in json.loads(r["codes"]):
+            codings.setdefault(r["document"], []).append(
+                ModelCoding(r["start"], r["end"], code, None, r["segment"], note=f"{r['coder']}: {code}", coder=r["coder"]))
+    docs = [ClassifiedDocument(row["name"], row["text"], "review", str(project.folder), tuple(codings.get(row["name"], ())), "")
+            for row in project.con.execute("SELECT name, text FROM documents ORDER BY name")]
+    return export_documents(docs, out, codebook=project.codebook, model="review", project_name=project.codebook.name)
+
+
 def alive(pid: int | None) -> bool:
     if not pid:
         return False
