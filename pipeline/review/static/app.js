@@ -111,6 +111,7 @@
   }
 
   function paintCodes() {
+    document.body.classList.toggle("blind", state.blind);
     const v = state.view || {};
     const proposals = v.proposals || {};
     const scores = v.scores || {};
