@@ -55,7 +55,8 @@ def suggest(
     from pipeline.core.io import check_output_path
 
     # A .qdpx must be named so (the REFI-QDA exporter refuses other names, after the training).
-    check_output_path(out, kind="file", option="--out", suffixes=(".qdpx",) if format is SuggestFormat.qdpx else ())
+    check_output_path(out, kind="file", option="--out", suffixes=(".qdpx",) if format is SuggestFormat.qdpx else (),
+                      example=f"suggestions.{format.value}")
     if strategy not in STRATEGIES:
         raise typer.BadParameter(f"{strategy!r} unknown; choose from {', '.join(STRATEGIES)}.", param_hint="--strategy")
     loaded = load_model(model) if model else None

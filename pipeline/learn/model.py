@@ -525,6 +525,13 @@ def load_model(directory: str | Path) -> Model:
             f"{directory}: weights.npz does not match the checksum in model.json; the weights were changed "
             "after training. Restore the original model or train it again."
         )
+    for part in ("codebook.yaml", "config.yaml"):
+        if not (directory / part).is_file():
+            raise ModelError(
+                f"{directory}: {part} is missing; a model folder holds model.json, weights.npz, codebook.yaml and "
+                f"config.yaml as 'autocode train' wrote them. Copy back the {part} of this model (from a copy or "
+                "backup of the folder), or train the model again."
+            )
     try:
         config = config_from_dict(_saved_config(yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8"))), where=str(directory / "config.yaml"))
         codebook = load_codebook(directory / "codebook.yaml")
