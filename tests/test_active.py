@@ -417,3 +417,45 @@ def test_suggestion_scores_are_what_classify_gives_in_a_partly_coded_document(co
         segs = segment_transcript(read_transcript(corpus["pool"] / f"{s.document}.txt"), config=model.config.segment)
         record = next(r for r in model.code_segments(segs) if r["id"] == s.id)
         assert dict(s.scores) == {code: record["scores"][code] for code, _ in s.scores}
+
+
+# --- issue 31, finding 5: a batch spreads over the codes; coders pooled as train pools them
+
+
+@pytest.mark.slow
+def test_ten_suggestions_on_the_sample_corpus_ask_about_many_codes(repo, tmp_path):
+    """One interview coded by A and B (as a researcher starts), the other interviews as the
+    pool, the default configuration: ten suggestions ask about at least eight codes (they
+    asked ten times about HEM-VERTRAUEN, the one rare code near its threshold), and both
+    coders are learned from, joined as `train --combine` joins them."""
+    (tmp_path / "transcripts").mkdir()
+    doc = "int06_ministerium"
+    (tmp_path / "transcripts" / f"{doc}.txt").write_bytes((repo / "corpus" / "transcripts" / f"{doc}.txt").read_bytes())
+    lines = [line for line in (repo / "corpus" / "codings.jsonl").read_text(encoding="utf-8").splitlines() if json.loads(line)["document"] == doc]
+    assert {json.loads(line)["coder"] for line in lines} == {"A", "B"}
+    coded = tmp_path / "codings.jsonl"
+    coded.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "next.csv"
+    result = runner.invoke(app, ["suggest", str(coded), "--pool", str(repo / "corpus" / "transcripts"), "--n", "10", "--out", str(out),
+                                 "--codebook", str(repo / "configs" / "codebook.yaml"), "--coder", "A", "--coder", "B", "--combine", "majority"])
+    assert result.exit_code == 0, result.output
+    assert "training on 'A', who coded most" not in result.stderr
+    assert "scored by a model of coders A, B combined by 'majority'" in result.stderr
+    with open(out, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 10 and {r["coder"] for r in rows} == {"A"}
+    asked = [r["reason"].split(" at ")[0] for r in rows]
+    assert len(set(asked)) >= 8, asked
+    assert doc not in {r["document"] for r in rows}
+
+
+def test_suggest_pools_coders_as_train_does(tmp_path):
+    """--coder repeated and --combine reach the training set as in `autocode train`: with
+    'each' every coder's codes count, B's four segments of int1 a second time."""
+    made = make_corpus(tmp_path, second_coder="B")
+    config = config_from_dict(CONFIG)
+    one = suggest([made["coded"]], [made["pool"]], n=2, config=config, seed=0)
+    both = suggest([made["coded"]], [made["pool"]], n=2, config=config, seed=0, coder=["A", "B"], combine="each")
+    assert one.coders == ("A",) and one.coded == {"HEM-FINANZEN": 4, "MOT-MARKT": 4}
+    assert both.coders == ("A", "B") and both.coder == "A+B"
+    assert both.coded == {"HEM-FINANZEN": 6, "MOT-MARKT": 6}

@@ -126,7 +126,7 @@ def test_center_share_is_checked_on_load():
 
 
 def test_the_model_card_says_whether_documents_are_centered():
-    from pipeline.learn.model import _describe_features
+    from pipeline.learn.card import _describe_features
 
     assert "0.5 of its document's mean embedding" in _describe_features(config_from_dict({}))
     assert "document's mean" not in _describe_features(config_from_dict({"features": {"center": 0.0}}))

@@ -92,3 +92,59 @@ def test_failures_csv_is_written_by_every_complete_run(tmp_path):
     assert (tmp_path / "failures.csv").read_text(encoding="utf-8") == "file,error\nb.txt,b.txt: the file is empty\n"
     help_text = CliRunner().invoke(app, ["classify", "--help"]).stdout
     assert "failures.csv (always" in " ".join(help_text.split())
+
+
+# --- issue 31, finding 6: messages that name what the command can do ----------------------
+
+
+def test_a_model_folder_without_its_code_system_says_what_classify_can_do(tmp_path):
+    """classify has no --codebook: the message names the missing file and what to do."""
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(REPO / "pipeline" / "defaults" / "model", model)
+    (model / "codebook.yaml").unlink()
+    (tmp_path / "in.txt").write_text(INTERVIEW, encoding="utf-8")
+    result = CliRunner().invoke(app, ["classify", str(tmp_path / "in.txt"), "--model", str(model), "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0
+    message = " ".join(result.stderr.split())
+    assert "--codebook" not in message, message
+    assert f"{model}: codebook.yaml is missing" in message
+    assert "Copy back the codebook.yaml" in message and "train the model again" in message
+
+
+def test_suggest_out_folder_proposes_a_csv_name(tmp_path):
+    from test_active import make_corpus
+
+    made = make_corpus(tmp_path)
+    folder = tmp_path / "next"
+    folder.mkdir()
+    result = CliRunner().invoke(app, ["suggest", str(made["coded"]), "--pool", str(made["pool"]), "--out", str(folder)])
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())
+    assert f"--out {folder / 'suggestions.csv'}" in message and "results.json" not in message, message
+    result = CliRunner().invoke(app, ["suggest", str(made["coded"]), "--pool", str(made["pool"]), "--out", str(folder), "--format", "qdpx"])
+    assert f"--out {folder / 'suggestions.qdpx'}" in " ".join(result.stderr.split())
+
+
+def test_failures_csv_of_a_classify_run_ends_with_a_newline(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "leer.txt").write_text("", encoding="utf-8")
+    (tmp_path / "in" / "ok.txt").write_text(INTERVIEW, encoding="utf-8")
+    result = CliRunner().invoke(app, ["classify", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 1
+    data = (tmp_path / "out" / "failures.csv").read_bytes()
+    assert data.endswith(b"the transcript again.\n") and data.count(b"\n") == 2
+
+
+def test_a_latin1_transcript_is_read_with_a_warning_that_names_the_encoding(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "alt.txt").write_bytes("I: Warum?\n\nB: Die Förderung für Übersetzungen fehlt.\n".encode("latin-1"))
+    (tmp_path / "in" / "neu.txt").write_text(INTERVIEW, encoding="utf-8")
+    result = CliRunner().invoke(app, ["segment", str(tmp_path / "in"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    message = " ".join(result.stderr.split())
+    assert f"{tmp_path / 'in' / 'alt.txt'}: not UTF-8; read as Windows-1252 (Latin-1)" in message, message
+    assert "neu.txt: not UTF-8" not in message
+    rows = [json.loads(line) for line in (tmp_path / "out" / "alt.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert any("Förderung für Übersetzungen" in r["text"] for r in rows)

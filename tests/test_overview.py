@@ -127,8 +127,12 @@ def test_top_and_borderline_examples(tiny):
     words = [tiny.segments[e.segment].words for e in a.top]
     assert [e.score for e in a.top] == [0.95, 0.9, 0.6, 0.45, 0.3, 0.2, 0.1]
     assert words[:2] == ["Alpha mit Gamma.", "Alpha hier (lacht)."]
-    assert [e.score for e in a.above] == [0.6, 0.9, 0.95]  # coded, lowest first
-    assert [e.score for e in a.below] == [0.45, 0.3, 0.2, 0.1]  # not coded, highest first
+    # Borderline means near the threshold 0.5 (within BORDER = 0.1): 0.9 and 0.95 are coded
+    # with confidence however few segments carry the code, and 0.3 is clearly not coded.
+    assert [e.score for e in a.above] == [0.6]
+    assert [e.score for e in a.below] == [0.45]
+    c = next(cv for cv in tiny.codes if cv.code.id == "C")
+    assert [e.score for e in c.above] == [0.55] and c.below == []
     assert a.coded == 3 and a.threshold == 0.5
 
 
@@ -257,9 +261,9 @@ def test_overview_command_recreates_page_in_english(sample, tmp_path):
     assert res.exit_code == 0, res.output
     page = target.read_text(encoding="utf-8")
     assert "Results overview" in page and matrix_of(page) == summary_of(sample)
-    # The default model decides on the embedding alone, and the page says so instead of
-    # listing words (test_lexical_model_lists_its_heaviest_words has a model with words).
-    assert "The model has no lexical block" in page and "<ul class='terms'>" not in page
+    # The default model is a joint model whose fast and hybrid members read words: the
+    # page lists them (docs/overview.md), it does not say the model has none.
+    assert "no word features" not in page and page.count("<ul class='terms'>") == 14
     res = CliRunner().invoke(app, ["overview", str(sample), "--lang", "fr"])
     assert res.exit_code == 2 and "expected one of de, en" in res.output
 
@@ -370,7 +374,7 @@ def test_lexical_model_lists_its_heaviest_words(repo, tmp_path):
     """A model with the lexical block (the fast preset, configs/fast.yaml) lists per code
     the words that weigh most; MOT-EUROPA's include 'europa'."""
     from pipeline.learn.model import load_model
-    from pipeline.reports.overview import lexical_terms
+    from pipeline.learn.terms import lexical_terms
 
     path = repo / "configs" / "fast.yaml"
     res = CliRunner().invoke(app, ["train", str(repo / "corpus" / "codings.jsonl"), "--coder", "A", "--config", str(path),
@@ -380,3 +384,56 @@ def test_lexical_model_lists_its_heaviest_words(repo, tmp_path):
     assert set(terms) == set(load_model(tmp_path / "model").codes)
     assert any("europa" in w.lower() for w, _ in terms["MOT-EUROPA"])
     assert all(v > 0 for w, v in terms["MOT-EUROPA"])
+
+
+# --------------------------------------------------------------------------- issue 31, finding 4
+
+
+def _examples_of(page: str) -> list[dict]:
+    """Every example on the page: its list, code, score, document, position and characters."""
+    out = []
+    for sec in re.finditer(r"<section class='code' id='code-([^']+)'.*?</section>", page, re.S):
+        code = sec.group(1)
+        heads = [(m.start(), m.group(1)) for m in re.finditer(r"<h4>([^<]*)</h4>", sec.group(0))]
+        for li in re.finditer(r"<li class='(?:yes|no)'[^>]*data-score='([0-9.]+)'[^>]*><div class='meta'><b>[^<]*</b> · ([^·]+) · ([^·]+) · ([^·]+) ·", sec.group(0)):
+            head = [h for at, h in heads if at < li.start()][-1]
+            out.append({"code": code, "list": html.unescape(head), "score": float(li.group(1)), "document": li.group(2).strip(),
+                        "pos": html.unescape(li.group(3).strip()), "chars": html.unescape(li.group(4).strip())})
+    return out
+
+
+@pytest.mark.slow
+def test_overview_of_classified_transcripts_numbers_words_and_borderline(sample_classified, tmp_path):
+    """What a researcher read in the German overview of their classify output: segment
+    numbers as in the ids, the default model's words under "Warum", and borderline lists
+    that hold only scores near the threshold."""
+    from pipeline.learn.model import load_model
+    from pipeline.defaults import model_dir
+    from pipeline.reports.overview import BORDER
+
+    _, _, out = sample_classified
+    target = tmp_path / "o.html"
+    res = CliRunner().invoke(app, ["overview", str(out), "--out", str(target)])
+    assert res.exit_code == 0, res.output
+    page = target.read_text(encoding="utf-8")
+    records = {}
+    for f in out.glob("*.jsonl"):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            records[(r["transcript"], r["start"], r["end"])] = r
+    examples = _examples_of(page)
+    assert len(examples) > 50
+    for ex in examples:
+        a, b = re.fullmatch(r"Zeichen (\d+)–(\d+)", ex["chars"]).groups()
+        rec = records[(ex["document"], int(a), int(b))]
+        number, last = re.fullmatch(r"Segment (\d+) von 0–(\d+)", ex["pos"]).groups()
+        assert rec["id"] == f"{ex['document']}:{int(number):04d}"  # :0007 is segment 7
+        assert int(last) == sum(k[0] == ex["document"] for k in records) - 1
+    model = load_model(model_dir())
+    thresholds = dict(zip(model.codes, model.classifier.thresholds_))
+    border = [ex for ex in examples if ex["list"].startswith("Grenzfälle")]
+    assert border, "no borderline examples at all"
+    for ex in border:
+        assert abs(ex["score"] - thresholds[ex["code"]]) <= BORDER + 1e-4, ex
+    assert "Grenzfälle: Score höchstens 0,10 von der Schwelle" in page
+    assert page.count("<ul class='terms'>") == 14 and "keine Wortmerkmale" not in page

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import ALLOW_NEW_CODES_HELP, app, at_least_one, note, reports_errors
+from pipeline.cli._app import ALLOW_NEW_CODES_HELP, CODER_HELP, COMBINE_HELP, Combine, app, at_least_one, note, reports_errors
 
 
 class SuggestFormat(str, Enum):
@@ -26,7 +26,8 @@ def suggest(
     model: Annotated[Optional[Path], typer.Option(help="Score with this trained model instead of training one on CODED.", metavar="FOLDER")] = None,
     codebook: Annotated[Optional[Path], typer.Option(help="Code system (YAML) for training (default: the codes found in the hand codes).", metavar="FILE")] = None,
     config: Annotated[Optional[Path], typer.Option(help="Run configuration for training (default: autocode's default).", metavar="FILE")] = None,
-    coder: Annotated[Optional[str], typer.Option(help="Whose hand codes count, and the coder written into the CSV (default: the coder with most codings).", metavar="NAME")] = None,
+    coder: Annotated[Optional[list[str]], typer.Option(help="Whose hand codes count, as in 'autocode train' (default: the coder with most codings); the first named is the coder written into the CSV. " + CODER_HELP, metavar="NAME")] = None,
+    combine: Annotated[Combine, typer.Option(help=COMBINE_HELP, metavar="RULE")] = Combine.union,
     texts: Annotated[Optional[list[Path]], typer.Option(help="Folder(s) with the coded documents, if not beside the hand-code file.", metavar="FOLDER")] = None,
     format: Annotated[SuggestFormat, typer.Option("--format", help="csv: a unit file to fill in and train on; qdpx: a REFI-QDA project with the segments marked.")] = SuggestFormat.csv,
     seed: Annotated[int, typer.Option(help="Seed of the tie-breaks (same seed, same suggestions).", metavar="N")] = 0,
@@ -55,13 +56,15 @@ def suggest(
     from pipeline.core.io import check_output_path
 
     # A .qdpx must be named so (the REFI-QDA exporter refuses other names, after the training).
-    check_output_path(out, kind="file", option="--out", suffixes=(".qdpx",) if format is SuggestFormat.qdpx else ())
+    check_output_path(out, kind="file", option="--out", suffixes=(".qdpx",) if format is SuggestFormat.qdpx else (),
+                      example=f"suggestions.{format.value}")
     if strategy not in STRATEGIES:
         raise typer.BadParameter(f"{strategy!r} unknown; choose from {', '.join(STRATEGIES)}.", param_hint="--strategy")
     loaded = load_model(model) if model else None
     book = load_codebook(codebook) if codebook else None
     run_config = None if loaded else load_config(config)
-    result = run_suggest(coded, pool, n=n, config=run_config, codebook=book, model=loaded, coder=coder, texts=texts or (), seed=seed, strategy=strategy, allow_new_codes=allow_new_codes)
+    result = run_suggest(coded, pool, n=n, config=run_config, codebook=book, model=loaded, coder=coder, combine=combine.value,
+                         texts=texts or (), seed=seed, strategy=strategy, allow_new_codes=allow_new_codes)
     ex = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(result.excluded.items())) or "none"
     note(f"{result.pool} candidate segments in the pool (left out: {ex}); {len(result.suggestions)} suggested")
     note("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
@@ -69,7 +72,11 @@ def suggest(
         written = write_suggestions_qdpx(result.suggestions, result.transcripts, out, codebook=result.model.codebook, model=result.model.name)
         note(f"wrote {written.path}: {written.codings} segments marked with the code 'autocode: zu kodieren' in {written.sources} documents")
     else:
-        write_suggestions_csv(result.suggestions, out, coder=result.coder, inputs=[*coded, *pool])
+        writer = result.coders[0] if result.coders else result.coder
+        if len(result.coders) > 1:
+            note(f"scored by a model of coders {', '.join(result.coders)} combined by '{combine.value}'; "
+                 f"the coder column says {writer!r}: change it if someone else codes the file")
+        write_suggestions_csv(result.suggestions, out, coder=writer, inputs=[*coded, *pool])
         note(f"wrote {out}: fill the codes column, then train on your hand codes plus this file")
     typer.echo(str(out))
 

@@ -166,9 +166,9 @@ class TrainingConfig:
         seed: Random seed (fold assignment, solvers).
         codebook_examples: Weight of each text of the code system (a code's name with
             its definition, each anchor example) as a labelled training example of its
-            code (0: the code system is not training data). A code with no or few hand
-            codes but anchors is then still learned ("cold start", flagged in the output
-            and the model card).
+            code (0: the code system is not training data). A code with no hand codes
+            but anchors is then still learned ("cold start", flagged in the output and the
+            model card); one with a few learns from both.
         threshold_shrink: Pull each code's cross-validated threshold this far (0–1)
             toward the one threshold that maximises micro-F1 over all codes: per-code
             thresholds tuned on a small corpus over-fit it.

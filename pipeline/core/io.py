@@ -272,7 +272,7 @@ def classify_output_files(inputs: Sequence[str | Path]) -> list[Path]:
     return out
 
 
-def check_output_path(path: str | Path, *, kind: str, option: str, suffixes: tuple[str, ...] = ()) -> Path:
+def check_output_path(path: str | Path, *, kind: str, option: str, suffixes: tuple[str, ...] = (), example: str = "") -> Path:
     """Refuse, before any work, an output path that cannot be written as ``kind``.
 
     Args:
@@ -280,6 +280,8 @@ def check_output_path(path: str | Path, *, kind: str, option: str, suffixes: tup
         kind: ``"file"`` or ``"folder"``: what the command writes there.
         option: The option's name for the message (``--out``, ``--json``).
         suffixes: Extensions a file must end in (lower case, with the dot), or () for any.
+        example: The file name a message proposes (default ``results`` with the first of
+            ``suffixes``, or ``.json``): a name that fits what the command writes.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -294,12 +296,12 @@ def check_output_path(path: str | Path, *, kind: str, option: str, suffixes: tup
         raise ValueError(f"kind must be 'file' or 'folder', not {kind!r}")
     path = Path(path)
     given = f"{option} {path}"
+    example = example or "results" + (suffixes[0] if suffixes else ".json")
     if kind == "folder" and path.exists() and not path.is_dir():
         raise OutputPathError(f"{given} is a file, but a folder is written there. Pass a folder (new or existing), e.g. {option} {path.with_suffix('')}-out.")
     if kind == "file":
         if path.is_dir():
-            example = path / ("results" + (suffixes[0] if suffixes else ".json"))
-            raise OutputPathError(f"{given} is a folder, but a file is written there. Pass a file name, e.g. {option} {example}.")
+            raise OutputPathError(f"{given} is a folder, but a file is written there. Pass a file name, e.g. {option} {path / example}.")
         if path.exists() and not path.is_file():
             raise OutputPathError(f"{given} exists and is not a regular file (a device or pipe). Pass the name of a file to write.")
         if suffixes and path.suffix.lower() not in suffixes:
@@ -311,7 +313,7 @@ def check_output_path(path: str | Path, *, kind: str, option: str, suffixes: tup
     if above.exists() and not above.is_dir():
         raise OutputPathError(
             f"{given} cannot be created: {above} is a file, not a folder. Pass a path inside a folder, "
-            f"e.g. {option} {above.parent / ('results' + (suffixes[0] if suffixes else '.json') if kind == 'file' else 'results')}."
+            f"e.g. {option} {above.parent / (example if kind == 'file' else 'results')}."
         )
     if above.is_dir() and not os.access(above, os.W_OK | os.X_OK):
         raise OutputPathError(f"{given} cannot be written: no permission to create files in {above}. Pass a path in a folder you may write to.")

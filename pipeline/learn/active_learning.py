@@ -26,7 +26,9 @@ k-means++-style spreading):
   ``(1 + coded or picked in that document)^(-documents)``, which favours documents not
   coded yet; and a segment is weighted down by ``(1 + picked in this batch about the
   same code)^(-spread)``, so that one batch asks about many codes, not fifty times
-  about the one the model hesitates on most.
+  about the one the model hesitates on most (multi-label: every code brings its own
+  best candidates to the batch, so a code can be asked about even when the segments of
+  another, rarer code top the ranking).
 
 Every choice is deterministic for a seed: ties are broken by a seeded permutation.
 
@@ -259,7 +261,6 @@ def select(
     weight = (1.0 + counts) ** (-strategy.rarity)
     W = U * weight
     focus = np.argmax(W, axis=1)
-    raw = U[np.arange(m), focus]
     score = W[np.arange(m), focus]
     if single and Q.shape[1] >= 2:
         # The reason names the pair the model hesitates between.
@@ -272,6 +273,19 @@ def select(
     pool = order[: max(n * max(strategy.candidates, 1), n)]
     if strategy.diversity == 0 and embeddings is None:
         pool = pool[:n]
+    about = focus[pool]  # the code each candidate is asked about
+    if strategy.spread and not single:
+        # Each code brings its own best candidates: the codes whose segments never top the
+        # overall ranking (one rare code near its threshold outranks everything) can only
+        # be asked about when they are in the pool. A segment may so be a candidate for
+        # several codes; it is picked once.
+        per_code = max(strategy.candidates, 1) * -(-n // len(codes))
+        pairs = dict.fromkeys(zip(pool.tolist(), about.tolist()))
+        for j in range(len(codes)):
+            best = perm[np.argsort(-W[perm, j], kind="stable")][:per_code]
+            pairs.update(dict.fromkeys((int(i), j) for i in best if W[i, j] > 0))
+        pool = np.array([i for i, _ in pairs], dtype=int)
+        about = np.array([j for _, j in pairs], dtype=int)
 
     if embeddings is not None:
         Ec = _unit_rows(embeddings[pool] if not sp.issparse(embeddings) else sp.csr_matrix(embeddings)[pool])
@@ -283,18 +297,17 @@ def select(
     picked: list[int] = []
     taken = np.zeros(len(pool), dtype=bool)
     in_batch: Counter = Counter()
-    base = score[pool]
+    base = W[pool, about]
     if strategy.density and embeddings is not None and m > 1:
         base = base * _density(Ec, embeddings) ** strategy.density
-    focus_pool = focus[pool]
     code_batch = np.zeros(len(codes))  # picks of this batch, by the code they are about
-    while len(picked) < min(n, len(pool)):
+    while len(picked) < min(n, len(set(pool.tolist()))):
         gain = base.copy()
         if strategy.documents:
             factor = np.array([(1.0 + doc_coded[d] + in_batch[d]) ** (-strategy.documents) for d in docs[pool]])
             gain = gain * factor
         if strategy.spread:
-            gain = gain * (1.0 + code_batch[focus_pool]) ** (-strategy.spread)
+            gain = gain * (1.0 + code_batch[about]) ** (-strategy.spread)
         if embeddings is not None:
             distance = np.clip(1.0 - nearest, 0.0, 2.0)
             if strategy.diversity:
@@ -304,30 +317,29 @@ def select(
         k = int(np.argmax(gain))
         if not np.isfinite(gain[k]) or gain[k] < 0:
             break  # only near-copies left
-        taken[k] = True
+        taken |= pool == pool[k]
         picked.append(k)
         in_batch[docs[pool[k]]] += 1
-        code_batch[focus_pool[k]] += 1
+        code_batch[about[k]] += 1
         if embeddings is not None:
             nearest = np.maximum(nearest, _cosine_similarity(Ec, Ec[k : k + 1]).ravel())
 
     out = []
     for k in picked:
-        i = int(pool[k])
+        i, j = int(pool[k]), int(about[k])
         if single and Q.shape[1] >= 2:
-            about = tuple(codes[j] for j in pair[i] if j < len(codes))
+            asked = tuple(codes[c] for c in pair[i] if c < len(codes))
             a, b = (codes[j] if j < len(codes) else "no code" for j in pair[i])
             why = f"unsure between {a} ({Q[i, pair[i][0]]:.2f}) and {b} ({Q[i, pair[i][1]]:.2f})"
         else:
-            j = int(focus[i])
-            about = (codes[j],)
+            asked = (codes[j],)
             t = 0.5 if thresholds is None else float(thresholds[j])
             why = f"{codes[j]} at {P[i, j]:.2f}, near its threshold {t:.2f}"
         notes = [why]
-        rare = [c for c in about if counts[codes.index(c)] < 5]
+        rare = [c for c in asked if counts[codes.index(c)] < 5]
         if strategy.rarity and rare:
             notes.append("rare code " + ", ".join(f"{c} ({int(counts[codes.index(c)])} coded)" for c in rare))
         if strategy.documents and not doc_coded[docs[i]] and docs[i]:
             notes.append(f"document {docs[i]} not coded yet")
-        out.append(Pick(i, float(base[k]), float(raw[i]), about, "; ".join(notes)))
+        out.append(Pick(i, float(base[k]), float(U[i, j]), asked, "; ".join(notes)))
     return out

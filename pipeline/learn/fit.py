@@ -239,7 +239,8 @@ def build_training_set(
             else:
                 reason = f"only {n} coded segment(s)"
             if code in learnable:
-                fate = "It is learned from the code system's definition and anchors alone (cold start, flagged in the output). "
+                fate = ("It is learned from the code system's definition and anchors alone (cold start, flagged in the output). " if not n
+                        else "It is learned from these and the code system's definition and anchors; too few to judge its quality. ")
             else:
                 fate = "It will never be predicted. " if not n else ""
             warn(
@@ -345,13 +346,14 @@ def codebook_examples(config: RunConfig, codebook: Codebook, embedder, featurize
 
 
 def cold_start_codes(config: RunConfig, data: TrainingSet) -> list[str]:
-    """Codes with fewer than ``min_examples`` hand-coded segments that the model still
-    learns from the code system's texts (``training.codebook_examples`` on)."""
+    """Codes without a hand-coded segment that the model still learns, from the code
+    system's texts alone (``training.codebook_examples`` on). A code with a few examples
+    is not one: it learned from them too (the model card calls it too thin to judge)."""
     if not config.training.codebook_examples:
         return []
     counts = data.Y.sum(axis=0)
     known = described(data.codebook)
-    return [c for c, n in zip(data.codebook.leaf_ids, counts) if n < config.training.min_examples and c in known]
+    return [c for c, n in zip(data.codebook.leaf_ids, counts) if n == 0 and c in known]
 
 
 def fit_classifier(config: RunConfig, data: TrainingSet, train_rows: np.ndarray, *, embedded=None):

@@ -38,6 +38,7 @@ from pipeline.core.config import RunConfig, config_from_dict
 from pipeline.core.errors import AutocodeError, ModelError, ModelPathError, OutputPathError
 from pipeline.core.io import atomic_folder
 from pipeline.core.types import Segment
+from pipeline.learn.card import model_card
 from pipeline.learn.classify import MultiLabelLogReg, SingleLabelLinear, decide, make_classifier, with_parents
 from pipeline.learn.embed import Embedder, make_embedder
 from pipeline.learn.features import DocStats, Featurizer, document_stats, embed_segments
@@ -176,7 +177,10 @@ class Model:
             proba = self.predict_proba([segments[i].text for i in codable], stats=stats)
         chosen = decide(proba, self.classifier.thresholds_, self.config.classifier.labels)
         parent_of = {c.id: c.parent for c in self.codebook.codes}
-        cold = set(self.card.get("training", {}).get("cold_start", ()))
+        training = self.card.get("training", {})
+        # Only codes without a hand-coded example were learned from the code system alone
+        # (models trained before this was so also list codes with a few examples).
+        cold = {c for c in training.get("cold_start", ()) if not training.get("per_code", {}).get(c)}
         results: list[tuple[list[str], dict[str, float]]] = [([], {})] * len(segments)
         for row, picked, i in zip(proba, chosen, codable):
             codes = [c for c, k in zip(self.codes, picked) if k]
@@ -229,152 +233,6 @@ def _weights_bytes(model: Model) -> bytes:
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)  # a joint model's rows are mostly zeros
     return buf.getvalue()
-
-
-def _describe_classifier(config: RunConfig) -> str:
-    clf = config.classifier
-    kind = "linear SVM" if clf.name == "svm" else "multinomial logistic regression"
-    if clf.labels == "single":
-        return f"single-label {kind} over all codes (C={clf.C}, class_weight={clf.class_weight})"
-    if clf.labels == "exclusive":
-        return (f"one code or none per segment: {kind} over all codes and 'no code' (learned from the uncoded segments); "
-                f"the best code where it beats 'no code' (C={clf.C}, class_weight={clf.class_weight})")
-    return f"one logistic regression per code (C={clf.C}, class_weight={clf.class_weight}), thresholds by cross-validation (grouped by document where there are enough documents)"
-
-
-def _describe_features(config: RunConfig) -> str:
-    f = config.features
-    parts = [f"segment embedding, moved by {f.center:g} of its document's mean embedding" if f.center else "segment embedding"]
-    if f.lexical:
-        parts.append(f"word 1–2-gram + character 2–5-gram TF-IDF (embedding weight {f.embedding_weight})")
-    if f.context:
-        parts.append(f"embeddings of {f.context} neighbouring segment(s) on each side")
-    if f.context_window:
-        parts.append(f"mean embedding of segments {f.context + 1}–{f.context_window} away on each side")
-    if f.context or f.context_window:
-        parts[-1] += f" (weight {f.context_weight})"
-    if f.prototypes:
-        parts.append("cosine to each code's prototype (the code system's definition and anchors)")
-    return "; ".join(parts)
-
-
-def _describe_training(config: RunConfig) -> str:
-    t = config.training
-    parts = []
-    if t.codebook_examples:
-        parts.append(f"the code system's definitions and anchors as training examples (weight {t.codebook_examples})")
-    if t.threshold_shrink and config.classifier.labels == "multi":
-        parts.append(f"per-code thresholds pulled {t.threshold_shrink:g} of the way to a common one")
-    return "; ".join(parts) or "hand codes only"
-
-
-def _selection_lines(sel: dict) -> list[str]:
-    """The model card's section on the configuration selection (:mod:`pipeline.learn.select`)."""
-    codes = list(sel.get("per_code", {}))
-    lines = [
-        "",
-        "## Configuration selection",
-        "",
-        f"Chosen on the hand codes by {sel['folds']} (out-of-fold {sel['measure']}; thresholds by "
-        f"{sel.get('threshold_measure', 'f1')}); {sel['choice']}; selection and training took {sel['seconds']:.1f} s. "
-        "Every candidate's out-of-fold figures:",
-        "",
-        "| candidate | micro-F1 | macro-F1 | " + " | ".join(codes) + " | seconds |",
-        "|---|---:|---:|" + "---:|" * (len(codes) + 1),
-    ]
-    for c in sel.get("candidates", []):
-        lines.append(f"| {c['name']} | {c['micro_f1']:.3f} | {c['macro_f1']:.3f} | " + " | ".join(f"{c['per_code_f1'].get(k, 0):.2f}" for k in codes) + f" | {c['seconds']:.1f} |")
-    ch = sel.get("chosen", {})
-    if ch:
-        lines.append(f"| **chosen** | {ch['micro_f1']:.3f} | {ch['macro_f1']:.3f} | " + " | ".join(f"{ch['per_code_f1'].get(k, 0):.2f}" for k in codes) + " | |")
-    lines += ["", "Choice per code: " + ", ".join(f"{k} → {v}" for k, v in sel.get("per_code", {}).items()) + ".",
-              "The chosen row is optimistic: the choice was made on these figures."]
-    if any(c.get("labels") == "exclusive" for c in sel.get("candidates", [])):
-        lines.append("The candidates marked 'one code or none' give a segment at most one code (classifier.labels: exclusive, "
-                     "no thresholds): they were tried because no hand-coded segment carries two codes, and are chosen for the whole model only.")
-    return lines
-
-
-def model_card(model: Model) -> str:
-    """The README.md of a model directory."""
-    card = model.card
-    lines = [
-        f"# Model card: {model.name}",
-        "",
-        f"- Trained: {card.get('created', '')} with autocode {card.get('packages', {}).get('autocode', '')}",
-        f"- Code system: {model.codebook.name} (SHA-256 `{model.codebook.hash[:16]}…`), {len(model.codes)} codes",
-        f"- Embedder: {model.embedder.identity()}",
-        f"- Classifier: {_describe_classifier(model.config)}",
-        *([f"- Members (configuration chosen per code): {', '.join(model.card['selection']['members'])}"]
-          if len(model.card.get("selection", {}).get("members", [])) > 1 else []),
-        f"- Features: {_describe_features(model.config)}",
-        f"- Training: {_describe_training(model.config)}",
-        f"- Segmentation: {model.config.segment.unit}; interviewer coded: {model.config.segment.code_interviewer}",
-        "",
-        "## Training data",
-        "",
-    ]
-    train = card.get("training", {})
-    for key in ("files", "documents", "segments", "coded_segments", "coder"):
-        if key in train:
-            lines.append(f"- {key.replace('_', ' ')}: {train[key]}")
-    if train.get("combine"):
-        lines.append(f"- coders combined by the rule '{train['combine']}' ({', '.join(train.get('coders', []))}): {train.get('combine_rule', '')}")
-    if train.get("cold_start"):
-        lines.append(
-            f"- cold start (fewer than {model.config.training.min_examples} hand-coded segments, learned from the "
-            f"code system's definition and anchors; check their codes by hand): {', '.join(train['cold_start'])}"
-        )
-    sel = card.get("selection")
-    if sel:
-        lines += _selection_lines(sel)
-    cv = card.get("cv")
-    if cv:
-        lines += [
-            "",
-            f"## Cross-validated quality ({cv.get('fold_rule') or str(cv.get('folds')) + ' document-grouped folds'})",
-            "",
-            *(["These are the out-of-fold figures the configuration was chosen on: optimistic for the chosen model "
-               "(an independent test set will usually score it a little lower).", ""] if cv.get("optimistic") else []),
-            f"Micro-F1 {cv['micro_f1']:.3f}, macro-F1 {cv['macro_f1']:.3f} (leaf codes)"
-            + (f"; parent level micro-F1 {cv['parent_micro_f1']:.3f}, macro-F1 {cv['parent_macro_f1']:.3f}." if "parent_macro_f1" in cv else "."),
-            "",
-            "| code | support | precision | recall | F1 | threshold |",
-            "|---|---:|---:|---:|---:|---:|",
-        ]
-        thresholds = dict(zip(model.codes, model.classifier.thresholds_)) if model.config.classifier.labels == "multi" else {}
-        for code, row in cv["per_code"].items():
-            t = thresholds.get(code)
-            lines.append(
-                f"| {code} | {row['support']} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} | "
-                f"{'' if t is None else f'{t:.2f}'} |"
-            )
-    if cv and cv.get("per_coder"):
-        lines += ["", f"Against each coder's own codes (the model learned their combination, rule '{cv.get('combine', '')}'):", "",
-                  "| coder | segments | micro-F1 | macro-F1 |", "|---|---:|---:|---:|"]
-        lines += [f"| {c} | {r['segments']} | {r['micro_f1']:.3f} | {r['macro_f1']:.3f} |" for c, r in cv["per_coder"].items()]
-    transfer = card.get("transfer")
-    if transfer and transfer.get("directions"):
-        lines += [
-            "",
-            "## Quality on text of another kind (register transfer)",
-            "",
-            ("The configuration selection repeated on all of one register (it chooses again there), the model applied to the other "
-             if transfer.get("procedure") else "The same configuration trained on all of one register and applied to the other ")
-            + "(`autocode benchmark transfer`), beside the coded register's own cross-validated figure:",
-            "",
-            "| trained on → coded | micro-F1 | macro-F1 | parent micro-F1 | CV micro-F1 of the coded register |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        for direction, row in transfer["directions"].items():
-            cells = [row.get(k) for k in ("micro_f1", "macro_f1", "parent_micro_f1", "cv_micro_f1_of_coded_register")]
-            lines.append(f"| {direction} | " + " | ".join("" if v is None else f"{v:.3f}" for v in cells) + " |")
-        if transfer.get("cv_both"):
-            both = transfer["cv_both"]
-            nested = " (the selection nested: each fold chose again)" if transfer.get("procedure") else ""
-            lines += ["", f"Both registers together, cross-validated{nested}: micro-F1 {both['micro_f1']:.3f}, macro-F1 {both['macro_f1']:.3f}."]
-    lines += ["", "## Package versions", "", "```", *(f"{k}=={v}" for k, v in card.get("packages", {}).items()), "```", ""]
-    return "\n".join(lines)
 
 
 def save_model(model: Model, directory: str | Path) -> Path:
@@ -525,6 +383,13 @@ def load_model(directory: str | Path) -> Model:
             f"{directory}: weights.npz does not match the checksum in model.json; the weights were changed "
             "after training. Restore the original model or train it again."
         )
+    for part in ("codebook.yaml", "config.yaml"):
+        if not (directory / part).is_file():
+            raise ModelError(
+                f"{directory}: {part} is missing; a model folder holds model.json, weights.npz, codebook.yaml and "
+                f"config.yaml as 'autocode train' wrote them. Copy back the {part} of this model (from a copy or "
+                "backup of the folder), or train the model again."
+            )
     try:
         config = config_from_dict(_saved_config(yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8"))), where=str(directory / "config.yaml"))
         codebook = load_codebook(directory / "codebook.yaml")

@@ -7,11 +7,12 @@ reads them once, document by document, and keeps only what a person reads:
   document's codable segments, parent codes included);
 * code co-occurrence: segments carrying both codes, and segments of one code with the
   other code within a window of neighbouring codable segments;
-* per code, the highest-scored segments and the borderline ones (the coded segments
-  with the lowest scores, the uncoded ones with the highest), with the transcript's own
+* per code, the highest-scored segments and the borderline ones (those within
+  :data:`BORDER` of the code's threshold: the coded ones with the lowest scores, the
+  uncoded ones with the highest), with the transcript's own
   words sliced from the source by the segment's offsets;
-* why: the words and phrases that weigh most for each code (models with a lexical
-  block: the classifier's coefficients over the word TF-IDF vocabulary), and the code
+* why: the words and phrases that weigh most for each code (models with word features,
+  or joint models with members that have them: :mod:`pipeline.learn.terms`), and the code
   system's anchor examples nearest to the segments shown.
 
 Memory does not grow with the number of segments: aggregates are small matrices and
@@ -39,10 +40,14 @@ from pipeline import __version__
 from pipeline.core.codebook import Code, Codebook
 from pipeline.core.errors import InputError
 from pipeline.core.io import atomic_open, classify_output_files, sha256_file
+from pipeline.learn.terms import lexical_terms
 from pipeline.reports.overview_view import overview_context
 from pipeline.reports.templating import LANGUAGES, render
 
 OVERVIEW_FILE = "overview.html"
+#: Borderline: a score this close to its code's threshold (thresholds lie near 0.5). A
+#: segment scored 0.95 is no borderline case however few segments carry the code.
+BORDER = 0.1
 
 
 # --------------------------------------------------------------------------- data
@@ -124,7 +129,8 @@ class CodeView:
     """Everything shown for one leaf code.
 
     ``top`` is sorted by score (highest first); ``above`` holds coded segments with the
-    lowest scores first, ``below`` uncoded ones with the highest scores first. Each list
+    lowest scores first, ``below`` uncoded ones with the highest scores first, both
+    within the borderline margin of the threshold (:data:`BORDER`). Each list
     holds the examples of the whole run and of every document, so that the page can
     filter by document.
     """
@@ -162,34 +168,10 @@ class Overview:
     codes: list[CodeView]
     roles: tuple[str, ...]
     warnings: list[str]
+    margin: float | None = None  # how near its threshold a borderline score lies (None: no thresholds)
 
 
 # --------------------------------------------------------------------------- model
-
-
-def lexical_terms(model, n: int = 12) -> dict[str, list[tuple[str, float]]]:
-    """Per leaf code the ``n`` words or phrases that weigh most for it.
-
-    The lexical block's word 1–2-gram TF-IDF columns come first in the feature matrix
-    (:mod:`pipeline.learn.features`), and sparse features are not standardised. The weight of
-    a term is its coefficient times its IDF: what one occurrence of the term adds to the
-    code's decision before the segment's vector is length-normalised. (The bare
-    coefficient favours frequent function words, whose IDF is small.) Only positive
-    weights are listed; empty for models without a lexical block.
-    """
-    fz = model.featurizer
-    if fz is None or not fz.config.lexical or fz.word_ is None:
-        return {}
-    vocab = fz.word_.vocabulary_
-    words = np.empty(len(vocab), dtype=object)
-    for term, i in vocab.items():
-        words[i] = term
-    weight = np.asarray(model.classifier.coef_)[:, : len(words)] * np.asarray(fz.word_.idf_)[None, :]
-    out = {}
-    for j, code in enumerate(model.codes):
-        order = np.argsort(-weight[j], kind="stable")[:n]
-        out[code] = [(str(words[i]), float(weight[j, i])) for i in order if weight[j, i] > 0]
-    return out
 
 
 def model_view(model) -> ModelView:
@@ -197,13 +179,14 @@ def model_view(model) -> ModelView:
     single = model.config.classifier.labels != "multi"
     card = model.card  # load_model keeps the transfer figures of `benchmark transfer --card`
     cfg = model.config
+    terms = lexical_terms(model)
     facts = {
         "model": model.name,
         "created": card.get("created", ""),
         "codebook": model.codebook.name,
         "n_codes": len(model.codes),
         "embedder": model.embedder.identity().get("model") or model.embedder.identity().get("name", ""),
-        "lexical": bool(cfg.features.lexical),
+        "lexical": bool(cfg.features.lexical or terms),
         "context": int(cfg.features.context),
         "labels": cfg.classifier.labels,
         "classifier": cfg.classifier.name,
@@ -219,7 +202,7 @@ def model_view(model) -> ModelView:
         fingerprint=model.fingerprint,
         single_label=single,
         thresholds={} if single else {c: float(t) for c, t in zip(model.codes, model.classifier.thresholds_)},
-        terms=lexical_terms(model),
+        terms=terms,
         facts=facts,
         encode=model.embedder.encode,
     )
@@ -365,6 +348,7 @@ def build_overview(
     top: int = 10,
     borderline: int = 5,
     per_document: int = 2,
+    margin: float | None = None,
 ) -> Overview:
     """Read classify outputs once and keep what the overview shows.
 
@@ -377,6 +361,9 @@ def build_overview(
             coded with the lowest scores and uncoded with the highest, each).
         per_document: Examples per code and document kept for each list, so that the
             page still shows examples when filtered to one document.
+        margin: How far from a code's threshold a borderline segment's score may lie
+            (default :data:`BORDER`); single-label models, which have no thresholds, show
+            the lowest-scored coded and highest-scored uncoded segments.
 
     Returns:
         An :class:`Overview`; memory grows with the number of documents and codes, not
@@ -384,6 +371,7 @@ def build_overview(
     """
     if window < 0:
         raise ValueError(f"window must be 0 or more, found {window}")
+    margin = BORDER if margin is None else margin
     cb = model.codebook
     ids, leaves = cb.ids, cb.leaf_ids
     col = {c: i for i, c in enumerate(ids)}
@@ -455,10 +443,12 @@ def build_overview(
         picked: set[int] = set()
         for j in range(len(leaves)):
             s = S[:, j]
+            t = model.thresholds.get(leaves[j])
+            near = valid[:, j] if t is None else valid[:, j] & (np.abs(s - t) <= margin)
             lists = {
                 "top": _ranked(s, valid[:, j], top, highest=True),
-                "above": _ranked(s, valid[:, j] & K[:, j], borderline, highest=False),
-                "below": _ranked(s, valid[:, j] & ~K[:, j], borderline, highest=True),
+                "above": _ranked(s, near & K[:, j], borderline, highest=False),
+                "below": _ranked(s, near & ~K[:, j], borderline, highest=True),
             }
             for name, rows in lists.items():
                 for r in rows:
@@ -507,7 +497,8 @@ def build_overview(
             top=examples("top", highest=True), above=examples("above", highest=False), below=examples("below", highest=True),
             terms=list(model.terms.get(code_id, [])), anchors=[(a, None) for a in cb.get(code_id).anchors],
         ))  # fmt: skip
-    ov = Overview(model, documents, ids, co.same, co.near, window, segments, code_views, tuple(sorted(roles)), warnings)
+    ov = Overview(model, documents, ids, co.same, co.near, window, segments, code_views, tuple(sorted(roles)), warnings,
+                  None if model.single_label else margin)
     if model.encode is not None:
         try:
             _nearest_anchors(ov, {(name, j): pools[name][j].keys() for name in pools for j in range(len(leaves))}, number)

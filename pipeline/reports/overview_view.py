@@ -158,7 +158,7 @@ class _Page:
             out.append({
                 "yes": code in s.codes, "doc": doc_index, "role": s.role, "score_attr": f"{ex.score:.4f}",
                 "hidden": i >= limit, "score": self.f(ex.score), "document": s.document,
-                "pos": t["seg_pos"].format(i=s.index + 1, n=doc_segments), "chars": t["chars"].format(a=s.start, b=s.end),
+                "pos": t["seg_pos"].format(i=_number(s.id, s.document), last=doc_segments - 1), "chars": t["chars"].format(a=s.start, b=s.end),
                 "who": who, "codes": ", ".join(s.codes), "words": s.words, "original": s.original,
                 "anchor": ex.anchor if ex.anchor and ex.similarity is not None else "",
                 "similarity": self.f(ex.similarity),
@@ -176,9 +176,17 @@ class _Page:
             "f1": self.f(cv_fig["f1"]) if "f1" in cv_fig else "", "definition": code.definition,
             "top": self.examples(cv.top, code.id, SHOW_TOP), "above": self.examples(cv.above, code.id, SHOW_BORDER),
             "below": self.examples(cv.below, code.id, SHOW_BORDER),
+            "border_note": t["border_note"].format(d=self.f(ov.margin), t=self.f(cv.threshold)) if ov.margin is not None and cv.threshold is not None else "",
             "terms": [(w, self.f(v)) for w, v in cv.terms],
             "anchors": [(a, self.f(sim) if sim is not None else "") for a, sim in cv.anchors],
         }
+
+
+def _number(segment_id: str, document: str) -> str:
+    """The segment's number as its id writes it (``doc:0007`` → ``7``), so that the page
+    and the JSONL outputs count alike; a unit's own id as it is."""
+    tail = segment_id[len(document) + 1 :] if segment_id.startswith(f"{document}:") else segment_id
+    return str(int(tail)) if tail.isdigit() else tail
 
 
 def overview_context(ov, *, lang: str, version: str) -> dict:

@@ -66,7 +66,8 @@ class SuggestResult:
         coded: How many segments are coded, per code (``{code: n}``).
         transcripts: The pool documents, by id (for the QDA export).
         seconds: Time of the round's parts (``train``, ``features``, ``select``).
-        coder: Whose hand codes counted.
+        coder: Whose hand codes counted (several joined by "+").
+        coders: The coders whose hand codes counted; the first is written into the CSV.
     """
 
     suggestions: tuple[Suggestion, ...]
@@ -77,6 +78,7 @@ class SuggestResult:
     transcripts: dict = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     coder: str = ""
+    coders: tuple[str, ...] = ()
 
 
 def _key(text: str) -> str:
@@ -91,7 +93,8 @@ def suggest(
     config=None,
     codebook=None,
     model=None,
-    coder: str | None = None,
+    coder: str | Sequence[str] | None = None,
+    combine: str | None = None,
     texts: Sequence[str | Path] = (),
     seed: int = 0,
     strategy: Strategy | str = DEFAULT_STRATEGY,
@@ -106,7 +109,10 @@ def suggest(
         config: Run configuration for training (ignored with ``model``).
         codebook: The code system (default: the model's, or the codes found).
         model: A trained :class:`pipeline.learn.model.Model`; None: train one on ``coded``.
-        coder: Whose hand codes count (default: the coder with most codings).
+        coder: Whose hand codes count: one coder, several (joined by ``combine``, as
+            ``autocode train`` joins them), or None (the coder with most codings).
+        combine: How several coders' codes are joined (:data:`pipeline.learn.fit.COMBINE_RULES`;
+            default :data:`pipeline.learn.fit.DEFAULT_COMBINE`).
         texts: Extra folders where span documents are looked up.
         seed: Seed of the tie-breaks.
         strategy: See :data:`STRATEGIES`.
@@ -121,20 +127,22 @@ def suggest(
     from pipeline.text.ingest import collect_inputs, read_transcript
     from pipeline.text.segment import segment_transcript
     from pipeline.learn.features import embed_segments
-    from pipeline.learn.fit import build_training_set
+    from pipeline.learn.fit import DEFAULT_COMBINE, build_training_set
     from pipeline.learn.train import train_from, training_data
 
+    combine = combine or DEFAULT_COMBINE
     clock = {}
     start = time.perf_counter()
     # The hand codes are read once (one warning per finding, not one per reading).
     if model is None:
         if config is None:
             raise ValueError("suggest needs a run configuration or a trained model")
-        hand, data = training_data(coded, config=config, codebook=codebook, coder=coder, texts=texts, allow_new_codes=allow_new_codes)
+        hand, data = training_data(coded, config=config, codebook=codebook, coder=coder, combine=combine, texts=texts,
+                                   allow_new_codes=allow_new_codes)
         model = train_from(hand, data, config=config, evaluate=False, files=[str(p) for p in coded])
     else:
         hand = read_hand_codes(coded, codebook=model.codebook, texts=texts, allow_new_codes=allow_new_codes)
-        data = build_training_set(hand, codebook=model.codebook, config=model.config, coder=coder)
+        data = build_training_set(hand, codebook=model.codebook, config=model.config, coder=coder, combine=combine)
     clock["train"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -221,6 +229,7 @@ def suggest(
         transcripts,
         {k: round(v, 3) for k, v in clock.items()},
         data.coder,
+        data.coders,
     )
 
 

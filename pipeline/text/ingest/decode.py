@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import warnings
 from pathlib import Path
 
 from pipeline.core.errors import InputError
@@ -59,6 +60,15 @@ def read_text(path: Path) -> tuple[str, str]:
     """Read and decode a text file (see :func:`decode_text`); a file without any text
     (only whitespace or a byte-order mark) is refused as empty."""
     text, encoding = decode_text(read_bytes(path), where=str(path))
+    if encoding == "cp1252":
+        # A guess that is right for German text from older Windows programs, and wrong
+        # for other 8-bit encodings: the reader should know it was made.
+        warnings.warn(
+            f"{path}: not UTF-8; read as Windows-1252 (Latin-1). If umlauts or ß look wrong in the output, "
+            "open the file in a text editor and save it as UTF-8.",
+            UserWarning,
+            stacklevel=2,
+        )
     if not text.replace("\ufeff", "").strip():
         raise InputError(
             f"{path}: the file is empty (no text, only whitespace or a byte-order mark, as {encoding}). "
