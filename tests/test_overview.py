@@ -426,7 +426,7 @@ def test_overview_of_classified_transcripts_numbers_words_and_borderline(sample_
     for ex in examples:
         a, b = re.fullmatch(r"Zeichen (\d+)–(\d+)", ex["chars"]).groups()
         rec = records[(ex["document"], int(a), int(b))]
-        number, last = re.fullmatch(r"Segment (\d+) von 0–(\d+)", ex["pos"]).groups()
+        number, last = re.fullmatch(r"Segment (\d+) \(Segmente 0–(\d+)\)", ex["pos"]).groups()
         assert rec["id"] == f"{ex['document']}:{int(number):04d}"  # :0007 is segment 7
         assert int(last) == sum(k[0] == ex["document"] for k in records) - 1
     model = load_model(model_dir())

@@ -382,7 +382,7 @@ class Project:
         out = {
             "segment": seg["id"],
             "document": seg["document_name"],
-            "position": seg["n"] + 1,
+            "position": seg["n"],  # as the segment's id numbers it (from 0), as the overview shows it
             "of": total,
             "speaker": seg["speaker"],
             "text": seg["text"],

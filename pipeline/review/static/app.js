@@ -139,7 +139,7 @@
       paintCodes();
       return;
     }
-    byId("where").textContent = view.document + " · " + fill(S.segment_of, { n: view.position, of: view.of });
+    byId("where").textContent = view.document + " · " + fill(S.segment_of, { n: view.position, last: view.of - 1 });
     view.context.forEach((c) => {
       const item = el(
         "li",
