@@ -460,3 +460,22 @@ def test_the_project_exports_its_hand_codes_as_qdpx_one_user_per_coder(project, 
                   for coder, part in (("A", rows[:6]), ("B", rows[3:9])) for r in part
                   for s in [project.segment(r["id"])] for code in truth(r["text"]))
     assert got == want and {g[4] for g in got} == {"A", "B"}
+
+
+@pytest.mark.slow
+def test_the_agreement_page_counts_blind_decisions_and_says_how_many_it_left_out(trained):
+    rows = codable(trained)
+    for r in rows:
+        trained.decide(r["id"], "second", truth(r["text"]), proposals_shown=False)
+    trained.decide(rows[0]["id"], "third", ["MARKT"], proposals_shown=True, model=trained.current_model()["id"])
+    with client_for(trained) as client:
+        page = client.get("/agreement")
+        assert page.status_code == 200
+        assert "script-src" not in page.headers["content-security-policy"]
+        assert "<script" not in page.text
+        n = trained.con.execute("SELECT COUNT(*) FROM decisions WHERE proposals_shown = 1 AND undone = 0 AND id IN "
+                                "(SELECT MAX(id) FROM decisions WHERE undone = 0 AND action = 'code' GROUP BY segment, coder)").fetchone()[0]
+        assert f"nur blinde Entscheidungen ({n} von " in page.text
+        assert "second" in page.text and "third" not in page.text
+        everything = client.get("/agreement", params={"assisted": 1})
+        assert "third" in everything.text

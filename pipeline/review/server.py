@@ -103,6 +103,30 @@ class Trainer:
             return model_id
 
 
+def agreement_page(project: Project, *, assisted: bool, lang: str) -> str:
+    """The agreement report's HTML for the project's coders, saying how many assisted
+    decisions it left out."""
+    import warnings
+
+    from pipeline.agreement.assess import assess_coded
+    from pipeline.agreement.units import load_coded_units
+    from pipeline.reports.agreement import render_html
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the count of assisted decisions is in the title
+        units = load_coded_units([project.folder], codebook=project.codebook, assisted=assisted)
+    from pipeline.text.project import project_codes
+
+    found = project_codes(project.folder, assisted=assisted)
+    if lang == "de":
+        note = ("alle Entscheidungen" if assisted else
+                f"nur blinde Entscheidungen ({found.assisted_left_out} von {found.decisions} mit Vorschlägen getroffen, nicht gezählt)")
+    else:
+        note = ("all decisions" if assisted else
+                f"blind decisions only ({found.assisted_left_out} of {found.decisions} made with proposals shown, not counted)")
+    return render_html(assess_coded(units), title=f"{project.codebook.name or project.folder.name} – {note}", lang=lang)
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -263,6 +287,17 @@ def create_app(project: Project, *, host: str = "127.0.0.1", port: int = 0, lang
         writer.writerows(rows)
         return PlainTextResponse(buf.getvalue(), media_type="text/csv; charset=utf-8")
 
+    async def agreement(request: Request) -> Response:
+        """The agreement report of the project's coders (blind decisions only unless
+        ``assisted=1``): the page ``autocode agreement PROJECT --report`` writes."""
+        from starlette.concurrency import run_in_threadpool
+
+        html = await run_in_threadpool(agreement_page, project, assisted=_flag(request.query_params.get("assisted"), "assisted"),
+                                       lang=lang)
+        # The report is self-contained: inline styles, no script at all.
+        return Response(html, media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"})
+
     routes = [
         Route("/", page),
         Route("/static/{name}", static),
@@ -275,6 +310,7 @@ def create_app(project: Project, *, host: str = "127.0.0.1", port: int = 0, lang
         Route("/api/status", status),
         Route("/api/train", train, methods=["POST"]),
         Route("/api/audit.csv", audit),
+        Route("/agreement", agreement),
     ]
     async def bad_request(request: Request, exc: Exception) -> Response:
         return _error(400 if isinstance(exc, ReviewError) else 422, str(exc))
@@ -305,7 +341,7 @@ class Guard:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for key, value in SECURITY_HEADERS.items():
-                    headers[key] = value
+                    headers.setdefault(key, value)  # a route may set a stricter policy of its own
             await send(message)
 
         refused = self.refusal(Request(scope))

@@ -46,6 +46,7 @@ CREATE TABLE segments (
     id TEXT PRIMARY KEY,
     document INTEGER NOT NULL REFERENCES documents(id),
     n INTEGER NOT NULL,           -- position in the document
+    ord INTEGER NOT NULL DEFAULT 0,  -- position in the project (documents by name, then n)
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
     speaker TEXT NOT NULL,
@@ -54,6 +55,7 @@ CREATE TABLE segments (
     text TEXT NOT NULL,
     UNIQUE (document, n)
 );
+CREATE INDEX segments_in_order ON segments (codable, ord);
 CREATE TABLE coders (name TEXT PRIMARY KEY, added TEXT NOT NULL);
 CREATE TABLE models (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
