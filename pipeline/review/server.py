@@ -248,7 +248,9 @@ def create_app(project: Project, *, host: str = "127.0.0.1", port: int = 0, lang
         blind = bool(data.get("blind", not shown))
         out = {"decision": decision}
         if data.get("next", True):
+            # What the page shows next: the next segment and the coder's history (one request).
             out["next"] = view(project.next_segment(coder, queue, blind=blind), coder, blind)
+            out["history"] = project.history(coder)
         return JSONResponse(out, status_code=201)
 
     async def undo(request: Request) -> Response:

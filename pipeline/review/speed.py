@@ -61,7 +61,10 @@ def start_server(folder: Path, *extra: str) -> tuple[subprocess.Popen, str, floa
 
 
 def browser_latency(url: str, *, coder: str, n: int, chromium: str) -> dict:
-    """Milliseconds from pressing Enter in the page until the next segment is shown."""
+    """Milliseconds from pressing Enter in the page until the next segment is shown: as the
+    page measures it (its User Timing measure ``next-segment``: from the decision to the
+    next segment in the page), and as seen from outside (Playwright's key press until the
+    new segment is found in the page, which adds the remote control's round trips)."""
     from playwright.sync_api import sync_playwright
 
     times = []
@@ -77,8 +80,13 @@ def browser_latency(url: str, *, coder: str, n: int, chromium: str) -> dict:
             page.wait_for_function("s => { const e = document.querySelector('[data-segment]'); return e && e.dataset.segment !== s; }",
                                    arg=before, polling="raf")
             times.append(time.perf_counter() - start)
+        inside = page.evaluate("() => performance.getEntriesByName('next-segment').map(e => e.duration)")
         browser.close()
-    return {"median_ms": round(1000 * float(np.median(times)), 1), "p95_ms": round(1000 * float(np.percentile(times, 95)), 1), "n": len(times)}
+
+    def ms(xs, scale):
+        return {"median_ms": round(scale * float(np.median(xs)), 1), "p95_ms": round(scale * float(np.percentile(xs, 95)), 1), "n": len(xs)}
+
+    return {"in_page": ms(inside, 1.0), "from_outside": ms(times, 1000.0)}
 
 
 def measure(folder: Path, *, decisions: int, chromium: str | None) -> dict:
