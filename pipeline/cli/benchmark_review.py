@@ -88,7 +88,7 @@ def review_speed(
     from pipeline.review import worker
     from pipeline.review.serve import prepare
     from pipeline.review.simulate import write_record
-    from pipeline.review.speed import build_texts, measure
+    from pipeline.review.speed import build_texts, markdown_speed, measure
 
     check_output_path(out, kind="folder", option="--out")
     folder = out / "project"
@@ -99,18 +99,19 @@ def review_speed(
     texts = build_texts(corpus / "transcripts", out / "texts", documents=documents, segments=segments, config=load_config(None))
     done = prepare(folder, texts=texts)
     project = done.project
-    record["project"] = {"documents": len(done.documents), "segments": project.status()["segments"],
-                         "made_s": round(time.perf_counter() - start, 1)}
+    record["project"] = {"documents": len(done.documents), "segments": project.con.execute("SELECT COUNT(*) FROM segments").fetchone()[0],
+                         "codable_segments": project.status()["segments"], "made_s": round(time.perf_counter() - start, 1)}
     project.close()
     start = time.perf_counter()
     if worker.run(folder, done.model, train=False) != 0:
         raise typer.Exit(1)
     record["project"]["coded_s"] = round(time.perf_counter() - start, 1)
-    note(f"project of {record['project']['documents']} documents, {record['project']['segments']} codable segments; measuring")
+    note(f"project of {record['project']['documents']} documents, {record['project']['segments']} segments "
+         f"({record['project']['codable_segments']} codable); measuring")
     chromium = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
     record.update(measure(folder, decisions=decisions, chromium=chromium))
     write_record(out / "review-speed.json", record)
-    (out / "review-speed.md").write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "review-speed.md").write_text(markdown_speed(record), encoding="utf-8")
     note(json.dumps({k: v for k, v in record.items() if k != "packages"}))
     typer.echo(str(out / "review-speed.json"))
 
