@@ -479,3 +479,17 @@ def test_the_agreement_page_counts_blind_decisions_and_says_how_many_it_left_out
         assert "second" in page.text and "third" not in page.text
         everything = client.get("/agreement", params={"assisted": 1})
         assert "third" in everything.text
+
+
+def test_undo_goes_back_ten_decisions_and_no_further(project):
+    rows = codable(project)
+    for r in rows[:12]:
+        project.decide(r["id"], "A", truth(r["text"]), proposals_shown=False)
+    undone = [project.undo("A") for _ in range(11)]
+    assert [u["segment"] for u in undone[:10]] == [r["id"] for r in rows[2:12]][::-1]
+    assert undone[10] is None
+    assert [u["id"] for u in project.units()] == [r["id"] for r in rows[:2]]
+    # A new decision opens the window again, for it alone.
+    project.decide(rows[2]["id"], "A", [], proposals_shown=False)
+    assert project.undo("A")["segment"] == rows[2]["id"]
+    assert project.undo("A") is None

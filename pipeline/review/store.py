@@ -331,12 +331,15 @@ class Project:
                  "time": r["time"], "text": r["text"]} for r in rows]
 
     def undo(self, coder: str) -> dict | None:
-        """Undo the coder's last decision (of the last :data:`HISTORY`); returns it, or None."""
+        """Undo the coder's latest decision that is not undone yet, among their last
+        :data:`HISTORY` decisions (undone ones count: ten presses of undo go ten decisions
+        back, no further); returns it, or None when there is none left to undo."""
         with self._write() as con:
-            row = con.execute(
-                "SELECT id, segment FROM decisions WHERE coder = ? AND undone = 0 AND source = 'review' ORDER BY id DESC LIMIT 1",
-                (coder,),
-            ).fetchone()
+            window = con.execute(
+                "SELECT id, segment, undone FROM decisions WHERE coder = ? AND source = 'review' ORDER BY id DESC LIMIT ?",
+                (coder, HISTORY),
+            ).fetchall()
+            row = next((r for r in window if not r["undone"]), None)
             if row is None:
                 return None
             con.execute("UPDATE decisions SET undone = 1 WHERE id = ?", (row["id"],))
