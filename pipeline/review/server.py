@@ -95,7 +95,9 @@ class Trainer:
                 return None
             done = self.project.decision_count()
             last = self.project.con.execute("SELECT MAX(decisions) FROM models WHERE origin = 'trained'").fetchone()[0] or 0
-            if done == 0 or (not force and done - last < self.every):
+            if not force and done - last < self.every:
+                return None
+            if self.project.decision_count(source=None) == 0:  # on request, imported hand codes are enough
                 return None
             n = self.project.con.execute("SELECT COUNT(*) FROM models WHERE origin = 'trained'").fetchone()[0] + 1
             model_id = self.project.add_model(f"models/v{n}", name=f"v{n}", origin="trained", status="training", decisions=done)
@@ -111,12 +113,11 @@ def agreement_page(project: Project, *, assisted: bool, lang: str) -> str:
     from pipeline.agreement.assess import assess_coded
     from pipeline.agreement.units import load_coded_units
     from pipeline.reports.agreement import render_html
+    from pipeline.text.project import project_codes
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the count of assisted decisions is in the title
         units = load_coded_units([project.folder], codebook=project.codebook, assisted=assisted)
-    from pipeline.text.project import project_codes
-
     found = project_codes(project.folder, assisted=assisted)
     if lang == "de":
         note = ("alle Entscheidungen" if assisted else
