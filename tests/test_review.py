@@ -493,3 +493,22 @@ def test_undo_goes_back_ten_decisions_and_no_further(project):
     project.decide(rows[2]["id"], "A", [], proposals_shown=False)
     assert project.undo("A")["segment"] == rows[2]["id"]
     assert project.undo("A") is None
+
+
+def test_commands_that_read_hand_codes_take_the_project_code_system(project, tmp_path):
+    """No --codebook: a project's decisions are checked against its own code system, not
+    against the shipped model's (whose codes they are not)."""
+    rows = codable(project)
+    for r in rows:
+        project.decide(r["id"], "A", truth(r["text"]), proposals_shown=False)
+    for r in rows[:8]:
+        project.decide(r["id"], "B", truth(r["text"]), proposals_shown=False)
+    out = tmp_path / "a.json"
+    result = CliRunner().invoke(app, ["agreement", str(project.folder), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3 codes" in result.output
+    model = tmp_path / "m"
+    trained = CliRunner().invoke(app, ["train", str(project.folder), "--out", str(model), "--config",
+                                       str(Path(__file__).parents[1] / "configs" / "fast.yaml")])
+    assert trained.exit_code == 0, trained.output
+    assert (model / "codebook.yaml").read_text(encoding="utf-8").count("- id:") == 3

@@ -100,6 +100,10 @@ def agreement(
             from pipeline.core.codebook import load_codebook
 
             book = load_codebook(codebook)
+        if book is None:
+            from pipeline.text.project import project_codebook
+
+            book = project_codebook(codings)  # a review project's decisions are in its own code system
         codings = classify_output_files(codings)
         units = load_coded_units(codings, unit=unit, codebook=book, texts=texts or (), min_overlap=min_overlap,
                                  count_uncoded=count_uncoded, allow_new_codes=allow_new_codes, assisted=include_assisted)

@@ -80,6 +80,7 @@ def evaluate(
     configuration instead.
     """
     from pipeline.core.codebook import load_codebook
+    from pipeline.text.project import project_codebook
     from pipeline.text.codings import read_hand_codes
     from pipeline.core.config import load_config
     from pipeline.learn.cv import cross_validate
@@ -94,7 +95,7 @@ def evaluate(
         loaded = load_model(model_dir)
     run_config = load_config(config) if config else loaded.config
     selected = config is None and "selection" in loaded.card
-    book = load_codebook(codebook) if codebook else loaded.codebook
+    book = load_codebook(codebook) if codebook else (project_codebook(coded) or loaded.codebook)
     hand = read_hand_codes(coded, codebook=book, texts=texts or (), allow_new_codes=allow_new_codes)
     data = build_training_set(hand, codebook=book, config=run_config, coder=coder, combine=combine.value)
     who = f"coders {', '.join(data.coders)} combined by '{data.combine}'" if data.combine else f"coder {data.coder!r}"

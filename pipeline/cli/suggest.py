@@ -50,6 +50,7 @@ def suggest(
     from pipeline.research.active import suggest as run_suggest, write_suggestions_csv, write_suggestions_qdpx
     from pipeline.learn.active_learning import STRATEGIES
     from pipeline.core.codebook import load_codebook
+    from pipeline.text.project import project_codebook
     from pipeline.core.config import load_config
     from pipeline.learn.model import load_model
 
@@ -61,7 +62,7 @@ def suggest(
     if strategy not in STRATEGIES:
         raise typer.BadParameter(f"{strategy!r} unknown; choose from {', '.join(STRATEGIES)}.", param_hint="--strategy")
     loaded = load_model(model) if model else None
-    book = load_codebook(codebook) if codebook else None
+    book = load_codebook(codebook) if codebook else project_codebook(coded)
     run_config = None if loaded else load_config(config)
     result = run_suggest(coded, pool, n=n, config=run_config, codebook=book, model=loaded, coder=coder, combine=combine.value,
                          texts=texts or (), seed=seed, strategy=strategy, allow_new_codes=allow_new_codes)

@@ -38,6 +38,7 @@ def train(
     card lists every candidate's figures and the choice.
     """
     from pipeline.core.codebook import load_codebook
+    from pipeline.text.project import project_codebook
     from pipeline.core.config import load_config
     from pipeline.core.io import check_output_path
     from pipeline.learn.model import save_model
@@ -47,7 +48,7 @@ def train(
         raise typer.BadParameter(f"expected micro or macro, found {select_by!r}.", param_hint="--select-by")
     check_output_path(out, kind="folder", option="--out")
     run_config = load_config(config)
-    book = load_codebook(codebook) if codebook else None
+    book = load_codebook(codebook) if codebook else project_codebook(coded)
     model = train_model(coded, config=run_config, codebook=book, coder=coder, combine=combine.value, texts=texts or (),
                         name=name or out.name, evaluate=cv, allow_new_codes=allow_new_codes,
                         select=select_by if config is None and cv else None, progress=note)

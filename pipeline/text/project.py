@@ -20,6 +20,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.core.codebook import Codebook
 from pipeline.core.errors import InputError
 from pipeline.core.io import PROJECT_DB
 from pipeline.core.types import Coding, Transcript
@@ -245,3 +246,32 @@ def project_codes(folder: str | Path, *, assisted: bool = True) -> ProjectCodes:
         con.close()
     frozen = {c: {d: frozenset(ids) for d, ids in docs.items()} for c, docs in coverage.items()}
     return ProjectCodes(transcripts, tuple(codings), frozen, left_out, len(rows))
+
+
+def project_codebook(paths) -> Codebook | None:
+    """The code system of the review projects among ``paths`` (hand-code inputs), or None
+    where there is none: what a command uses when no ``--codebook`` is given, since a
+    project's decisions are made in its own code system.
+
+    Raises:
+        InputError: two projects with different code systems (give ``--codebook``).
+    """
+    import yaml
+
+    from pipeline.core.codebook import codebook_from_dict
+
+    found = None
+    for path in paths:
+        if not is_project(path):
+            continue
+        con = connect(path)
+        try:
+            text = con.execute("SELECT value FROM meta WHERE key = 'codebook'").fetchone()[0]
+        finally:
+            con.close()
+        book = codebook_from_dict(yaml.safe_load(text), source=str(Path(path) / DB_NAME))
+        if found is not None and book.leaf_ids != found.leaf_ids:
+            raise InputError(f"the review projects {found.source} and {book.source} have different code systems; "
+                             "expected one. Give the code system to use with --codebook.")
+        found = found or book
+    return found
