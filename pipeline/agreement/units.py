@@ -253,9 +253,7 @@ def load_coded_units(
         ``paths``; without either, codes one coder alone uses that are near another
         coder's code are warned about (see :func:`pipeline.text.code_check.check_codes`).
     assisted : bool
-        Whether a review project's decisions made with the model's proposals shown
-        count; by default only blind decisions do (a coder who saw the model's proposal
-        is no longer an independent rater), and a warning says how many were left out.
+        Count a review project's decisions made with proposals shown (default: blind ones only).
     """
     if unit not in UNITS:
         raise InputError(f"--unit must be one of {', '.join(UNITS)}, found {unit!r}.")
@@ -266,10 +264,9 @@ def load_coded_units(
     from pipeline.text.formats import detect_format
     from pipeline.text.project import is_project
 
-    for p in paths:
-        if not p.is_file() and not is_project(p):
-            raise InputError(f"{p}: no such file. Give hand-code files, review project folders or classify outputs.")
-    kinds = {p: "project" if is_project(p) else detect_format(p) for p in paths}
+    kinds = {p: "project" if is_project(p) else detect_format(p) if p.is_file() else "" for p in paths}
+    if (missing := next((p for p in paths if not kinds[p]), None)) is not None:
+        raise InputError(f"{missing}: no such file. Give hand-code files, review project folders or classify outputs.")
     model_paths = [p for p in paths if kinds[p] == "classify"]
     models = [read_classify_output(p) for p in model_paths]
     hand_paths = [p for p in paths if kinds[p] != "classify"]
@@ -307,7 +304,7 @@ def load_coded_units(
             offs.setdefault(key, (seg.start, seg.end))
             labels[(key, m.coder)] = m.codes[seg.id]
         coders.add(m.coder)
-    input_files = tuple((str(p), sha256_file(p / PROJECT_DB if is_project(p) else p)) for p in paths)
+    input_files = tuple((str(p), sha256_file(p / PROJECT_DB if kinds[p] == "project" else p)) for p in paths)
     model_info, training = _model_training(models, transcripts)
 
     coded_docs = defaultdict(set)  # coder -> documents they coded
