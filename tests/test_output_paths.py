@@ -34,6 +34,10 @@ WRITERS = [
     ("benchmark active", ["benchmark", "active", "--corpus", str(CORPUS)], "--out", "folder", ""),
     ("benchmark transfer", ["benchmark", "transfer", "--corpus", str(CORPUS)], "--out", "folder", ""),
     ("benchmark germeval", ["benchmark", "germeval", "--data", "{transcripts}"], "--out", "folder", ""),
+    ("review --export", ["review", "{tmp}/review-project", "--texts", "{transcripts}"], "--export", "file", ".jsonl"),
+    ("review --audit", ["review", "{tmp}/review-project", "--texts", "{transcripts}"], "--audit", "file", ".csv"),
+    ("benchmark review", ["benchmark", "review", "--corpus", str(CORPUS)], "--out", "folder", ""),
+    ("benchmark review-speed", ["benchmark", "review-speed", "--corpus", str(CORPUS)], "--out", "folder", ""),
 ]
 #: Commands that write nothing but stdout/stderr.
 READ_ONLY: set[str] = set()
