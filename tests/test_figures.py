@@ -58,6 +58,18 @@ def test_a_table_is_rendered_from_its_record_with_the_command_that_made_it():
     assert "commit 0123456789" in text and "2026-12-07" in text
 
 
+def test_the_brief_register_table_has_a_column_per_configuration():
+    record = _record(0.5)
+    record["results"]["fast"]["cv"]["both"] = _scores(0.61)
+    record["results"]["default"] = {**record["results"]["fast"], "cv": {"both": _scores(0.64)}}
+    lines = figures.render(record, "registers").splitlines()
+    assert lines[0] == "| | fast | default |"
+    assert lines[2] == "| micro-F1 / macro-F1, cross-validated on both registers | 0.610 / 0.600 | 0.640 / 0.630 |"
+    assert lines[3] == "| parent codes micro-F1, cross-validated on both registers | 0.710 | 0.740 |"
+    assert lines[4] == "| trained on the interviews, coding the literature (micro-F1) | 0.500 | 0.500 |"
+    assert lines[5] == "| trained on the literature, coding the interviews (micro-F1) | 0.400 | 0.400 |"
+
+
 def test_check_lists_a_table_that_differs_from_its_record_and_write_mends_it(tmp_path):
     root = _repo(tmp_path, STALE, _record(0.5))
     assert figures.main(["--check", "--root", str(root)]) == 1

@@ -64,10 +64,37 @@ def _germeval(record: dict) -> str:
     return first_table(markdown_table(record))
 
 
+def _registers(record: dict) -> str:
+    """A register-transfer record in brief: a column per configuration (as the command
+    names it), a row per figure."""
+    results = record["results"]
+    names = list(results)
+
+    def cells(pick):
+        return " | ".join(pick(results[n]) for n in names)
+
+    def both(r):
+        return r["cv"]["both"]
+
+    rows = [
+        ("micro-F1 / macro-F1, cross-validated on both registers",
+         lambda r: f"{both(r)['micro_f1']:.3f} / {both(r)['macro_f1']:.3f}"),
+        ("parent codes micro-F1, cross-validated on both registers", lambda r: f"{both(r)['parent_micro_f1']:.3f}"),
+    ]
+    for direction in results[names[0]]["transfer"]:
+        src, dst = direction.split("→")
+        rows.append((f"trained on the {src}, coding the {dst} (micro-F1)",
+                     lambda r, d=direction: f"{r['transfer'][d]['micro_f1']:.3f}"))
+    lines = ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    lines += [f"| {label} | {cells(pick)} |" for label, pick in rows]
+    return "\n".join(lines)
+
+
 #: Kind of table -> the function that renders it from a record: each benchmark's own
-#: summary table, as its command prints it.
+#: summary table, as its command prints it, and ``registers``, the register-transfer
+#: figures in brief.
 TABLES: dict[str, Callable[[dict], str]] = {
-    "transfer": _transfer, "manifesto": _manifesto, "germeval": _germeval,
+    "transfer": _transfer, "registers": _registers, "manifesto": _manifesto, "germeval": _germeval,
 }
 
 
