@@ -392,6 +392,8 @@ def test_benchmark_keeps_the_curves_when_the_timing_round_fails(tmp_path, monkey
     assert result.exit_code != 0
     saved = json.loads((out / "active.json").read_text(encoding="utf-8"))
     assert list(saved["random"]) == ["20", "60", "100"] and "suggest_round" not in saved
+    # a record: what made the curves travels with them
+    assert saved["command"].startswith("autocode ") and saved["packages"]["numpy"] and "commit" in saved and saved["created"]
     assert (out / "active.svg").is_file()
 
 

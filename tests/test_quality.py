@@ -258,6 +258,7 @@ def test_transfer_figures_go_into_the_card_of_the_measured_model_only(repo, tmp_
     res = runner.invoke(app, ["benchmark", "transfer", "--config", str(cfg), "--out", str(tmp_path / "t"), "--card", str(tmp_path / "m")])
     assert res.exit_code == 0, res.output
     report = json.loads((tmp_path / "t" / "transfer.json").read_text(encoding="utf-8"))
+    assert {"command", "commit", "packages", "created"} <= set(report)  # a record the docs can render from
     card = load_model(tmp_path / "m").card["transfer"]
     for direction, figures in report["results"]["tfidf"]["transfer"].items():
         assert card["directions"][direction]["micro_f1"] == figures["micro_f1"]

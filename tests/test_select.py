@@ -429,3 +429,73 @@ def test_each_fold_of_the_selection_learns_its_vocabulary_from_its_training_docu
         assert all(not (vocab & held_out) for vocab in mine), sorted(mine[0] & held_out)
     # no other fit: each is a fold's training rows or the final model's
     assert len(fits) == len(folds) + len(final)
+
+
+def _spy_fits(monkeypatch) -> list:
+    """Record every Featurizer fit: (sorted training texts, word vocabulary)."""
+    from pipeline.learn.features import Featurizer
+
+    fits = []
+    fit = Featurizer.fit
+
+    def spy(self, texts, **kw):
+        texts = list(texts)
+        out = fit(self, texts, **kw)
+        fits.append((sorted(texts), set(self.word_.vocabulary_)))
+        return out
+
+    monkeypatch.setattr(Featurizer, "fit", spy)
+    return fits
+
+
+def _inner_folds_fit_alone(data, fits, rows, config) -> None:
+    """Each inner fold (the threshold choice's) of training on ``rows`` fitted a vocabulary
+    on its own training rows, holding no word that only its held-out documents have."""
+    from pipeline.learn.classify import make_folds
+
+    inner = make_folds(data.groups[rows], data.Y[rows], config.training.cv_folds, seed=config.training.seed).splits
+    assert len(inner) >= 2
+    for train, test in inner:
+        held_out = {f"merkmal{g[1:]}" for g in set(data.groups[rows][test])}
+        mine = [vocab for texts, vocab in fits if texts == sorted(data.texts[i] for i in rows[train])]
+        assert mine, "no featurizer was fitted on this inner fold's training rows alone"
+        assert all(not (vocab & held_out) for vocab in mine), sorted(mine[0] & held_out)
+
+
+def test_the_thresholds_of_a_fixed_configuration_are_chosen_on_features_fitted_inside_each_inner_fold(monkeypatch):
+    """Training with one configuration (``--config``) chooses each code's threshold on
+    inner folds; a word that only an inner fold's held-out documents have is in no
+    vocabulary that scores them, and the model itself learns from every document."""
+    from pipeline.learn.fit import fit_classifier
+
+    fits = _spy_fits(monkeypatch)
+    data, config = _marked(), _lexical_pool()[0].config
+    everything = np.arange(len(data.segments))
+    _, featurizer, model, _ = fit_classifier(config, data, everything)
+    _inner_folds_fit_alone(data, fits, everything, config)
+    assert all(f"merkmal{d}" in featurizer.word_.vocabulary_ for d in range(len(MONEY)))
+    assert model.thresholds_.shape == (2,)
+    # one fit per inner fold and the model's own: nothing fitted on rows of both sides
+    assert len(fits) == config.training.cv_folds + 1
+
+
+def test_evaluate_with_one_configuration_fits_no_vocabulary_on_an_inner_held_out_document(monkeypatch):
+    """``autocode evaluate --config``: each outer fold's inner threshold folds fit their
+    own vocabularies on their own training documents."""
+    from dataclasses import replace
+
+    from pipeline.learn.classify import make_folds
+    from pipeline.learn.cv import cross_validate
+
+    fits = _spy_fits(monkeypatch)
+    data, config = _marked(), _lexical_pool()[0].config
+    config = replace(config, training=replace(config.training, cv_folds=3))
+    result = cross_validate(data, config=config)
+    assert 0.0 <= result["micro_f1"] <= 1.0
+    outer = make_folds(data.groups, data.Y, 3, seed=config.training.seed).splits
+    for train, test in outer:
+        _inner_folds_fit_alone(data, fits, train, config)
+        outer_held_out = {f"merkmal{g[1:]}" for g in set(data.groups[test])}
+        outer_fit = [vocab for texts, vocab in fits if texts == sorted(data.texts[i] for i in train)]
+        assert outer_fit and not (outer_fit[0] & outer_held_out)
+    assert len(fits) == 3 * (3 + 1)

@@ -195,13 +195,12 @@ def transfer(
     own CV figure, training time, segments/s uncached, peak memory) and writes
     OUT/transfer.json and OUT/transfer.md with per-code F1.
     """
-    import json
-
     check_output_path(out, kind="folder", option="--out")
     from pipeline.research.benchmark_transfer import load_registers, markdown_table, run_transfer
     from pipeline.core.codebook import load_codebook
     from pipeline.core.config import load_config
     from pipeline.core.io import atomic_write_text
+    from pipeline.core.records import write_record
 
     configs = {p.stem: load_config(p) for p in config} if config else {"default": load_config(None)}
     model = None
@@ -222,7 +221,7 @@ def transfer(
 
     report = run_transfer(registers, configs, on_result=on_result, select=next(iter(configs.values())) if select else None)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "transfer.json", json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    write_record(out / "transfer.json", report)
     table = markdown_table(report)
     atomic_write_text(out / "transfer.md", table)
     sys.stdout.write(table.split("\n## ")[0])

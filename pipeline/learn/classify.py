@@ -478,11 +478,16 @@ def out_of_fold(fit, X, n_codes: int, splits) -> np.ndarray:
     return P
 
 
-def fit_with_thresholds(X, Y, groups, *, config, seed: int, cv_folds: int, shrink: float = 0.0, extra=None, measure: str = "f1", sample_weight=None):
+def fit_with_thresholds(X, Y, groups, *, config, seed: int, cv_folds: int, shrink: float = 0.0, extra=None, measure: str = "f1",
+                        sample_weight=None, per_fold=None):
     """Fit the configured classifier on all data.
 
     Multi-label: thresholds from out-of-fold probabilities of a cross-validation with
     the folds of :func:`make_folds` (grouped by document where there are enough).
+    Where the features fit something on their training texts (a vocabulary and its IDF),
+    ``per_fold`` gives each fold features fitted on that fold's training rows alone, so
+    that no held-out row shapes the features its probability, and so its threshold, is
+    computed from.
     The thresholds are shrunk toward a common one by ``shrink`` (:func:`shrunk_thresholds`)
     and maximise ``measure`` per code (:func:`threshold_curve`).
     Single-label and one-code-or-none need no thresholds (the best code wins), so they
@@ -495,6 +500,10 @@ def fit_with_thresholds(X, Y, groups, *, config, seed: int, cv_folds: int, shrin
             never scored.
         sample_weight: ndarray of shape (n_rows,), the weight of each row of X as a
             training example (several coders' codes, see ``train --combine each``), or None.
+        per_fold: ``per_fold(splits)`` -> per split ``(X_fold, extra_fold)``: X_fold of
+            the shape of X with features fitted on that split's training rows (splits
+            index the rows of X), and the ``extra`` examples in its feature layout. None:
+            X and ``extra`` serve every fold (features that fit nothing on the rows).
     """
     Y = np.asarray(Y, dtype=bool)
     fit = fitter(X, Y, config=config, seed=seed, extra=extra, sample_weight=sample_weight)
@@ -502,7 +511,12 @@ def fit_with_thresholds(X, Y, groups, *, config, seed: int, cv_folds: int, shrin
     if config.labels != "multi":
         return fit(everything)
     folds = make_folds(groups, Y, cv_folds, seed=seed).splits
-    P = out_of_fold(fit, X, Y.shape[1], folds)
+    if per_fold is None:
+        P = out_of_fold(fit, X, Y.shape[1], folds)
+    else:
+        P = np.full(Y.shape, np.nan)
+        for (train, test), (Xf, extra_f) in zip(folds, per_fold(folds)):
+            P[test] = fitter(Xf, Y, config=config, seed=seed, extra=extra_f, sample_weight=sample_weight)(train).predict_proba(Xf[test])
     model = fit(everything)
     if folds:
         model.thresholds_ = shrunk_thresholds(Y, P, shrink, measure)

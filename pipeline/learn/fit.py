@@ -308,14 +308,21 @@ def fold_features(config: RunConfig, data: TrainingSet, splits, embedded=None) -
         splits: ``(train_indices, test_indices)`` per fold, indices into ``data.segments``.
         embedded: As for :func:`features_for`.
     """
+    return list(each_fold_features(config, data, splits, embedded))
+
+
+def each_fold_features(config: RunConfig, data: TrainingSet, splits, embedded=None):
+    """:func:`fold_features` one fold at a time (a generator), so that only one fold's
+    feature matrix is held at once."""
     if not fits_on_rows(config):
         embedder, featurizer, X = features_for(config, data, np.arange(len(data.segments)), embedded)
-        return [(X, codebook_examples(config, data.codebook, embedder, featurizer))] * len(splits)
-    out = []
+        shared = (X, codebook_examples(config, data.codebook, embedder, featurizer))
+        for _ in splits:
+            yield shared
+        return
     for train, _ in splits:
         embedder, featurizer, X = features_for(config, data, train, embedded)
-        out.append((X, codebook_examples(config, data.codebook, embedder, featurizer)))
-    return out
+        yield X, codebook_examples(config, data.codebook, embedder, featurizer)
 
 
 def codebook_examples(config: RunConfig, codebook: Codebook, embedder, featurizer):
@@ -360,11 +367,26 @@ def fit_classifier(config: RunConfig, data: TrainingSet, train_rows: np.ndarray,
     """The whole training procedure on ``train_rows`` of ``data`` — the one path that
     ``train``, the cross-validation and the benchmarks share.
 
+    The thresholds are chosen on inner folds of ``train_rows``; where the features fit
+    something on their training texts (:func:`fits_on_rows`), each inner fold fits its
+    own on its training rows (:func:`each_fold_features`), as the selection does, so that
+    no inner held-out segment shapes the vocabulary that scores it.
+
     Returns:
         ``(embedder, featurizer, classifier, X)`` with X the feature matrix of all codable
         segments of ``data`` (n_segments, n_features).
     """
+    train_rows = np.asarray(train_rows, dtype=int)
+    if embedded is None and not make_embedder(config.embedder, cache=False).trainable:
+        # A pretrained encoder's embeddings fit nothing: computed once for every fold.
+        embedded = embed_segments(make_embedder(config.embedder), data.all_segments, context=Featurizer(config.features).context)
     embedder, featurizer, X = features_for(config, data, train_rows, embedded)
+
+    def per_fold(splits):
+        inner = [(train_rows[a], train_rows[b]) for a, b in splits]
+        for Xf, extra in each_fold_features(config, data, inner, embedded):
+            yield Xf[train_rows], extra
+
     classifier = fit_with_thresholds(
         X[train_rows],
         data.Y[train_rows],
@@ -376,6 +398,7 @@ def fit_classifier(config: RunConfig, data: TrainingSet, train_rows: np.ndarray,
         extra=codebook_examples(config, data.codebook, embedder, featurizer),
         measure=config.training.threshold_measure,
         sample_weight=None if data.weights is None else data.weights[train_rows],
+        per_fold=per_fold if fits_on_rows(config) else None,
     )
     return embedder, featurizer, classifier, X
 

@@ -26,7 +26,6 @@ uncached embedder after start-up. The peer's throughput is its test set's.
 from __future__ import annotations
 
 import csv
-import json
 import multiprocessing
 import os
 import platform
@@ -428,13 +427,16 @@ def markdown_table(report: dict) -> str:
 
 
 def write_report(report: dict, out_dir: str | Path, *, markdown=None) -> tuple[Path, Path]:
-    """Write OUT/benchmark.json and OUT/benchmark.md (atomically); ``markdown`` renders
-    the report as Markdown (default: this benchmark's :func:`markdown_table`)."""
+    """Write OUT/benchmark.json (a record: the figures with the command, commit and
+    package versions that made them, :func:`pipeline.core.records.write_record`) and
+    OUT/benchmark.md (atomically); ``markdown`` renders the report as Markdown (default:
+    this benchmark's :func:`markdown_table`)."""
     from pipeline.core.io import atomic_write_text
+    from pipeline.core.records import write_record
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     js, md = out_dir / "benchmark.json", out_dir / "benchmark.md"
-    atomic_write_text(js, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    write_record(js, report)
     atomic_write_text(md, (markdown or markdown_table)(report))
     return js, md

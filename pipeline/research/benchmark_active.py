@@ -22,7 +22,6 @@ round costs one classifier fit, not a re-featurisation; both arms share this.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import time
@@ -369,12 +368,15 @@ def markdown_table(report: dict) -> str:
 
 
 def write_report(report: dict, out_dir: str | Path) -> Path:
+    """OUT/active.json (a record: the figures with the command, commit and package
+    versions that made them), OUT/active.md and, with curves, OUT/active.svg."""
     from pipeline.core.io import atomic_write_text
+    from pipeline.core.records import write_record
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "active.json"
-    atomic_write_text(path, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    write_record(path, report)
     atomic_write_text(out_dir / "active.md", markdown_table(report))
     if any(c in report for c in ("manifesto", "sample")):
         atomic_write_text(out_dir / "active.svg", svg_plot(report))
