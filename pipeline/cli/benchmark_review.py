@@ -36,7 +36,9 @@ def review(
 
     from pipeline.review.serve import prepare
     from pipeline.review.server import create_app
-    from pipeline.review.simulate import markdown_simulation, researcher_codes, simulate, write_record
+    from pipeline.core.records import write_record
+    from pipeline.research.figures import render
+    from pipeline.review.simulate import researcher_codes, simulate
 
     queues = queue or ["document", "suggest"]
     bad = [q for q in queues if q not in ("document", "suggest")]
@@ -44,8 +46,7 @@ def review(
         raise typer.BadParameter(f"{', '.join(bad)} unknown; choose document or suggest.", param_hint="--queue")
     check_output_path(out, kind="folder", option="--out")
     out.mkdir(parents=True, exist_ok=True)
-    record = {"command": "autocode benchmark review " + " ".join(f"--queue {q}" for q in queues)
-              + f" --decisions {decisions} --coder {coder} --retrain-every {retrain_every}", "runs": []}
+    record: dict = {"runs": []}
     for q in queues:
         folder = out / f"project-{q}"
         if folder.exists():
@@ -63,8 +64,8 @@ def review(
             project.close()
         record["runs"].append(run)
         note(f"{q}: " + "; ".join(f"{b['decisions']}: {b['accepted_unchanged']:.0%} unchanged, {b['changes']:.2f} changes" for b in run["blocks"]))
-    write_record(out / "review-simulation.json", record)
-    (out / "review-simulation.md").write_text(markdown_simulation(record), encoding="utf-8")
+    record = write_record(out / "review-simulation.json", record)
+    (out / "review-simulation.md").write_text(render(record, "review-simulation"), encoding="utf-8")
     typer.echo(str(out / "review-simulation.md"))
 
 
@@ -87,14 +88,15 @@ def review_speed(
     from pipeline.core.config import load_config
     from pipeline.review import worker
     from pipeline.review.serve import prepare
-    from pipeline.review.simulate import write_record
-    from pipeline.review.speed import build_texts, markdown_speed, measure
+    from pipeline.core.records import write_record
+    from pipeline.research.figures import render
+    from pipeline.review.speed import build_texts, measure
 
     check_output_path(out, kind="folder", option="--out")
     folder = out / "project"
     if folder.exists():
         raise typer.BadParameter(f"{folder} exists: give a new --out folder.", param_hint="--out")
-    record: dict = {"command": f"autocode benchmark review-speed --documents {documents} --segments {segments} --decisions {decisions}"}
+    record: dict = {}
     start = time.perf_counter()
     texts = build_texts(corpus / "transcripts", out / "texts", documents=documents, segments=segments, config=load_config(None))
     done = prepare(folder, texts=texts)
@@ -110,8 +112,8 @@ def review_speed(
          f"({record['project']['codable_segments']} codable); measuring")
     chromium = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
     record.update(measure(folder, decisions=decisions, chromium=chromium))
-    write_record(out / "review-speed.json", record)
-    (out / "review-speed.md").write_text(markdown_speed(record), encoding="utf-8")
+    record = write_record(out / "review-speed.json", record)
+    (out / "review-speed.md").write_text(render(record, "review-speed"), encoding="utf-8")
     note(json.dumps({k: v for k, v in record.items() if k != "packages"}))
     typer.echo(str(out / "review-speed.json"))
 

@@ -91,10 +91,47 @@ def _registers(record: dict) -> str:
 
 
 #: Kind of table -> the function that renders it from a record: each benchmark's own
+def _review_simulation(record: dict) -> str:
+    """``autocode benchmark review``: one row per order and block of decisions."""
+    lines = [
+        "| order | decisions | proposals accepted unchanged | code changes per segment | without proposals: unchanged "
+        "| without proposals: changes |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for run in record["runs"]:
+        for b in run["blocks"]:
+            lines.append(f"| {run['queue']} | {b['decisions']} | {b['accepted_unchanged']:.1%} | {b['changes']:.2f} | "
+                         f"{b['unchanged_without']:.1%} | {b['changes_without']:.2f} |")
+    return "\n".join(lines)
+
+
+def _review_speed(record: dict) -> str:
+    """``autocode benchmark review-speed``: start-up and answer times, median and p95."""
+    p = record["project"]
+    rows = [
+        (f"project: {p['documents']} transcripts, {p['segments']:,} segments ({p['codable_segments']:,} codable)", "", ""),
+        ("start-up until the address is printed (second start)", f"{record['startup_warm_s']:.2f} s", ""),
+        ("coding the whole project with the shipped model", f"{p['coded_s']:.1f} s", ""),
+    ]
+    for queue in ("document", "suggest"):
+        h = record[f"http_{queue}"]
+        rows.append((f"HTTP, queue {queue}: a decision answered with the next segment",
+                     f"{h['decision_and_next']['median_ms']:.1f} ms", f"{h['decision_and_next']['p95_ms']:.1f} ms"))
+        rows.append((f"HTTP, queue {queue}: `GET /api/next`", f"{h['next']['median_ms']:.1f} ms", f"{h['next']['p95_ms']:.1f} ms"))
+    b = record.get("browser_document")
+    if b:
+        rows.append(("Chromium: a decision until the next segment is shown, measured in the page",
+                     f"{b['in_page']['median_ms']:.1f} ms", f"{b['in_page']['p95_ms']:.1f} ms"))
+        rows.append(("Chromium: Enter until the next segment is found, seen from Playwright (its round trips included)",
+                     f"{b['from_outside']['median_ms']:.1f} ms", f"{b['from_outside']['p95_ms']:.1f} ms"))
+    return "\n".join(["| what | median | p95 |", "|---|---:|---:|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+
+
 #: summary table, as its command prints it, and ``registers``, the register-transfer
 #: figures in brief.
 TABLES: dict[str, Callable[[dict], str]] = {
     "transfer": _transfer, "registers": _registers, "manifesto": _manifesto, "germeval": _germeval,
+    "review-simulation": _review_simulation, "review-speed": _review_speed,
 }
 
 

@@ -17,7 +17,6 @@ coding the same segments without proposals would take (every code added by hand)
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -121,32 +120,3 @@ def next_latency(client, *, coder: str, queue: str, n: int) -> dict:
         return {"median_ms": round(1000 * float(np.median(xs)), 1), "p95_ms": round(1000 * float(np.percentile(xs, 95)), 1), "n": len(xs)} if xs else {}
 
     return {"decision_and_next": ms(post), "next": ms(get)}
-
-
-def write_record(path: str | Path, record: dict) -> None:
-    """Write a benchmark record with what made it: the package versions and the commit."""
-    import subprocess
-
-    from pipeline.core.io import atomic_write_text
-    from pipeline.learn.model import package_versions
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                                cwd=Path(__file__).parent).stdout.strip() or None
-    except OSError:
-        commit = None
-    record = {**record, "commit": commit, "packages": package_versions()}
-    atomic_write_text(path, json.dumps(record, ensure_ascii=False, indent=1) + "\n")
-
-
-def markdown_simulation(record: dict) -> str:
-    """The simulation's table: one row per order and block of decisions."""
-    lines = [
-        "| order | decisions | proposals accepted unchanged | code changes per segment | without proposals: unchanged | without proposals: changes |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    for run in record["runs"]:
-        for b in run["blocks"]:
-            lines.append(f"| {run['queue']} | {b['decisions']} | {b['accepted_unchanged']:.1%} | {b['changes']:.2f} | "
-                         f"{b['unchanged_without']:.1%} | {b['changes_without']:.2f} |")
-    return "\n".join(lines) + "\n\n" + f"Command: `{record['command']}`\n"

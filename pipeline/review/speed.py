@@ -111,27 +111,3 @@ def measure(folder: Path, *, decisions: int, chromium: str | None) -> dict:
         proc.terminate()
         proc.wait(timeout=30)
     return out
-
-
-def markdown_speed(record: dict) -> str:
-    """The speed record as the table docs/review.md shows."""
-    p = record["project"]
-    rows = [
-        ("start-up until the address is printed (second start)", f"{record['startup_warm_s']:.2f} s", ""),
-        ("coding the whole project with the shipped model (embeddings cached after the first of each text)", f"{p['coded_s']:.1f} s", ""),
-    ]
-    for queue in ("document", "suggest"):
-        h = record[f"http_{queue}"]
-        rows.append((f"HTTP, queue {queue}: a decision answered with the next segment",
-                     f"{h['decision_and_next']['median_ms']:.1f} ms", f"{h['decision_and_next']['p95_ms']:.1f} ms"))
-        rows.append((f"HTTP, queue {queue}: `GET /api/next`", f"{h['next']['median_ms']:.1f} ms", f"{h['next']['p95_ms']:.1f} ms"))
-    b = record.get("browser_document")
-    if b:
-        rows.append(("Chromium: Enter until the next segment is shown, measured in the page", f"{b['in_page']['median_ms']:.1f} ms",
-                     f"{b['in_page']['p95_ms']:.1f} ms"))
-        rows.append(("Chromium: the same seen from Playwright (its remote-control round trips included)",
-                     f"{b['from_outside']['median_ms']:.1f} ms", f"{b['from_outside']['p95_ms']:.1f} ms"))
-    lines = [f"Project: {p['documents']} transcripts, {p['segments']:,} segments ({p['codable_segments']:,} codable).", "",
-             "| what | median | p95 |", "|---|---:|---:|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    return "\n".join(lines) + f"\n\nCommand: `{record['command']}`\n"
