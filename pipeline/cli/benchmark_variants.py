@@ -1,0 +1,35 @@
+"""``autocode benchmark variants``: how much configuration selection is worth (docs/model-selection.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from pipeline.cli._app import note, reports_errors
+from pipeline.cli.benchmark import benchmark_app
+from pipeline.core.io import check_output_path
+
+
+@benchmark_app.command()
+@reports_errors
+def variants(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The JSON record to write (e.g. benchmarks/results/variants.json).", metavar="FILE")],
+    corpus: Annotated[Path, typer.Option(help="Corpus folder with the interviews' codings.jsonl and literature/codings.jsonl.", metavar="FOLDER")] = Path("corpus"),
+    variant: Annotated[Optional[list[str]], typer.Option(help="selection, hybrid, hybrid+fast, fixed:default or fixed:hybrid (repeatable; default: all).", metavar="NAME")] = None,
+    transfer: Annotated[bool, typer.Option("--transfer/--no-transfer", help="Also train each variant on one register and code the other, both directions.")] = False,
+) -> None:
+    """Selection variants under nested cross-validation on both registers of the sample
+    corpus together: each outer fold runs the variant's selection on its training part.
+    Writes micro- and macro-F1 with the fold-to-fold standard error, and each variant's
+    paired difference to the best."""
+    from pipeline.research.variants import VARIANTS, run_variants
+
+    check_output_path(out, kind="file", option="--out")
+    chosen = tuple(variant or VARIANTS)
+    unknown = [v for v in chosen if v not in VARIANTS]
+    if unknown:
+        raise typer.BadParameter(f"expected one of {', '.join(VARIANTS)}, found {', '.join(unknown)}.", param_hint="--variant")
+    run_variants(corpus, out, variants=chosen, transfer=transfer, progress=note)
+    note(f"wrote {out} and {out.with_suffix('.md')}")
