@@ -18,6 +18,7 @@ def variants(
     out: Annotated[Path, typer.Option("--out", "-o", help="The JSON record to write (e.g. benchmarks/results/variants.json).", metavar="FILE")],
     corpus: Annotated[Path, typer.Option(help="Corpus folder with the interviews' codings.jsonl and literature/codings.jsonl.", metavar="FOLDER")] = Path("corpus"),
     variant: Annotated[Optional[list[str]], typer.Option(help="selection, hybrid, hybrid+fast, fixed:default or fixed:hybrid (repeatable; default: all).", metavar="NAME")] = None,
+    nested: Annotated[bool, typer.Option("--nested/--no-nested", help="The nested cross-validation on both registers together (the slow part).")] = True,
     transfer: Annotated[bool, typer.Option("--transfer/--no-transfer", help="Also train each variant on one register and code the other, both directions.")] = False,
 ) -> None:
     """Selection variants under nested cross-validation on both registers of the sample
@@ -28,8 +29,10 @@ def variants(
 
     check_output_path(out, kind="file", option="--out")
     chosen = tuple(variant or VARIANTS)
+    if not (nested or transfer):
+        raise typer.BadParameter("--no-nested without --transfer measures nothing; give --transfer or leave out --no-nested.", param_hint="--nested")
     unknown = [v for v in chosen if v not in VARIANTS]
     if unknown:
         raise typer.BadParameter(f"expected one of {', '.join(VARIANTS)}, found {', '.join(unknown)}.", param_hint="--variant")
-    run_variants(corpus, out, variants=chosen, transfer=transfer, progress=note)
+    run_variants(corpus, out, variants=chosen, nested=nested, transfer=transfer, progress=note)
     note(f"wrote {out} and {out.with_suffix('.md')}")

@@ -182,11 +182,12 @@ def record_header(command: Sequence[str]) -> dict:
 def markdown_variants(record: dict) -> str:
     """The record's table: a row per variant, pooled figures ± fold-to-fold standard
     error and the paired difference to the best."""
-    nested = record["nested"]
-    lines = [f"# Selection variants, nested ({nested['folds']}; {record['data']})", "",
-             f"`{record['command']}` at {record['commit'] or 'an unknown commit'}", "",
-             "| variant | micro-F1 ± SE | macro-F1 ± SE | micro vs best ± SE | macro vs best ± SE | seconds |",
-             "|---|---:|---:|---:|---:|---:|"]
+    nested = record.get("nested", {"variants": {}})
+    lines = [f"# Selection variants ({nested.get('folds', 'transfer only')}; {record['data']})", "",
+             f"`{record['command']}` at {record['commit'] or 'an unknown commit'}", ""]
+    if nested["variants"]:
+        lines += ["| variant | micro-F1 ± SE | macro-F1 ± SE | micro vs best ± SE | macro vs best ± SE | seconds |",
+                  "|---|---:|---:|---:|---:|---:|"]
     for name, r in nested["variants"].items():
         vs = nested.get("vs_best", {}).get(name)
         diff = (f"{vs['micro_f1']['difference']:+.3f} ± {vs['micro_f1']['se']:.3f} | {vs['macro_f1']['difference']:+.3f} ± {vs['macro_f1']['se']:.3f}"
@@ -202,10 +203,11 @@ def markdown_variants(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, transfer: bool = False, progress: Callable[[str], None] | None = None) -> dict:
-    """:func:`compare_nested` on both registers of the sample corpus together (the default
-    configuration's segmentation and training procedure, the default coder of each
-    register), and with ``transfer`` :func:`transfer_variants`; the record is written to
+def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: bool = True, transfer: bool = False,
+                 progress: Callable[[str], None] | None = None) -> dict:
+    """With ``nested``, :func:`compare_nested` on both registers of the sample corpus
+    together (the default configuration's segmentation and training procedure, the default
+    coder of each register); with ``transfer``, :func:`transfer_variants`. The record is written to
     ``out`` (JSON) and beside it as Markdown after every variant, so a long run leaves
     what it finished."""
     import json
@@ -228,14 +230,17 @@ def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, transfer: b
 
     def save():
         atomic_write_text(out, json.dumps(record, ensure_ascii=False, indent=2) + "\n")
-        if "folds" in record["nested"]:
+        if "folds" in record.get("nested", {}) or record.get("transfer"):
             atomic_write_text(out.with_suffix(".md"), markdown_variants(record))
 
     def partial(name, row):
         record["nested"]["variants"][name] = row
         save()
 
-    record["nested"] = compare_nested(both, base=base, variants=variants, progress=progress, on_result=partial)
+    if nested:
+        record["nested"] = compare_nested(both, base=base, variants=variants, progress=progress, on_result=partial)
+    else:
+        del record["nested"]
     save()
     if transfer and len(names) == 2:
         record["transfer"] = transfer_variants(registers, base=base, variants=variants, progress=progress)
