@@ -19,6 +19,7 @@ def variants(
     corpus: Annotated[Path, typer.Option(help="Corpus folder with the interviews' codings.jsonl and literature/codings.jsonl.", metavar="FOLDER")] = Path("corpus"),
     variant: Annotated[Optional[list[str]], typer.Option(help="selection, hybrid, hybrid+fast, fixed:default or fixed:hybrid (repeatable; default: all).", metavar="NAME")] = None,
     nested: Annotated[bool, typer.Option("--nested/--no-nested", help="The nested cross-validation on both registers together (the slow part).")] = True,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep the nested rows of an interrupted run's record at --out (same data) and measure only the variants it lacks.")] = False,
     transfer: Annotated[bool, typer.Option("--transfer/--no-transfer", help="Also train each variant on one register and code the other, both directions.")] = False,
 ) -> None:
     """Selection variants under nested cross-validation on both registers of the sample
@@ -34,5 +35,5 @@ def variants(
     unknown = [v for v in chosen if v not in VARIANTS]
     if unknown:
         raise typer.BadParameter(f"expected one of {', '.join(VARIANTS)}, found {', '.join(unknown)}.", param_hint="--variant")
-    run_variants(corpus, out, variants=chosen, nested=nested, transfer=transfer, progress=note)
+    run_variants(corpus, out, variants=chosen, nested=nested, transfer=transfer, resume=resume, progress=note)
     note(f"wrote {out} and {out.with_suffix('.md')}")

@@ -96,17 +96,22 @@ def compare_nested(
     measure: str = "micro",
     progress: Callable[[str], None] | None = None,
     on_result: Callable[[str, dict], None] | None = None,
+    done: dict | None = None,
 ) -> dict:
     """Every variant on the same outer folds of ``data`` (a
     :class:`pipeline.learn.fit.TrainingSet`): ``{name: figures}`` with
     :func:`fold_figures`, ``seconds``, and for a selection the candidates and
     ``chosen`` (:func:`chosen_counts`); then ``vs_best``: per variant the paired
-    difference to the variant with the best pooled figure of ``measure``."""
+    difference to the variant with the best pooled figure of ``measure``. ``done``: rows
+    measured before on the same folds (``{name: row}``), kept as they are."""
     say = progress or (lambda line: None)
     folds = make_folds(data.groups, data.Y, base.training.cv_folds, seed=base.training.seed)
     codes = data.codebook.leaf_ids
-    out: dict = {}
+    out: dict = dict(done or {})
     for name in variants:
+        if name in out:
+            say(f"variant {name}: kept from the earlier run")
+            continue
         clock = time.perf_counter()
         pool, ensemble = variant_pool(name, base, data.Y)
         say(f"variant {name}: " + ("one fixed configuration" if ensemble is None else f"{len(pool)} candidates"))
@@ -184,7 +189,8 @@ def markdown_variants(record: dict) -> str:
     error and the paired difference to the best."""
     nested = record.get("nested", {"variants": {}})
     lines = [f"# Selection variants ({nested.get('folds', 'transfer only')}; {record['data']})", "",
-             f"`{record['command']}` at {record['commit'] or 'an unknown commit'}", ""]
+             f"`{record['command']}` at {record['commit'] or 'an unknown commit'}"
+             + "".join(f"; {n} from an earlier run at {c[:7]}" for n, c in record.get("resumed", {}).items()), ""]
     if nested["variants"]:
         lines += ["| variant | micro-F1 ± SE | macro-F1 ± SE | micro vs best ± SE | macro vs best ± SE | seconds |",
                   "|---|---:|---:|---:|---:|---:|"]
@@ -204,12 +210,13 @@ def markdown_variants(record: dict) -> str:
 
 
 def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: bool = True, transfer: bool = False,
-                 progress: Callable[[str], None] | None = None) -> dict:
+                 resume: bool = False, progress: Callable[[str], None] | None = None) -> dict:
     """With ``nested``, :func:`compare_nested` on both registers of the sample corpus
     together (the default configuration's segmentation and training procedure, the default
     coder of each register); with ``transfer``, :func:`transfer_variants`. The record is written to
     ``out`` (JSON) and beside it as Markdown after every variant, so a long run leaves
-    what it finished."""
+    what it finished; with ``resume`` the nested rows of such a record at ``out`` (same
+    data) are kept, and ``resumed`` names the commit each came from."""
     import json
     import sys
 
@@ -237,8 +244,16 @@ def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: boo
         record["nested"]["variants"][name] = row
         save()
 
+    done = {}
+    if resume and out.is_file():
+        # An interrupted run's rows, where they were measured on the same data and folds.
+        earlier = json.loads(out.read_text(encoding="utf-8"))
+        if earlier.get("data") == record["data"]:
+            done = earlier.get("nested", {}).get("variants", {})
+            record["resumed"] = {name: earlier.get("resumed", {}).get(name, earlier["commit"]) for name in done}
+            record["nested"]["variants"].update(done)
     if nested:
-        record["nested"] = compare_nested(both, base=base, variants=variants, progress=progress, on_result=partial)
+        record["nested"] = compare_nested(both, base=base, variants=variants, progress=progress, on_result=partial, done=done)
     else:
         del record["nested"]
     save()
