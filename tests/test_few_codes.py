@@ -66,23 +66,3 @@ def test_evaluate_on_the_keyword_files_scores_the_nested_selection_at_least_095(
     coded = [c for c, r in cv["per_code"].items() if r["support"]]
     assert sorted(coded) == ["HEM-FINANZEN", "HEM-SPRACHE-KULTUR", "MOT-EUROPA", "MOT-MARKT"]
 
-
-def test_variant_figures_carry_the_fold_to_fold_standard_error_and_the_paired_difference():
-    from pipeline.research.variants import fold_figures, paired
-
-    Y = np.array([[1, 0], [0, 1], [1, 0], [0, 1], [1, 1], [0, 0]], dtype=bool)
-    splits = [(np.array([2, 3, 4, 5]), np.array([0, 1])), (np.array([0, 1, 4, 5]), np.array([2, 3])), (np.array([0, 1, 2, 3]), np.array([4, 5]))]
-    perfect, wrong = fold_figures(Y, Y.copy(), splits, ("A", "B")), Y.copy()
-    wrong[2:4] = ~wrong[2:4]  # the second fold all wrong: its F1 is 0
-    half = fold_figures(Y, wrong, splits, ("A", "B"))
-    assert perfect["micro_f1"] == 1.0 and perfect["se_micro_f1"] == 0.0
-    assert [f["micro_f1"] for f in half["per_fold"]] == [1.0, 0.0, 1.0]
-    assert half["se_micro_f1"] == pytest.approx(np.std([1, 0, 1], ddof=1) / np.sqrt(3), abs=1e-4)
-    assert paired(half, perfect, "micro_f1") == pytest.approx((-1 / 3, np.std([0, -1, 0], ddof=1) / np.sqrt(3)), abs=1e-4)
-
-
-def test_benchmark_variants_names_the_variants_it_knows(tmp_path):
-    result = runner.invoke(app, ["benchmark", "variants", "--out", str(tmp_path / "v.json"), "--variant", "hybrid+slow"])
-    assert result.exit_code != 0
-    assert "expected one of selection, hybrid, hybrid+fast, fixed:default, fixed:hybrid, found hybrid+slow" in result.output
-    assert not (tmp_path / "v.json").exists()
