@@ -31,7 +31,8 @@ def test_variant_figures_carry_the_fold_to_fold_standard_error_and_the_paired_di
 def test_benchmark_variants_names_the_variants_it_knows(tmp_path):
     result = runner.invoke(app, ["benchmark", "variants", "--out", str(tmp_path / "v.json"), "--variant", "hybrid+slow"])
     assert result.exit_code != 0
-    assert "expected one of selection, hybrid, hybrid+fast, fixed:default, fixed:hybrid, found hybrid+slow" in result.output
+    assert "expected one of selection, hybrid, hybrid+fast, fixed:default, fixed:hybrid, or fixed:FAMILY@C" in result.output
+    assert "found hybrid+slow" in result.output
     assert not (tmp_path / "v.json").exists()
 
 
@@ -62,3 +63,15 @@ def test_benchmark_variants_resume_keeps_the_rows_of_an_interrupted_run(repo, tm
     assert record["nested"]["best"] == "hybrid" and record["nested"]["folds"] == "5 folds grouped by document"
     assert record["nested"]["vs_best"]["fixed:default"]["micro_f1"] == {"difference": -0.08, "se": 0.02}
     assert "fixed:default from an earlier run at abc1234" in out.with_suffix(".md").read_text(encoding="utf-8")
+
+
+def test_a_fixed_variant_takes_its_family_at_the_c_named():
+    from pipeline.core.config import load_config
+    from pipeline.research.variants import known, variant_pool
+
+    base = load_config(None)
+    config, ensemble = variant_pool("fixed:hybrid@30", base, np.zeros((2, 1), dtype=bool))
+    assert ensemble is None and config.classifier.C == 30.0 and config.features.lexical
+    assert variant_pool("fixed:hybrid", base, np.zeros((2, 1), dtype=bool))[0].classifier.C == 1.0
+    assert variant_pool("fixed:default", base, np.zeros((2, 1), dtype=bool))[0] == base
+    assert known("fixed:fast@3") and not known("fixed:fast@") and not known("fixed:fast@x") and not known("fixed:words@1")

@@ -18,7 +18,8 @@ Variants (:data:`VARIANTS`):
 * ``hybrid+fast``: the same, and the fast preset (USE beside the n-grams) over the same
   grid as a second family, per code;
 * ``fixed:default`` and ``fixed:hybrid``: the shipped configuration and the hybrid at
-  C=1, no selection.
+  C=1, no selection; ``fixed:FAMILY@C`` a family of
+  :func:`pipeline.learn.select.presets` at another C.
 """
 
 from __future__ import annotations
@@ -51,12 +52,25 @@ def variant_pool(name: str, base: RunConfig, Y: np.ndarray):
         return candidates(base, families=("hybrid",), grids={"hybrid": WIDE_C}), False
     if name == "hybrid+fast":
         return candidates(base, families=("hybrid", "fast"), grids={"hybrid": WIDE_C, "fast": WIDE_C}), False
-    if name == "fixed:default":
-        return presets(base)["default"], None
-    if name == "fixed:hybrid":
-        hybrid = presets(base)["hybrid"]
-        return replace(hybrid, classifier=replace(hybrid.classifier, C=1.0)), None
-    raise ValueError(f"unknown variant {name!r}; expected one of {', '.join(VARIANTS)}")
+    family, _, C = name.removeprefix("fixed:").partition("@")
+    if name.startswith("fixed:") and family in ("default", "hybrid", "fast"):
+        config = presets(base)[family]
+        if C or family == "hybrid":
+            config = replace(config, classifier=replace(config.classifier, C=float(C or 1.0)))
+        return config, None
+    raise ValueError(f"unknown variant {name!r}; expected one of {', '.join(VARIANTS)} (fixed:FAMILY@C for another C)")
+
+
+def known(name: str) -> bool:
+    """Whether ``name`` is a variant :func:`variant_pool` knows: one of :data:`VARIANTS`, or
+    ``fixed:FAMILY@C`` (default, fast or hybrid at a positive C)."""
+    if name in VARIANTS:
+        return True
+    family, at, C = name.removeprefix("fixed:").partition("@")
+    try:
+        return name.startswith("fixed:") and family in ("default", "hybrid", "fast") and bool(at) and float(C) > 0
+    except ValueError:
+        return False
 
 
 def fold_figures(Y: np.ndarray, pred: np.ndarray, splits, codes: Sequence[str]) -> dict:
