@@ -228,6 +228,9 @@ def _selection_lines(sel: dict, thin: set[str]) -> list[str]:
         lines.append(f"| **chosen** | {ch['micro_f1']:.3f} | {ch['macro_f1']:.3f} | " + " | ".join(cell(ch, k) for k in codes) + " | |")
     lines += ["", "Choice per code: " + ", ".join(f"{k} → {v}" for k, v in sel.get("per_code", {}).items()) + ".",
               "The chosen row is optimistic: the choice was made on these figures."]
+    if "margin" in sel:
+        lines.append(f"Ties: the candidate listed first among equal figures is kept; another takes a code over only with an F1 at least "
+                     f"{sel['margin']:g} higher, and the mean of two replaces the best single candidate only with a lead of {sel['margin']:g}.")
     if thin & set(codes):
         lines.append("–: too few hand-coded examples to say; the choice for these codes rests on a handful of segments "
                      "and is close to arbitrary.")

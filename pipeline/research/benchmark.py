@@ -234,7 +234,7 @@ def fit_autocode(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray,
         docs = {segments[i].transcript for i in rows}
         coded = [s for s in segments if s.transcript in docs]
         by_id = code_documents(model, coded)
-        return np.array([by_id[segments[i].id][0] for i in rows]), len(coded)
+        return np.array([by_id[segments[i].transcript, segments[i].id][0] for i in rows]), len(coded)
 
     return model, predict
 

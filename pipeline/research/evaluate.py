@@ -31,14 +31,15 @@ from pipeline.learn.cv import fit_predict, cv_figures, shared_embeddings, per_co
 from pipeline.learn.select import MEASURES, Candidate, default_pool, presets, train_selected
 
 
-def code_documents(model, segments) -> dict[str, list[str]]:
-    """Segment id -> the codes ``autocode classify`` gives it: each document of ``segments``
-    (their ``transcript``; each in order) coded whole, so that context features read every
-    segment's neighbours."""
+def code_documents(model, segments) -> dict[tuple[str, str], list[str]]:
+    """(document, segment id) -> the codes ``autocode classify`` gives it: each document of
+    ``segments`` (their ``transcript``; each in order) coded whole, so that context features
+    read every segment's neighbours. Keyed by the document too, since unit files number
+    their units from 1 in every document."""
     by_doc: dict[str, list] = {}
     for seg in segments:
         by_doc.setdefault(seg.transcript, []).append(seg)
-    return {r["id"]: r["codes"] for segs in by_doc.values() for r in model.code_segments(segs)}
+    return {(doc, r["id"]): r["codes"] for doc, segs in by_doc.items() for r in model.code_segments(segs)}
 
 
 def predict_matrix(model, data) -> np.ndarray:
@@ -49,7 +50,7 @@ def predict_matrix(model, data) -> np.ndarray:
     by_id = code_documents(model, data.all_segments)
     out = np.zeros(data.Y.shape, dtype=bool)
     for i, seg in enumerate(data.segments):
-        for code in by_id[seg.id]:
+        for code in by_id[seg.transcript, seg.id]:
             out[i, codes[code]] = True
     return out
 
