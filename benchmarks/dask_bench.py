@@ -110,8 +110,8 @@ def overhead(client, n_latency: int = 200, n_rate: int = 4000) -> tuple[float, f
 
 def writer_ceiling(client, sample: Path, out: Path, *, chunks: int = 60) -> float:
     """Segments per second the client receives (finished JSONL from workers) and writes."""
-    from pipeline.run.batch import CHUNK
     from pipeline.core.io import atomic_open
+    from pipeline.run.batch import CHUNK
 
     lines = sum(1 for _ in open(sample, encoding="utf-8"))
     per_chunk = min(CHUNK, lines)
@@ -130,8 +130,8 @@ def cache_ceiling(folder: Path, *, batches: int = 8) -> float:
     """512-d vectors per second one writer stores in the SQLite embedding cache."""
     import numpy as np
 
-    from pipeline.run.batch import CHUNK
     from pipeline.learn.embed import EmbeddingCache
+    from pipeline.run.batch import CHUNK
 
     cache = EmbeddingCache(folder / "embeddings.sqlite")
     rng = np.random.default_rng(0)
@@ -159,10 +159,10 @@ def fmt_hours(seconds: float) -> str:
 
 def run_single(files: list[Path], model_dir: str, out: Path, label: str) -> tuple[int, float, float]:
     """(segments, seconds, CPU seconds) of ``classify_files`` after loading and warming up."""
-    from pipeline.run.batch import classify_files
-    from pipeline.learn.model import load_model
-    from pipeline.text.segment import segment_transcript
     from pipeline.core.types import Transcript
+    from pipeline.learn.model import load_model
+    from pipeline.run.batch import classify_files
+    from pipeline.text.segment import segment_transcript
 
     t0 = time.perf_counter()
     model = load_model(model_dir)
@@ -247,8 +247,8 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="also write the projection (Markdown) to this file")
     args = parser.parse_args()
 
-    from pipeline.run.distributed import cluster_client
     from pipeline.learn.model import load_model
+    from pipeline.run.distributed import cluster_client
 
     tmp = Path(tempfile.mkdtemp(prefix="dask-bench-"))
     fig: dict[str, float] = {}

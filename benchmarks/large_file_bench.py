@@ -94,8 +94,8 @@ def make_transcript(path: Path, megabytes: float, *, seed: int = 0) -> int:
 
 
 def run_one(megabytes: float, model_dir: str, keep: Path | None) -> dict:
-    from pipeline.run.batch import classify_files
     from pipeline.learn.model import load_model
+    from pipeline.run.batch import classify_files
 
     work = Path(tempfile.mkdtemp(prefix="autocode-large-"))
     source = (keep or work) / f"interview_{megabytes:g}mb.txt"

@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core.codebook import load_codebook
-from pipeline.text.codings import read_hand_codes
 from pipeline.core.config import load_config
 from pipeline.defaults import codebook_path
 from pipeline.learn.cv import cross_validated_predictions, per_code_scores
 from pipeline.learn.fit import build_training_set
+from pipeline.text.codings import read_hand_codes
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = (("A alone", ("A",), "each"), ("B alone", ("B",), "each"), ("each", ("A", "B"), "each"),

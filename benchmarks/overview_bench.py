@@ -56,8 +56,8 @@ PROBE = """<script>
 
 def sample_sentences() -> list[tuple[str, str, str]]:
     """(speaker, role, text) of every segment of the sample corpus, default segmentation."""
-    from pipeline.text.ingest import read_transcript
     from pipeline.core.config import SegmentConfig
+    from pipeline.text.ingest import read_transcript
     from pipeline.text.segment import iter_segments
 
     out = []
@@ -141,7 +141,13 @@ def main() -> None:
 
     from pipeline.cli._app import default_model_dir
     from pipeline.learn.model import load_model
-    from pipeline.reports.overview import build_overview, model_view, overview_inputs, render_overview, write_overview
+    from pipeline.reports.overview import (
+        build_overview,
+        model_view,
+        overview_inputs,
+        render_overview,
+        write_overview,
+    )
 
     work = Path(tempfile.mkdtemp(prefix="overview-bench-"))
     folder = args.keep or work / "out"

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import csv
-from collections import Counter
 import json
 import zipfile
+from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.research.active import MARKER_NAME, suggest, write_suggestions_csv, write_suggestions_qdpx
-from pipeline.research.evaluate import segments_needed
-from pipeline.learn.active_learning import get_strategy, select, uncertainty
-from dataclasses import replace
-
 from pipeline.cli import app
 from pipeline.core.config import config_from_dict
+from pipeline.learn.active_learning import get_strategy, select, uncertainty
+from pipeline.research.active import MARKER_NAME, suggest, write_suggestions_csv, write_suggestions_qdpx
+from pipeline.research.evaluate import segments_needed
 
 runner = CliRunner()
 CODES = ("MOT-MARKT", "HEM-FINANZEN")
@@ -360,8 +359,8 @@ def test_sample_task_reads_both_registers_with_document_folds(repo):
     excerpts, the shipped code system, folds that never split a document."""
     if not (repo / "corpus" / "literature" / "codings.jsonl").is_file():
         pytest.skip("the literature excerpts are not in this checkout")
-    from pipeline.research.benchmark_active import run_task, sample_task
     from pipeline.core.codebook import load_codebook
+    from pipeline.research.benchmark_active import run_task, sample_task
 
     config = config_from_dict({"embedder": {"name": "use-multilingual"}, "features": {"prototypes": 0.0},
                                "classifier": {"C": 1.0}, "training": {"codebook_examples": 0.0, "threshold_shrink": 0.0}})
@@ -400,9 +399,9 @@ def test_benchmark_keeps_the_curves_when_the_timing_round_fails(tmp_path, monkey
 def test_suggestion_scores_are_what_classify_gives_in_a_partly_coded_document(corpus):
     """With document centering, a pool document whose other segments were coded in an
     earlier round is still centered on all of it, as classify centers it."""
+    from pipeline.learn.train import train
     from pipeline.text.ingest import read_transcript
     from pipeline.text.segment import segment_transcript
-    from pipeline.learn.train import train
 
     config = config_from_dict(CONFIG)
     assert config.features.center > 0

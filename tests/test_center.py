@@ -9,8 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from pipeline.core.config import FeaturesConfig, config_from_dict
 from pipeline.learn.features import CENTER_PRIOR, Featurizer, center, document_stats
 from pipeline.learn.model import load_model, save_model
-
-from tests.test_features import CODEBOOK, DOCS, segments
+from tests.test_features import CODEBOOK, DOCS
 
 
 def _rows(seed=0, n=12, dim=8):
@@ -80,8 +79,8 @@ def _model(tmp_path, share):
     if share != 0.5:
         from dataclasses import replace
 
-        from pipeline.learn.fit import TrainingSet, features_for
         from pipeline.learn.classify import fit_with_thresholds
+        from pipeline.learn.fit import TrainingSet, features_for
         from pipeline.learn.model import Model
 
         config = config_from_dict({**model.config.to_dict(), "features": {**model.config.to_dict()["features"], "center": share}})

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -121,9 +120,9 @@ def mode(path: Path) -> int:
 def test_outputs_and_model_folders_follow_the_umask(tmp_path, mask, file_mode, dir_mode):
     from pipeline.core.codebook import Code, Codebook
     from pipeline.core.config import config_from_dict
-    from pipeline.learn.embed import make_embedder
-    from pipeline.learn.classify import MultiLabelLogReg
     from pipeline.core.io import atomic_write_text
+    from pipeline.learn.classify import MultiLabelLogReg
+    from pipeline.learn.embed import make_embedder
     from pipeline.learn.model import Model, save_model
 
     texts = ["Neue Kunden in Lyon.", "Das Geld fehlt.", "Kunden kaufen viel.", "Ohne Geld nichts."]
@@ -199,8 +198,9 @@ def test_input_formats_are_the_readers(command):
 
 
 def test_version_is_the_package_version():
-    import tomllib
     from importlib import metadata
+
+    import tomllib
 
     import pipeline
 
@@ -298,10 +298,10 @@ def write_keyword_project(tmp_path: Path) -> tuple[list[Path], Path, Path]:
 
 def test_evaluate_prints_the_figures_of_cross_validate(tmp_path):
     from pipeline.core.codebook import load_codebook
-    from pipeline.text.codings import read_hand_codes
     from pipeline.core.config import load_config
     from pipeline.learn.cv import cross_validate
     from pipeline.learn.fit import build_training_set
+    from pipeline.text.codings import read_hand_codes
 
     files, book_path, config_path = write_keyword_project(tmp_path)
     result = runner.invoke(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import REPO
 from typer.testing import CliRunner
 
-from pipeline.text import segment as segmentation
 from pipeline.cli import app
-
-from conftest import REPO
+from pipeline.text import segment as segmentation
 
 FALLBACK = "spaCy pipeline 'de_core_news_lg' is not installed"
 INTERVIEW = "I: Warum Frankreich?\n\nB: Wir wollten neue Kunden gewinnen. Das Geld fehlt uns aber.\n"
@@ -81,8 +80,9 @@ def test_suggest_warns_about_the_coders_once(tmp_path):
 
 def test_failures_csv_is_written_by_every_complete_run(tmp_path):
     """classify --help promises OUT/failures.csv: a header only when nothing failed."""
-    from pipeline.run.batch import BatchResult, FileResult, write_batch_reports
     from pathlib import Path
+
+    from pipeline.run.batch import BatchResult, FileResult, write_batch_reports
 
     ok = BatchResult([FileResult(Path("a.txt"), "done", segments=3)])
     write_batch_reports(ok, tmp_path, ["MOT-MARKT"])

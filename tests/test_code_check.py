@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import pytest
+from conftest import REPO, SAMPLE_DOCUMENTS
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.text.code_check import CodeCheckWarning, CodeUse, UnknownCodeError, check_codes, closest_code, edit_distance
 from pipeline.core.codebook import load_codebook
+from pipeline.text.code_check import (
+    CodeCheckWarning,
+    CodeUse,
+    UnknownCodeError,
+    check_codes,
+    closest_code,
+    edit_distance,
+)
 from pipeline.text.codings import read_hand_codes
-
-from conftest import REPO, SAMPLE_DOCUMENTS
 
 TEXT = "B: Wir wollten neue Kunden gewinnen. Das Geld fehlt. Die Sprache ist schwer. Wir lernen viel.\n"
 SENTENCES = ["Wir wollten neue Kunden gewinnen.", "Das Geld fehlt.", "Die Sprache ist schwer.", "Wir lernen viel."]
@@ -228,8 +233,8 @@ def test_export_lists_codes_outside_the_models_code_system(sample_classified, tm
 
 
 def test_code_system_of_outputs_is_the_models_while_it_is_the_one_they_were_coded_with(tmp_path, codebook):
-    from pipeline.text.code_check import code_system_of_outputs
     from pipeline.core.codebook import save_codebook
+    from pipeline.text.code_check import code_system_of_outputs
 
     model = tmp_path / "model"
     model.mkdir()

@@ -10,12 +10,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from pipeline import defaults
 from pipeline.cli import app
 from pipeline.core.codebook import load_codebook
-from pipeline.text.codings import read_hand_codes, segment_labels
-from pipeline import defaults
 from pipeline.core.config import RunConfig, load_config
 from pipeline.learn.model import load_model
+from pipeline.text.codings import read_hand_codes, segment_labels
 from pipeline.text.segment import segment_transcript
 
 runner = CliRunner()

@@ -27,6 +27,9 @@ from typer.testing import CliRunner
 pytest.importorskip("distributed")
 
 from pipeline.cli import app  # noqa: E402
+from pipeline.core.errors import ClusterError  # noqa: E402
+from pipeline.learn.embed import EmbeddingCache  # noqa: E402
+from pipeline.learn.model import Model, load_model  # noqa: E402
 from pipeline.run.batch import classify_files  # noqa: E402
 from pipeline.run.distributed import (  # noqa: E402
     ModelRef,
@@ -34,14 +37,10 @@ from pipeline.run.distributed import (  # noqa: E402
     classify_files_on_cluster,
     cluster_client,
     code_documents_on_cluster,
-    load_model_on_workers,
 )
-from pipeline.learn.embed import EmbeddingCache  # noqa: E402
-from tests.test_cli import UNITS  # noqa: E402  (the same tiny hand-coded units)
-from pipeline.core.errors import ClusterError  # noqa: E402
-from pipeline.learn.model import Model, load_model  # noqa: E402
 from pipeline.text.ingest import read_transcript  # noqa: E402
 from pipeline.text.segment import segment_transcript  # noqa: E402
+from tests.test_cli import UNITS  # noqa: E402  (the same tiny hand-coded units)
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT = 120  # seconds; a run that takes longer hangs, and fails the test instead of the suite
@@ -386,8 +385,9 @@ def test_a_worker_computes_a_documents_mean_once_for_all_its_batches(model, inpu
     """A centering model's batches need the whole document's mean; the batches of one
     document that a worker codes embed the document once between them, not once each."""
     assert model.centers
-    import pipeline.run.distributed as distributed
     from collections import OrderedDict
+
+    import pipeline.run.distributed as distributed
 
     monkeypatch.setattr(distributed, "_STATS", OrderedDict())  # nothing kept from earlier tests
     calls = []

@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.core.config import EmbedderConfig
 from pipeline.core.errors import ConfigError
-from pipeline.learn.embed import CachedEmbedder, EmbeddingCache, Embedder, make_embedder
+from pipeline.learn.embed import CachedEmbedder, Embedder, EmbeddingCache, make_embedder
 
 SENTENCES = [
     "Wir wollten neue Kunden in Frankreich gewinnen.",

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from test_select import _data, _pool
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -16,8 +17,12 @@ from pipeline.core.errors import ModelError
 from pipeline.learn.classify import make_folds
 from pipeline.learn.fit import TrainingSet
 from pipeline.learn.select import presets, train_selected
-from pipeline.research.evaluate import cross_validate_selected, predict_matrix, selected_cv_predictions, selection_settings
-from test_select import _data, _pool
+from pipeline.research.evaluate import (
+    cross_validate_selected,
+    predict_matrix,
+    selected_cv_predictions,
+    selection_settings,
+)
 
 runner = CliRunner()
 

@@ -153,7 +153,8 @@ def test_training_data_for_one_code_or_none_refuses_a_segment_with_two_codes(tmp
 def test_suggest_lets_no_code_compete_with_the_codes():
     """Active learning on a model of one code or none: "no code" (the share the scores
     leave) is one of the two best a segment hesitates between."""
-    from pipeline.learn.active_learning import select as pick, uncertainty
+    from pipeline.learn.active_learning import select as pick
+    from pipeline.learn.active_learning import uncertainty
 
     P = np.array([[0.45, 0.10], [0.90, 0.05], [0.02, 0.03]])  # "no code": 0.45, 0.05, 0.95
     U = uncertainty(P, single=True, none=True)

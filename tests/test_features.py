@@ -111,8 +111,8 @@ def test_config_refuses_svm_for_multi_label_and_short_windows():
 
 def context_model(tmp_path):
     """A single-label model with lexical and context features, trained on DOCS."""
-    from pipeline.learn.fit import features_for
     from pipeline.learn.classify import fit_with_thresholds
+    from pipeline.learn.fit import features_for
     from pipeline.learn.model import Model
 
     config = config_from_dict(
@@ -157,8 +157,8 @@ def test_code_stream_equals_whole_document_whatever_the_chunk(tmp_path, chunk):
 
 
 def test_single_label_training_refuses_segments_without_a_code(tmp_path):
-    from pipeline.text.codings import read_hand_codes
     from pipeline.learn.fit import build_training_set
+    from pipeline.text.codings import read_hand_codes
 
     path = tmp_path / "units.jsonl"
     path.write_text(
@@ -185,9 +185,9 @@ def keyword_training_set():
         texts = [
             (f"Unsere Kunden in {place} bestellen viel.", "MARKT"),
             (f"Neue Kunden aus {place} kamen dazu.", "MARKT"),
-            (f"Die Kunden dort wollen Sensoren.", "MARKT"),
+            ("Die Kunden dort wollen Sensoren.", "MARKT"),
             (f"Das Geld für Reisen nach {place} fehlt.", "FINANZEN"),
-            (f"Uns fehlt das Geld für Übersetzungen.", "FINANZEN"),
+            ("Uns fehlt das Geld für Übersetzungen.", "FINANZEN"),
             (f"Ohne Geld geht in {place} nichts.", "FINANZEN"),
             (f"Das Wetter in {place} war schön.", None),
             (f"Wir haben in {place} zu Mittag gegessen.", None),

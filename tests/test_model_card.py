@@ -10,12 +10,11 @@ import json
 import re
 from collections import Counter
 
+from conftest import REPO
 from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.learn.card import f1_interval
-
-from conftest import REPO
 
 DOC = "int06_ministerium"
 LEFT_OUT = "HEM-STRUKTUR"  # no example of it at all: the one cold start

@@ -6,11 +6,10 @@ import json
 
 import pytest
 import typer
+from conftest import REPO
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-
-from conftest import REPO
 
 CORPUS = REPO / "corpus"
 INTERVIEW = "I: Warum Frankreich?\n\nB: Wir wollten neue Kunden gewinnen. Das Geld fehlt uns aber.\n"

@@ -407,8 +407,8 @@ def test_overview_of_classified_transcripts_numbers_words_and_borderline(sample_
     """What a researcher read in the German overview of their classify output: segment
     numbers as in the ids, the default model's words under "Warum", and borderline lists
     that hold only scores near the threshold."""
-    from pipeline.learn.model import load_model
     from pipeline.defaults import model_dir
+    from pipeline.learn.model import load_model
     from pipeline.reports.overview import BORDER
 
     _, _, out = sample_classified

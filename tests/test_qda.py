@@ -299,8 +299,8 @@ def test_media_and_formatted_only_sources_are_skipped_with_reasons(tmp_path):
 
 def test_write_import_is_read_back_by_read_hand_codes(tmp_path):
     from pipeline.core.codebook import load_codebook
-    from pipeline.text.codings import read_hand_codes
     from pipeline.qda.importer import write_import
+    from pipeline.text.codings import read_hand_codes
 
     result = read_qdpx(make_qdpx(tmp_path / "p.qdpx", unit="utf16", origin="NVivo 14", bom=True))
     out = tmp_path / "imported"

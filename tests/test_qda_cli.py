@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import zipfile
 
-from typer.testing import CliRunner
-
-from pipeline.cli import app
 from test_qda import EXPECTED, make_qdpx
 from test_qda_export import make_classify_output
 from test_qda_safety import BILLION_LAUGHS, zip_with
+from typer.testing import CliRunner
+
+from pipeline.cli import app
 
 runner = CliRunner()
 

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from test_qda import EXPECTED, GUID, TEXT, covered, make_qdpx, program_position
 
 from pipeline.core.codebook import Code, Codebook, load_codebook, save_codebook
 from pipeline.core.errors import OutputError
@@ -17,7 +18,6 @@ from pipeline.qda.importer import write_import
 from pipeline.qda.offsets import OffsetConvention
 from pipeline.qda.qdc import read_qdc
 from pipeline.qda.refi import read_qdpx
-from test_qda import EXPECTED, GUID, TEXT, covered, make_qdpx, program_position
 
 SCHEMA = Path(__file__).resolve().parents[1] / ".." / "shared" / "refi-qda" / "Project-mrt2019.xsd"
 

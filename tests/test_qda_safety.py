@@ -6,12 +6,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from test_qda import make_qdpx
 
 from pipeline.core.errors import InputError
 from pipeline.qda.importer import write_import
 from pipeline.qda.refi import read_qdpx
 from pipeline.qda.safezip import SafeArchive, ZipLimits, unsafe_entry_reason
-from test_qda import make_qdpx
 
 MINIMAL_QDE = b'<?xml version="1.0" encoding="utf-8"?><Project xmlns="urn:QDA-XML:project:1.0" name="x"/>'
 

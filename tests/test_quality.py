@@ -12,7 +12,13 @@ from pipeline.core.codebook import Code, Codebook
 from pipeline.core.config import FeaturesConfig, config_from_dict
 from pipeline.core.errors import ConfigError
 from pipeline.core.types import Segment
-from pipeline.learn.classify import MultiLabelLogReg, SingleLabelLinear, best_thresholds, common_threshold, shrunk_thresholds
+from pipeline.learn.classify import (
+    MultiLabelLogReg,
+    SingleLabelLinear,
+    best_thresholds,
+    common_threshold,
+    shrunk_thresholds,
+)
 from pipeline.learn.features import Featurizer, code_texts
 
 runner = CliRunner()
@@ -206,13 +212,13 @@ def test_transfer_benchmark_predicts_what_train_and_classify_give(repo, tmp_path
         pytest.skip("the literature excerpts are not in this checkout")
     import yaml
 
-    from pipeline.research.benchmark_transfer import load_registers
-    from pipeline.research.evaluate import predict_matrix
     from pipeline.cli import app
     from pipeline.core.codebook import load_codebook
     from pipeline.core.config import load_config
     from pipeline.learn.model import load_model
     from pipeline.learn.train import train_on
+    from pipeline.research.benchmark_transfer import load_registers
+    from pipeline.research.evaluate import predict_matrix
 
     cfg = tmp_path / "fast.yaml"
     # USE + lexical: the fast preset's features (TF-IDF as the embedder too trains 10x slower).

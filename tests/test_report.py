@@ -198,8 +198,8 @@ def test_chart_fits_its_frame_in_headless_chromium(tmp_path, result, width):
     assert fl - 0.5 <= sl and sr <= fr + 0.5 and ft - 0.5 <= st and sb <= fb + 0.5
     legend = [t for t in boxes["texts"] if "Krippendorff" in t[0] or "κ" in t[0]]
     assert len(legend) == 2
-    for text, (l, t, r, b) in boxes["texts"]:
-        assert sl - 0.5 <= l and r <= sr + 0.5 and st - 0.5 <= t and b <= sb + 0.5, f"{text!r} leaves the chart"
+    for text, (left, t, r, b) in boxes["texts"]:
+        assert sl - 0.5 <= left and r <= sr + 0.5 and st - 0.5 <= t and b <= sb + 0.5, f"{text!r} leaves the chart"
     shot = tmp_path / "shot.png"
     subprocess.run([*base, f"--screenshot={shot}", (tmp_path / "report.html").resolve().as_uri()],
                    capture_output=True, timeout=120, check=True)

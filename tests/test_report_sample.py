@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.core.codebook import load_codebook
 from pipeline.defaults import model_dir
-from pipeline.text.ingest import read_transcript
 from pipeline.reports.overview import ModelView, build_overview, render_overview
+from pipeline.text.ingest import read_transcript
 from pipeline.text.segment import segment_transcript
 
 REPO = Path(__file__).resolve().parents[1]

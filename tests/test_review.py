@@ -10,7 +10,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -224,9 +223,9 @@ def test_host_origin_size_and_path_checks(project):
 
 
 def test_the_server_listens_on_loopback_by_default():
-    from pipeline.cli.review import review
-
     import inspect
+
+    from pipeline.cli.review import review
 
     assert inspect.signature(review).parameters["host"].default == "127.0.0.1"
 
@@ -411,8 +410,8 @@ def test_the_printed_line_names_loopback_and_the_token(project):
 
 
 def test_interview_material_is_segmented_as_autocode_segments_it(project):
-    from pipeline.text.segment import segment_transcript
     from pipeline.text.project import transcript_of
+    from pipeline.text.segment import segment_transcript
 
     for row in project.con.execute("SELECT * FROM documents"):
         t = transcript_of(row)

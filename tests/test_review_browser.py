@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from review_fixtures import make_trained, truth
+from review_fixtures import make_trained
 
 CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")

@@ -200,8 +200,8 @@ def test_germeval_benchmark_on_a_slice_scores_with_the_official_measure_and_runs
     from sklearn.metrics import f1_score
     from typer.testing import CliRunner
 
-    from pipeline.research.benchmark_germeval import LABELS, load_germeval, official_scores
     from pipeline.cli import app
+    from pipeline.research.benchmark_germeval import LABELS, load_germeval, official_scores
 
     folder = shared / "data" / "germeval2021"
     if not folder.is_dir():

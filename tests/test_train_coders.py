@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.cli._app import Combine
 from pipeline.core.codebook import Codebook
-from pipeline.text.codings import read_hand_codes
 from pipeline.core.config import config_from_dict
 from pipeline.learn.fit import COMBINE_RULES, build_training_set, combined_labels
+from pipeline.text.codings import read_hand_codes
 
 CONFIG = {"embedder": {"name": "tfidf"}, "classifier": {"C": 20}, "training": {"min_examples": 2, "cv_folds": 2}}
 

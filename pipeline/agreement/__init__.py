@@ -27,21 +27,49 @@ The coefficient functions are re-exported here, so ``from pipeline import agreem
 A.fleiss_kappa(...)`` works.
 """
 
-from pipeline.agreement.ratings import (  # noqa: F401
-    ALPHA_RELIABLE, ALPHA_TENTATIVE, LANDIS_KOCH, LEVELS, MISSING, WEIGHT_NAMES, Estimate,
-    category_counts, codes_from_contingency, codes_from_counts, coincidence_matrix,
-    contingency_table, encode_ratings, krippendorff_verdict, landis_koch, weight_matrix,
+from pipeline.agreement.bootstrap import (  # noqa: F401
+    AlphaBootstrap,
+    bootstrap_alpha,
 )
 from pipeline.agreement.coefficients import (  # noqa: F401
-    brennan_prediger, conger_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha, percent_agreement,
+    brennan_prediger,
+    conger_kappa,
+    fleiss_kappa,
+    gwet_ac1,
+    krippendorff_alpha,
+    percent_agreement,
 )
-from pipeline.agreement.two_coders import (  # noqa: F401
-    brennan_prediger_table, cohen_kappa, cohen_kappa_table, gwet_ac1_table,
-    krippendorff_alpha_table, percent_agreement_table, scott_pi, scott_pi_table,
-)
-from pipeline.agreement.bootstrap import (  # noqa: F401
-    AlphaBootstrap, bootstrap_alpha,
+from pipeline.agreement.ratings import (  # noqa: F401
+    ALPHA_RELIABLE,
+    ALPHA_TENTATIVE,
+    LANDIS_KOCH,
+    LEVELS,
+    MISSING,
+    WEIGHT_NAMES,
+    Estimate,
+    category_counts,
+    codes_from_contingency,
+    codes_from_counts,
+    coincidence_matrix,
+    contingency_table,
+    encode_ratings,
+    krippendorff_verdict,
+    landis_koch,
+    weight_matrix,
 )
 from pipeline.agreement.registry import (  # noqa: F401
-    COEFFICIENTS, INTERVAL_METHODS, Coefficient, agreement_summary,
+    COEFFICIENTS,
+    INTERVAL_METHODS,
+    Coefficient,
+    agreement_summary,
+)
+from pipeline.agreement.two_coders import (  # noqa: F401
+    brennan_prediger_table,
+    cohen_kappa,
+    cohen_kappa_table,
+    gwet_ac1_table,
+    krippendorff_alpha_table,
+    percent_agreement_table,
+    scott_pi,
+    scott_pi_table,
 )

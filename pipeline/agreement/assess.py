@@ -26,7 +26,6 @@ from pipeline.agreement.unitizing import UnitizingResult
 from pipeline.agreement.units import MODEL_PREFIX, CodedUnits
 from pipeline.core.errors import InputError
 
-
 #: Coefficients shown for each pair of coders.
 PAIR_COEFFICIENTS = ("percent_agreement", "cohen_kappa", "brennan_prediger", "gwet_ac1", "krippendorff_alpha")
 

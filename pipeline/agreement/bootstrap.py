@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.agreement.coefficients import alpha_weights, krippendorff_alpha
-from pipeline.agreement.ratings import ALPHA_RELIABLE, ALPHA_TENTATIVE, check_ratings, category_counts
+from pipeline.agreement.ratings import ALPHA_RELIABLE, ALPHA_TENTATIVE, category_counts, check_ratings
 from pipeline.core.errors import InputError
-
 
 # --------------------------------------------------------------------------- bootstrap for α
 

@@ -54,10 +54,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.agreement.ratings import (
-    LEVELS, Estimate, check_ratings, implied_categories, safe_ratio, weights_for, category_counts,
+    LEVELS,
+    Estimate,
+    category_counts,
+    check_ratings,
+    implied_categories,
+    safe_ratio,
+    weights_for,
 )
 from pipeline.core.errors import InputError
-
 
 # --------------------------------------------------------------------------- raw-data coefficients
 

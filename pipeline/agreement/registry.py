@@ -10,10 +10,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.agreement.coefficients import brennan_prediger, conger_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha, percent_agreement
+from pipeline.agreement.coefficients import (
+    brennan_prediger,
+    conger_kappa,
+    fleiss_kappa,
+    gwet_ac1,
+    krippendorff_alpha,
+    percent_agreement,
+)
 from pipeline.agreement.ratings import Estimate, check_ratings, contingency_table
 from pipeline.agreement.two_coders import cohen_kappa, scott_pi
-
 
 # --------------------------------------------------------------------------- registry
 

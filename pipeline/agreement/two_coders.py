@@ -15,10 +15,15 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from pipeline.agreement.ratings import (
-    Estimate, check_ratings, check_table, implied_categories, safe_ratio, weights_for, contingency_table,
+    Estimate,
+    check_ratings,
+    check_table,
+    contingency_table,
+    implied_categories,
+    safe_ratio,
+    weights_for,
 )
 from pipeline.core.errors import InputError
-
 
 # --------------------------------------------------------------------------- two coders
 
@@ -63,7 +68,6 @@ def cohen_kappa_table(table: np.ndarray, *, weights: str | np.ndarray = "identit
     0.4842
     """
     table, w, n, p = _prepared(table, weights, values)
-    q = table.shape[0]
     row, col = p.sum(axis=1), p.sum(axis=0)
     pa = float((w * p).sum())
     pe = float(row @ w @ col)
@@ -86,7 +90,6 @@ def scott_pi_table(table: np.ndarray, *, weights: str | np.ndarray = "identity",
     weights : str or ndarray of shape (q, q)
     """
     table, w, n, p = _prepared(table, weights, values)
-    q = table.shape[0]
     row, col = p.sum(axis=1), p.sum(axis=0)
     pi = (row + col) / 2
     pa = float((w * p).sum())
@@ -136,7 +139,6 @@ def krippendorff_alpha_table(table: np.ndarray, *, weights: str | np.ndarray = "
                              values: Sequence[float] | None = None, confidence: float = 0.95) -> Estimate:
     """Krippendorff's α for two coders without missing values, from a contingency table."""
     table, w, n, p = _prepared(table, weights, values)
-    q = table.shape[0]
     row, col = p.sum(axis=1), p.sum(axis=0)
     eps = 1 / (2 * n)
     pa0 = float((w * p).sum())

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from pipeline.cli._app import app
-
 # Importing a command module registers its command(s) on ``app``.
-from pipeline.cli import segment, train, classify, evaluate, agreement, qda, benchmark, overview, suggest, review, benchmark_review, benchmark_variants  # noqa: E402,F401
+from pipeline.cli import (  # noqa: E402,F401
+    agreement,
+    benchmark,
+    benchmark_review,
+    benchmark_variants,
+    classify,
+    evaluate,
+    overview,
+    qda,
+    review,
+    segment,
+    suggest,
+    train,
+)
+from pipeline.cli._app import app
 
 
 def main() -> None:

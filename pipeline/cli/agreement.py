@@ -64,8 +64,8 @@ def agreement(
     figures on the documents it was trained on are marked in-sample. The report is German
     by default (--lang en for English). Krippendorff: α ≥ .80 reliable, ≥ .667 tentative.
     """
-    from pipeline.agreement.ratings import LEVELS, WEIGHT_NAMES
     from pipeline.agreement.assess import assess_coded, assess_table
+    from pipeline.agreement.ratings import LEVELS, WEIGHT_NAMES
     from pipeline.agreement.units import UNITS, load_coded_units, read_table
 
     if table is not None and codings:

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.core.io import check_output_path
 from pipeline.cli._app import Typer, app, at_least_one, at_least_two, note, reports_errors
+from pipeline.core.io import check_output_path
 
 benchmark_app = Typer(help="Benchmarks on real hand-coded corpora (figures against a TF-IDF + LinearSVC peer).", no_args_is_help=True)
 app.add_typer(benchmark_app, name="benchmark")
@@ -39,8 +39,15 @@ def manifesto(
     With --scheduler or --workers the eight jobs run as tasks on a Dask cluster.
     """
     check_output_path(out, kind="folder", option="--out")
-    from pipeline.research.benchmark import LEVELS, SPLITS, load_manifesto, markdown_table, run_benchmark, write_report
     from pipeline.core.config import load_config
+    from pipeline.research.benchmark import (
+        LEVELS,
+        SPLITS,
+        load_manifesto,
+        markdown_table,
+        run_benchmark,
+        write_report,
+    )
 
     for name, given, allowed in (("--split", split, SPLITS), ("--level", level, LEVELS)):
         bad = [g for g in given or () if g not in allowed]
@@ -139,9 +146,9 @@ def active(
     over seeds; spreads, accuracy, timings and every run beside them) and OUT/active.md.
     """
     check_output_path(out, kind="folder", option="--out")
+    from pipeline.core.config import load_config
     from pipeline.learn.active_learning import STRATEGIES
     from pipeline.research.benchmark_active import markdown_table, run_active_benchmark, write_report
-    from pipeline.core.config import load_config
 
     names = list(strategy or ("random", "balanced"))
     bad = [s for s in names if s not in STRATEGIES]
@@ -196,11 +203,11 @@ def transfer(
     OUT/transfer.json and OUT/transfer.md with per-code F1.
     """
     check_output_path(out, kind="folder", option="--out")
-    from pipeline.research.benchmark_transfer import load_registers, markdown_table, run_transfer
     from pipeline.core.codebook import load_codebook
     from pipeline.core.config import load_config
     from pipeline.core.io import atomic_write_text
     from pipeline.core.records import write_record
+    from pipeline.research.benchmark_transfer import load_registers, markdown_table, run_transfer
 
     configs = {p.stem: load_config(p) for p in config} if config else {"default": load_config(None)}
     model = None

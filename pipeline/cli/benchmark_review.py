@@ -34,10 +34,10 @@ def review(
 
     from starlette.testclient import TestClient
 
-    from pipeline.review.serve import prepare
-    from pipeline.review.server import create_app
     from pipeline.core.records import write_record
     from pipeline.research.figures import render
+    from pipeline.review.serve import prepare
+    from pipeline.review.server import create_app
     from pipeline.review.simulate import researcher_codes, simulate
 
     queues = queue or ["document", "suggest"]
@@ -86,10 +86,10 @@ def review_speed(
     import time
 
     from pipeline.core.config import load_config
-    from pipeline.review import worker
-    from pipeline.review.serve import prepare
     from pipeline.core.records import write_record
     from pipeline.research.figures import render
+    from pipeline.review import worker
+    from pipeline.review.serve import prepare
     from pipeline.review.speed import build_texts, measure
 
     check_output_path(out, kind="folder", option="--out")

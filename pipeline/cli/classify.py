@@ -8,7 +8,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import INPUT_FORMATS, app, at_least_one, default_model_dir, fail, note, peak_memory, reports_errors
+from pipeline.cli._app import (
+    INPUT_FORMATS,
+    app,
+    at_least_one,
+    default_model_dir,
+    fail,
+    note,
+    peak_memory,
+    reports_errors,
+)
 
 
 @app.command()
@@ -36,11 +45,10 @@ def classify(
     """
     from tqdm import tqdm
 
+    from pipeline.core.io import check_output_path
+    from pipeline.learn.model import load_model
     from pipeline.run.batch import classify_files
     from pipeline.text.ingest import collect_inputs
-    from pipeline.learn.model import load_model
-
-    from pipeline.core.io import check_output_path
 
     check_output_path(out, kind="folder", option="--out")
     if scheduler is not None and workers is not None:

@@ -8,7 +8,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import ALLOW_NEW_CODES_HELP, CODER_HELP, COMBINE_HELP, HAND_CODE_FORMATS, Combine, app, default_model_dir, note, reports_errors
+from pipeline.cli._app import (
+    ALLOW_NEW_CODES_HELP,
+    CODER_HELP,
+    COMBINE_HELP,
+    HAND_CODE_FORMATS,
+    Combine,
+    app,
+    default_model_dir,
+    note,
+    reports_errors,
+)
 
 
 def format_scores(cv: dict) -> str:
@@ -80,13 +90,13 @@ def evaluate(
     configuration instead.
     """
     from pipeline.core.codebook import load_codebook
-    from pipeline.text.project import project_codebook
-    from pipeline.text.codings import read_hand_codes
     from pipeline.core.config import load_config
-    from pipeline.learn.cv import cross_validate
     from pipeline.core.io import atomic_write_text, check_output_path
-    from pipeline.learn.model import load_model
+    from pipeline.learn.cv import cross_validate
     from pipeline.learn.fit import build_training_set
+    from pipeline.learn.model import load_model
+    from pipeline.text.codings import read_hand_codes
+    from pipeline.text.project import project_codebook
 
     if json_out is not None:
         check_output_path(json_out, kind="file", option="--json")

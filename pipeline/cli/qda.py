@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import ALLOW_NEW_CODES_HELP, app, note, reports_errors
+from pipeline.cli._app import app, note, reports_errors
 
 
 class Unit(str, Enum):

@@ -28,10 +28,9 @@ def segment(
     """
     import dataclasses
 
-    from pipeline.run.batch import segment_files
-    from pipeline.core.config import load_config
-    from pipeline.core.config import SegmentConfig
+    from pipeline.core.config import SegmentConfig, load_config
     from pipeline.core.io import check_output_path
+    from pipeline.run.batch import segment_files
 
     check_output_path(out, kind="folder", option="--out")
     seg_config = load_config(config).segment

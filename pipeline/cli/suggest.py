@@ -8,7 +8,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import ALLOW_NEW_CODES_HELP, CODER_HELP, COMBINE_HELP, Combine, app, at_least_one, note, reports_errors
+from pipeline.cli._app import (
+    ALLOW_NEW_CODES_HELP,
+    CODER_HELP,
+    COMBINE_HELP,
+    Combine,
+    app,
+    at_least_one,
+    note,
+    reports_errors,
+)
 
 
 class SuggestFormat(str, Enum):
@@ -47,14 +56,14 @@ def suggest(
     the codes column (several codes separated by ';'; an empty cell means none of the
     codes, so delete rows you did not code) and train on CODED plus this file.
     """
-    from pipeline.research.active import suggest as run_suggest, write_suggestions_csv, write_suggestions_qdpx
-    from pipeline.learn.active_learning import STRATEGIES
     from pipeline.core.codebook import load_codebook
-    from pipeline.text.project import project_codebook
     from pipeline.core.config import load_config
-    from pipeline.learn.model import load_model
-
     from pipeline.core.io import check_output_path
+    from pipeline.learn.active_learning import STRATEGIES
+    from pipeline.learn.model import load_model
+    from pipeline.research.active import suggest as run_suggest
+    from pipeline.research.active import write_suggestions_csv, write_suggestions_qdpx
+    from pipeline.text.project import project_codebook
 
     # A .qdpx must be named so (the REFI-QDA exporter refuses other names, after the training).
     check_output_path(out, kind="file", option="--out", suffixes=(".qdpx",) if format is SuggestFormat.qdpx else (),

@@ -7,7 +7,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipeline.cli._app import ALLOW_NEW_CODES_HELP, COMBINE_HELP, CODER_HELP, HAND_CODE_FORMATS, Combine, app, note, reports_errors
+from pipeline.cli._app import (
+    ALLOW_NEW_CODES_HELP,
+    CODER_HELP,
+    COMBINE_HELP,
+    HAND_CODE_FORMATS,
+    Combine,
+    app,
+    note,
+    reports_errors,
+)
 
 
 @app.command()
@@ -38,11 +47,11 @@ def train(
     card lists every candidate's figures and the choice.
     """
     from pipeline.core.codebook import load_codebook
-    from pipeline.text.project import project_codebook
     from pipeline.core.config import load_config
     from pipeline.core.io import check_output_path
     from pipeline.learn.model import save_model
     from pipeline.learn.train import train as train_model
+    from pipeline.text.project import project_codebook
 
     if select_by not in ("micro", "macro"):
         raise typer.BadParameter(f"expected micro or macro, found {select_by!r}.", param_hint="--select-by")

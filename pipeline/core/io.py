@@ -20,7 +20,6 @@ from typing import IO
 
 from pipeline.core.errors import InputPathError, OutputPathError
 
-
 _UMASK_LOCK = threading.Lock()
 
 

@@ -24,7 +24,6 @@ from pipeline.learn.features import Featurizer, code_texts, described, embed_seg
 from pipeline.text.codings import HandCodes, project_codings, warn
 from pipeline.text.segment import segment_transcript
 
-
 #: How the codes of several coders become one training set (``train --combine``).
 COMBINE_RULES = {
     "each": "every coder's codes are examples of their own (a segment that k coders coded appears k times, "

@@ -61,7 +61,13 @@ from pipeline.core.errors import CodingError
 from pipeline.learn.classify import decide, fitter, make_folds, shrunk_thresholds
 from pipeline.learn.cv import coder_scores, scores_with_parents, shared_embeddings
 from pipeline.learn.features import Featurizer
-from pipeline.learn.fit import codebook_examples, cold_start_codes, features_for, fold_features, training_summary
+from pipeline.learn.fit import (
+    codebook_examples,
+    cold_start_codes,
+    features_for,
+    fold_features,
+    training_summary,
+)
 from pipeline.learn.joint import JointEmbedder, JointFeaturizer, joint_classifier
 from pipeline.learn.model import Model, package_versions
 

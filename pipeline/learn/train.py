@@ -17,7 +17,14 @@ from pipeline.core.codebook import Codebook
 from pipeline.core.config import RunConfig
 from pipeline.learn.classify import make_folds
 from pipeline.learn.cv import cross_validate
-from pipeline.learn.fit import DEFAULT_COMBINE, TrainingSet, build_training_set, cold_start_codes, fit_classifier, training_summary
+from pipeline.learn.fit import (
+    DEFAULT_COMBINE,
+    TrainingSet,
+    build_training_set,
+    cold_start_codes,
+    fit_classifier,
+    training_summary,
+)
 from pipeline.learn.model import Model, package_versions
 from pipeline.learn.select import train_selected
 from pipeline.text.codings import HandCodes, read_hand_codes, warn

@@ -42,7 +42,17 @@ from pipeline.qda.offsets import STANDARD, OffsetConvention, index_table
 from pipeline.qda.qdc import RGB_COLOR, add_codes, code_guids, codebook_to_qdc, describe
 from pipeline.qda.refi import QdaImport, locate_project, read_qdpx
 from pipeline.qda.safezip import SafeArchive, ZipLimits
-from pipeline.qda.xmlsafe import PROJECT_NS, serialise, child, children, local, namespace, new_guid, norm_guid, parse_xml
+from pipeline.qda.xmlsafe import (
+    PROJECT_NS,
+    child,
+    children,
+    local,
+    namespace,
+    new_guid,
+    norm_guid,
+    parse_xml,
+    serialise,
+)
 from pipeline.text.code_check import CodeUse, check_codes
 from pipeline.text.ingest import read_transcript
 

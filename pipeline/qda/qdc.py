@@ -16,7 +16,17 @@ from pathlib import Path
 
 from pipeline.core.codebook import Code, Codebook
 from pipeline.core.errors import CodebookError, InputError
-from pipeline.qda.xmlsafe import CODEBOOK_NS, child, child_text, children, local, new_guid, norm_guid, parse_xml, serialise
+from pipeline.qda.xmlsafe import (
+    CODEBOOK_NS,
+    child,
+    child_text,
+    children,
+    local,
+    new_guid,
+    norm_guid,
+    parse_xml,
+    serialise,
+)
 
 MAX_QDC_BYTES = 64 * 1024**2
 RGB_COLOR = re.compile(r"^#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})$")

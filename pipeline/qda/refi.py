@@ -42,9 +42,18 @@ from pipeline.core.errors import InputError
 from pipeline.core.io import sha256_file
 from pipeline.core.types import Coding
 from pipeline.qda.offsets import STANDARD, Detection, OffsetConvention, detect_convention, position_table
-from pipeline.qda.qdc import QdaCode, read_codes, build_codebook
+from pipeline.qda.qdc import QdaCode, build_codebook, read_codes
 from pipeline.qda.safezip import SafeArchive, ZipLimits
-from pipeline.qda.xmlsafe import PROJECT_NS, child, child_text, children, local, namespace, norm_guid, parse_xml
+from pipeline.qda.xmlsafe import (
+    PROJECT_NS,
+    child,
+    child_text,
+    children,
+    local,
+    namespace,
+    norm_guid,
+    parse_xml,
+)
 from pipeline.text.documents import document_stem
 from pipeline.text.ingest.decode import decode_text
 

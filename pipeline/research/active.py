@@ -123,12 +123,12 @@ def suggest(
     whose words equal a coded segment's (a suggestion file coded in an earlier round),
     nor interviewer turns, headings and footnotes.
     """
-    from pipeline.text.codings import read_hand_codes
-    from pipeline.text.ingest import collect_inputs, read_transcript
-    from pipeline.text.segment import segment_transcript
     from pipeline.learn.features import embed_segments
     from pipeline.learn.fit import DEFAULT_COMBINE, build_training_set
     from pipeline.learn.train import train_from, training_data
+    from pipeline.text.codings import read_hand_codes
+    from pipeline.text.ingest import collect_inputs, read_transcript
+    from pipeline.text.segment import segment_transcript
 
     combine = combine or DEFAULT_COMBINE
     clock = {}

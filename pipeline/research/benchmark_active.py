@@ -187,9 +187,9 @@ def run_task(task: Task, folds, *, strategies: Sequence[str], seeds: Sequence[in
 
 def manifesto_task(folder: str | Path, *, config: RunConfig, limit_per_document: int = 0) -> tuple[Task, list[tuple[np.ndarray, np.ndarray]]]:
     """The Manifesto corpus, in-domain split, code level, under ``config`` (single-label)."""
-    from pipeline.research.benchmark import load_manifesto, split_rows
     from pipeline.learn.embed import make_embedder
     from pipeline.learn.features import Featurizer
+    from pipeline.research.benchmark import load_manifesto, split_rows
 
     corpus = load_manifesto(folder, limit_per_document=limit_per_document)
     train, test = split_rows(corpus, "in-domain")
@@ -207,14 +207,14 @@ def manifesto_task(folder: str | Path, *, config: RunConfig, limit_per_document:
 def sample_task(corpus: str | Path, *, config: RunConfig, coder: str = "A") -> tuple[Task, list[tuple[np.ndarray, np.ndarray]]]:
     """The sample corpus (interviews, literature where present) under ``config``, folds
     grouped by document."""
-    from pipeline.learn.classify import make_folds
     from pipeline.core.codebook import Codebook, load_codebook
-    from pipeline.text.codings import read_hand_codes
-    from pipeline.defaults import codebook_path
     from pipeline.core.errors import CodebookError
+    from pipeline.defaults import codebook_path
+    from pipeline.learn.classify import make_folds
     from pipeline.learn.cv import shared_embeddings
     from pipeline.learn.features import embed_segments
     from pipeline.learn.fit import build_training_set, features_for
+    from pipeline.text.codings import read_hand_codes
 
     corpus = Path(corpus)
     coded = [p for p in (corpus / "codings.jsonl", corpus / "literature" / "codings.jsonl") if p.is_file()]

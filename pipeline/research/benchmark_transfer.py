@@ -41,8 +41,8 @@ def load_registers(corpus: str | Path, *, codebook: Codebook, config: RunConfig)
     Returns:
         ``{register: TrainingSet}`` in the order of :data:`REGISTERS`.
     """
-    from pipeline.text.codings import read_hand_codes
     from pipeline.learn.fit import build_training_set
+    from pipeline.text.codings import read_hand_codes
 
     corpus = Path(corpus)
     out = {}

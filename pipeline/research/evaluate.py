@@ -27,7 +27,7 @@ import numpy as np
 from pipeline.core.config import RunConfig, config_from_dict
 from pipeline.core.errors import CodingError, ModelError
 from pipeline.learn.classify import Folds, make_folds
-from pipeline.learn.cv import fit_predict, cv_figures, shared_embeddings, per_code_scores
+from pipeline.learn.cv import cv_figures, fit_predict, per_code_scores, shared_embeddings
 from pipeline.learn.select import MEASURES, Candidate, default_pool, presets, train_selected
 
 

@@ -28,7 +28,7 @@ from pipeline.core.errors import CodingError, InputError, OutputPathError
 from pipeline.core.types import Transcript
 from pipeline.text.codings import project_codings, read_hand_codes
 from pipeline.text.ingest import collect_inputs, read_transcript
-from pipeline.text.project import DB_NAME, FORMAT, SCHEMA, VERSION, connect, transcript_of
+from pipeline.text.project import DB_NAME, FORMAT, SCHEMA, VERSION, connect
 from pipeline.text.segment import segment_transcript
 
 QUEUES = ("document", "suggest", "code:CODE")

@@ -44,7 +44,15 @@ from typing import TYPE_CHECKING, Any
 from pipeline.core.errors import AutocodeError, ClusterError, InputError, ModelError
 from pipeline.core.io import atomic_open, dumps_jsonl
 from pipeline.core.types import Segment, Transcript
-from pipeline.run.batch import CHUNK, BatchResult, FileResult, Progress, classify_fingerprint, finish_classify_run, run_files
+from pipeline.run.batch import (
+    CHUNK,
+    BatchResult,
+    FileResult,
+    Progress,
+    classify_fingerprint,
+    finish_classify_run,
+    run_files,
+)
 
 if TYPE_CHECKING:
     from distributed import Client, Future

@@ -30,7 +30,6 @@ from pipeline.core.config import SegmentConfig
 from pipeline.core.types import Segment, Transcript
 from pipeline.text.clean import INTERVIEW_RULES, SUBTITLE_RULES, TIMESTAMP, apply_rules, literature_rules
 
-
 # --- spaCy -----------------------------------------------------------------------------
 
 

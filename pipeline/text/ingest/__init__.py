@@ -63,4 +63,4 @@ def collect_inputs(inputs: list[str | Path]) -> list[Path]:
 
 
 # Register the readers (import for side effect).
-from pipeline.text.ingest import text, docx, subtitles, units, rtf, odt  # noqa: E402,F401
+from pipeline.text.ingest import docx, odt, rtf, subtitles, text, units  # noqa: E402,F401

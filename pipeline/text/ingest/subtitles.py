@@ -24,13 +24,11 @@ _LINE = re.compile(r"[^\n]*(?:\n|$)")
 
 def _lines(text: str):
     """Yield ``(start, end, line)`` without the line break (CR LF or LF)."""
-    pos = 0
     for m in _LINE.finditer(text):
         if m.start() == len(text) and m.group() == "":
             break
         line = m.group().rstrip("\n").rstrip("\r")
         yield m.start(), m.start() + len(line), line
-        pos = m.end()
 
 
 def parse_cues(text: str) -> list[tuple[int, int, str]]:
