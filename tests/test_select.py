@@ -402,18 +402,8 @@ def test_each_fold_of_the_selection_learns_its_vocabulary_from_its_training_docu
     scores that fold: the selection fits the word and character TF-IDF in every fold on
     the fold's training rows, and only the final model on all of them."""
     from pipeline.learn.classify import make_folds
-    from pipeline.learn.features import Featurizer
 
-    fits = []
-    fit = Featurizer.fit
-
-    def spy(self, texts, **kw):
-        texts = list(texts)
-        out = fit(self, texts, **kw)
-        fits.append((sorted(texts), set(self.word_.vocabulary_)))
-        return out
-
-    monkeypatch.setattr(Featurizer, "fit", spy)
+    fits = _spy_fits(monkeypatch)
     data, pool = _marked(), _lexical_pool()
     train_selected(data, base=pool[0].config, pool=pool)
     folds = make_folds(data.groups, data.Y, pool[0].config.training.cv_folds, seed=pool[0].config.training.seed).splits
