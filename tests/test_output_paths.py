@@ -37,6 +37,7 @@ WRITERS = [
     ("review --audit", ["review", "{tmp}/review-project", "--texts", "{transcripts}"], "--audit", "file", ".csv"),
     ("benchmark review", ["benchmark", "review", "--corpus", str(CORPUS)], "--out", "folder", ""),
     ("benchmark review-speed", ["benchmark", "review-speed", "--corpus", str(CORPUS)], "--out", "folder", ""),
+    ("benchmark variants", ["benchmark", "variants", "--corpus", str(CORPUS)], "--out", "file", ".json"),
 ]
 #: Commands that write nothing but stdout/stderr.
 READ_ONLY: set[str] = set()
