@@ -21,6 +21,7 @@ def variants(
     nested: Annotated[bool, typer.Option("--nested/--no-nested", help="The nested cross-validation on both registers together (the slow part).")] = True,
     resume: Annotated[bool, typer.Option("--resume", help="Keep the nested rows of an interrupted run's record at --out (same data) and measure only the variants it lacks.")] = False,
     transfer: Annotated[bool, typer.Option("--transfer/--no-transfer", help="Also train each variant on one register and code the other, both directions.")] = False,
+    germeval: Annotated[Optional[Path], typer.Option(help="Compare on GermEval 2021's training file in this folder instead of the sample corpus (its test file is not read).", metavar="FOLDER")] = None,
 ) -> None:
     """Selection variants under nested cross-validation on both registers of the sample
     corpus together: each outer fold runs the variant's selection on its training part.
@@ -36,5 +37,5 @@ def variants(
     if unknown:
         raise typer.BadParameter(f"expected one of {', '.join(VARIANTS)}, or fixed:FAMILY@C (default, fast or hybrid at C > 0), "
                                 f"found {', '.join(unknown)}.", param_hint="--variant")
-    run_variants(corpus, out, variants=chosen, nested=nested, transfer=transfer, resume=resume, progress=note)
+    run_variants(corpus, out, variants=chosen, nested=nested, transfer=transfer and germeval is None, resume=resume, germeval=germeval, progress=note)
     note(f"wrote {out} and {out.with_suffix('.md')}")

@@ -224,13 +224,15 @@ def markdown_variants(record: dict) -> str:
 
 
 def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: bool = True, transfer: bool = False,
-                 resume: bool = False, progress: Callable[[str], None] | None = None) -> dict:
+                 resume: bool = False, germeval=None, progress: Callable[[str], None] | None = None) -> dict:
     """With ``nested``, :func:`compare_nested` on both registers of the sample corpus
     together (the default configuration's segmentation and training procedure, the default
     coder of each register); with ``transfer``, :func:`transfer_variants`. The record is written to
     ``out`` (JSON) and beside it as Markdown after every variant, so a long run leaves
     what it finished; with ``resume`` the nested rows of such a record at ``out`` (same
-    data) are kept, and ``resumed`` names the commit each came from."""
+    data) are kept, and ``resumed`` names the commit each came from. With ``germeval`` (the
+    germeval2021 folder) the data is GermEval 2021's official training file instead (each
+    comment its own document, thresholds by the task's measure); its test file is not read."""
     import json
     import sys
 
@@ -242,12 +244,19 @@ def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: boo
 
     out = Path(out)
     base = load_config(None)
-    registers = load_registers(corpus, codebook=load_codebook(codebook_path()), config=base)
-    names = list(registers)
-    both = combine(*registers.values()) if len(names) == 2 else registers[names[0]]
-    record = {"benchmark": "selection variants, nested", **record_header(sys.argv[1:]),
-              "data": " + ".join(f"{n} ({len(d.segments)} segments, {len(set(d.groups))} documents, coder {d.coder})" for n, d in registers.items()),
-              "nested": {"variants": {}}}
+    if germeval is not None:
+        from pipeline.research.benchmark_germeval import load_germeval, training_set
+
+        base = replace(base, training=replace(base.training, threshold_measure="both_classes"))
+        both = training_set(*load_germeval(germeval, "train"))
+        registers, names = {}, []
+        described = f"GermEval 2021 training file ({len(both.segments)} comments, each its own document)"
+    else:
+        registers = load_registers(corpus, codebook=load_codebook(codebook_path()), config=base)
+        names = list(registers)
+        both = combine(*registers.values()) if len(names) == 2 else registers[names[0]]
+        described = " + ".join(f"{n} ({len(d.segments)} segments, {len(set(d.groups))} documents, coder {d.coder})" for n, d in registers.items())
+    record = {"benchmark": "selection variants, nested", **record_header(sys.argv[1:]), "data": described, "nested": {"variants": {}}}
 
     def save():
         atomic_write_text(out, json.dumps(record, ensure_ascii=False, indent=2) + "\n")
