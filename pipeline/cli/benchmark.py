@@ -27,7 +27,6 @@ def manifesto(
     scheduler: Annotated[Optional[str], typer.Option(help="Run the jobs on the Dask cluster of this scheduler (tcp://HOST:8786).", metavar="ADDRESS")] = None,
     workers: Annotated[Optional[int], typer.Option(callback=at_least_one, help="Run the jobs on a local Dask cluster of N worker processes.", metavar="N")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the configuration and the data, print what would run (JSON), train nothing.")] = False,
-    select: Annotated[bool, typer.Option("--select/--no-select", help="Choose autocode's configuration on each training part as 'autocode train' chooses (the configuration, the e5 candidate and the mean of the two, by CV macro-F1 on folds that hold out what the split's test holds out: manifestos for new-documents, sentences for in-domain); about 10x the training time.")] = False,
 ) -> None:
     """Train and test autocode and the TF-IDF + LinearSVC peer on the Manifesto Project's
     German 2021 quasi-sentences, on both splits and levels of the protocol in
@@ -80,7 +79,7 @@ def manifesto(
         note(f"{s:<13} {lv:<6} {method:<8} accuracy {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  "
              f"train {r['train_seconds']:.1f} s  {r['segments_per_second'] or 0:.0f} seg/s  {r['peak_memory_mib']:.0f} MiB")
 
-    kwargs = dict(config=run_config, splits=tuple(split or SPLITS), levels=tuple(level or LEVELS), on_result=on_result, select=select)
+    kwargs = dict(config=run_config, splits=tuple(split or SPLITS), levels=tuple(level or LEVELS), on_result=on_result)
     if scheduler is not None or workers is not None:
         from pipeline.run.distributed import cluster_client
 
@@ -98,25 +97,22 @@ def manifesto(
 def germeval(
     data: Annotated[Path, typer.Option(help="The germeval2021 folder (GermEval21_TrainData.csv, GermEval21_TestData.csv).", metavar="FOLDER")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for benchmark.json and benchmark.md.", metavar="FOLDER")],
-    config: Annotated[Optional[Path], typer.Option(help="Fix autocode's run configuration (no selection); default: chosen on the training file as 'autocode train' chooses.", metavar="FILE")] = None,
-    select_by: Annotated[str, typer.Option("--select-by", help="What the selection maximises: micro- or macro-F1 over the three labels.", metavar="micro|macro")] = "micro",
+    config: Annotated[Optional[Path], typer.Option(help="autocode's run configuration (default: the shipped one, as 'autocode train' trains it).", metavar="FILE")] = None,
     limit: Annotated[int, typer.Option(help="Only the first N comments of each file (quick checks; 0: all).", metavar="N")] = 0,
 ) -> None:
-    """Train autocode (the configuration chosen by cross-validation on the official
-    training file, as 'autocode train' chooses it) and the TF-IDF + LinearSVC peer on
-    GermEval 2021, and score the official test file once with the task's measure
-    (per label macro-F1 over its two classes).
+    """Train autocode (as 'autocode train' trains, thresholds by cross-validation on the
+    official training file) and the TF-IDF + LinearSVC peer on GermEval 2021, and score
+    the official test file once with the task's measure (per label macro-F1 over its two
+    classes).
 
     Writes OUT/benchmark.json and OUT/benchmark.md: test figures of both, training time
-    and speed, and every candidate's cross-validated figures on the training file.
+    and speed.
     """
     from pipeline.core.config import load_config
     from pipeline.research.benchmark_germeval import markdown_table, run_germeval, write_report
 
-    if select_by not in ("micro", "macro"):
-        raise typer.BadParameter(f"expected micro or macro, found {select_by!r}.", param_hint="--select-by")
     check_output_path(out, kind="folder", option="--out")
-    report = run_germeval(data, config=load_config(config), select=None if config else select_by, limit=limit, progress=note)
+    report = run_germeval(data, config=load_config(config), limit=limit)
     js, md = write_report(report, out)
     sys.stdout.write(markdown_table(report).split("\n## ")[0])
     note(f"wrote {js} and {md}")
@@ -190,8 +186,7 @@ def transfer(
     config: Annotated[Optional[list[Path]], typer.Option(help="Run configuration(s) to compare, one row each (default: the default configuration).", metavar="FILE")] = None,
     corpus: Annotated[Path, typer.Option(help="Corpus folder with the interviews' codings.jsonl and literature/codings.jsonl.", metavar="FOLDER")] = Path("corpus"),
     codebook: Annotated[Optional[Path], typer.Option(help="Code system (default: the shipped one).", metavar="FILE")] = None,
-    card: Annotated[Optional[Path], typer.Option(help="Record the figures in this model's card (model.json, README.md); the model must have been trained with the one --config given (a model made by selection: with --select, whose row is recorded).", metavar="MODEL")] = None,
-    select: Annotated[bool, typer.Option("--select/--no-select", help="Add a row 'selected': the configuration chosen on each training part as 'autocode train' chooses it (nested CV; slow).")] = False,
+    card: Annotated[Optional[Path], typer.Option(help="Record the figures in this model's card (model.json, README.md): those of the --config the model was trained with.", metavar="MODEL")] = None,
 ) -> None:
     """Register transfer on the shipped material: train on the interviews and code the
     literature excerpts, and the reverse, beside each register's own document-grouped
@@ -214,7 +209,7 @@ def transfer(
     if card is not None:
         from pipeline.research.benchmark_transfer import check_card_model
 
-        model, row = check_card_model(card, configs, select=select)
+        model, row = check_card_model(card, configs)
     from pipeline.defaults import codebook_path
 
     book = load_codebook(codebook or codebook_path())
@@ -226,7 +221,7 @@ def transfer(
         parts += [f"CV {k} {v['micro_f1']:.3f}" for k, v in r["cv"].items() if ":" not in k]
         note(f"{name}: " + ", ".join(parts))
 
-    report = run_transfer(registers, configs, on_result=on_result, select=next(iter(configs.values())) if select else None)
+    report = run_transfer(registers, configs, on_result=on_result)
     out.mkdir(parents=True, exist_ok=True)
     write_record(out / "transfer.json", report)
     table = markdown_table(report)

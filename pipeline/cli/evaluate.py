@@ -40,15 +40,6 @@ def format_scores(cv: dict) -> str:
     return "\n".join(lines)
 
 
-def format_selection(cv: dict) -> str:
-    """What each outer fold of a nested selection chose (``cv["selection"]``), one line a fold."""
-    rows = [(str(f["fold"]), f"{', '.join(f['documents'])} ({f['segments']} segments)", f"{f['choice']}: {' + '.join(f['members'])}") for f in cv["selection"]["folds"]]
-    width = max(len(r[1]) for r in rows + [("", "held out", "")])
-    lines = ["", "what each outer fold chose on its training part:", f"fold  {'held out':<{width}}  chosen"]
-    lines += [f"{fold:>4}  {held:<{width}}  {chosen}" for fold, held, chosen in rows]
-    return "\n".join(lines)
-
-
 def format_curve(points: list[dict]) -> str:
     lines = ["", "learning curve (same folds; training segments per fold → quality on the held-out documents)", "training segments  micro-F1  macro-F1"]
     for p in points:
@@ -67,7 +58,7 @@ def format_curve(points: list[dict]) -> str:
 def evaluate(
     coded: Annotated[list[Path], typer.Argument(help=f"Hand-code files: {HAND_CODE_FORMATS}.", show_default=False, metavar="CODED...")],
     model: Annotated[Optional[Path], typer.Option(help="Model whose configuration and code system are evaluated (default: the shipped default model).", metavar="FOLDER")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Evaluate this one run configuration instead of the model's (for a model made by configuration selection: instead of repeating the selection in each fold).", metavar="FILE")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Evaluate this run configuration instead of the model's.", metavar="FILE")] = None,
     codebook: Annotated[Optional[Path], typer.Option(help="Evaluate with this code system instead of the model's.", metavar="FILE")] = None,
     coder: Annotated[Optional[list[str]], typer.Option(help="Whose codes are the truth (default: the coder with most codings). " + CODER_HELP + " The figures are then given against the combined codes and against each coder.", metavar="NAME")] = None,
     combine: Annotated[Combine, typer.Option(help=COMBINE_HELP, metavar="RULE")] = Combine.union,
@@ -81,13 +72,9 @@ def evaluate(
 
     Trains and tests in folds grouped by document (no interview on both sides), with
     thresholds chosen inside each training fold, and prints precision, recall and F1 per
-    code and for the parent codes, with micro and macro averages.
-
-    A model made by configuration selection ('autocode train' without --config) is
-    evaluated as it was made, nested: each outer fold chooses its own configuration
-    among the candidates of the model card on its training part, then codes its
-    held-out documents (slower: one selection per fold). --config evaluates one fixed
-    configuration instead.
+    code and for the parent codes, with micro and macro averages. The model's training
+    procedure chooses nothing but thresholds, which are chosen inside each training
+    fold, so these figures are those of the procedure on new documents of the same kind.
     """
     from pipeline.core.codebook import load_codebook
     from pipeline.core.config import load_config
@@ -104,33 +91,16 @@ def evaluate(
     if config is None or codebook is None:
         loaded = load_model(model_dir)
     run_config = load_config(config) if config else loaded.config
-    selected = config is None and "selection" in loaded.card
     book = load_codebook(codebook) if codebook else (project_codebook(coded) or loaded.codebook)
     hand = read_hand_codes(coded, codebook=book, texts=texts or (), allow_new_codes=allow_new_codes)
     data = build_training_set(hand, codebook=book, config=run_config, coder=coder, combine=combine.value)
     who = f"coders {', '.join(data.coders)} combined by '{data.combine}'" if data.combine else f"coder {data.coder!r}"
     note(f"evaluating on {len(data.segments)} segments from {len(set(data.groups))} documents ({who})")
-    if selected:
-        from pipeline.research.evaluate import cross_validate_selected, selection_settings
-
-        pool, measure, ensemble = selection_settings(loaded.card, run_config)
-        note(f"{model_dir} was made by configuration selection: evaluating the selection procedure, nested "
-             f"(each outer fold chooses among the model card's {len(pool)} candidates by {measure}-F1 on its training part; "
-             "--config FILE evaluates one fixed configuration)")
-        cv = cross_validate_selected(data, config=run_config, measure=measure, pool=pool, ensemble=ensemble, progress=note)
-    else:
-        cv = cross_validate(data, config=run_config)
+    cv = cross_validate(data, config=run_config)
     if cv["fold_note"]:
         note(cv["fold_note"])
-    if selected:
-        typer.echo(f"figures of {cv['evaluated']}:")
     typer.echo(format_scores(cv))
-    if selected:
-        typer.echo(format_selection(cv))
     if learning_curve:
-        if selected:
-            note(f"the learning curve is for the configuration {Path(model_dir) / 'config.yaml'} (the model's main member), "
-                 "not for the selection procedure (that would repeat the selection in every fold at every point of the curve)")
         from pipeline.research.evaluate import learning_curve as curve
 
         cv["learning_curve"] = curve(data, config=run_config)

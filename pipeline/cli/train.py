@@ -25,13 +25,12 @@ def train(
     coded: Annotated[list[Path], typer.Argument(help=f"Hand-code files: {HAND_CODE_FORMATS}.", show_default=False, metavar="CODED...")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the trained model.", metavar="FOLDER")],
     codebook: Annotated[Optional[Path], typer.Option(help="Code system (YAML). Without it, the codes found in the hand codes are used.", metavar="FILE")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Run configuration (YAML): segmentation, embedder, classifier, training. Fixes the configuration: no selection.", metavar="FILE")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Run configuration (YAML): segmentation, embedder, classifier, training (default: the shipped one, configs/default.yaml).", metavar="FILE")] = None,
     coder: Annotated[Optional[list[str]], typer.Option(help="Whose codes to learn when several coders coded (default: the one with most codings). " + CODER_HELP, metavar="NAME")] = None,
     combine: Annotated[Combine, typer.Option(help=COMBINE_HELP, metavar="RULE")] = Combine.union,
     texts: Annotated[Optional[list[Path]], typer.Option(help="Folder with the coded documents, if not beside the hand-code file or in its transcripts/ folder (repeatable).", metavar="FOLDER")] = None,
     name: Annotated[str, typer.Option(help="Model name, shown in outputs and exports (default: the --out folder's name).", metavar="NAME", show_default=False)] = "",
-    cv: Annotated[bool, typer.Option("--cv/--no-cv", help="Run the grouped cross-validation for the model card and, without --config, the configuration choice (--no-cv: faster, no figures, the shipped default configuration).")] = True,
-    select_by: Annotated[str, typer.Option("--select-by", help="Without --config: choose the configuration (per code where that wins) by cross-validated micro- or macro-F1.", metavar="micro|macro")] = "micro",
+    cv: Annotated[bool, typer.Option("--cv/--no-cv", help="Run the grouped cross-validation for the model card (--no-cv: faster, no figures; the model is the same).")] = True,
     allow_new_codes: Annotated[bool, typer.Option("--allow-new-codes", help=ALLOW_NEW_CODES_HELP)] = False,
 ) -> None:
     """Train a classifier on your hand codes.
@@ -41,10 +40,10 @@ def train(
     chosen by cross-validation grouped by document, and writes a model folder with a
     model card (README.md) holding the cross-validated figures.
 
-    Without --config the configuration is chosen on your hand codes: the shipped
-    default, the fast preset and a hybrid of both, each over a few values of C, compared
-    by the same document-grouped cross-validation (per code where that wins); the model
-    card lists every candidate's figures and the choice.
+    Without --config the shipped configuration is trained: e5-small embeddings beside
+    word and character n-grams, one logistic regression per code. Nothing but each code's
+    threshold is chosen on your hand codes, so the card's figures are not flattered by
+    a choice (docs/model-selection.md says why there is no configuration selection).
     """
     from pipeline.core.codebook import load_codebook
     from pipeline.core.config import load_config
@@ -53,25 +52,24 @@ def train(
     from pipeline.learn.train import train as train_model
     from pipeline.text.project import project_codebook
 
-    if select_by not in ("micro", "macro"):
-        raise typer.BadParameter(f"expected micro or macro, found {select_by!r}.", param_hint="--select-by")
     check_output_path(out, kind="folder", option="--out")
     run_config = load_config(config)
     book = load_codebook(codebook) if codebook else project_codebook(coded)
     model = train_model(coded, config=run_config, codebook=book, coder=coder, combine=combine.value, texts=texts or (),
-                        name=name or out.name, evaluate=cv, allow_new_codes=allow_new_codes,
-                        select=select_by if config is None and cv else None, progress=note)
+                        name=name or out.name, evaluate=cv, allow_new_codes=allow_new_codes)
     save_model(model, out)
     t = model.card["training"]
     who = f"coders {', '.join(t['coders'])} combined by '{t['combine']}'" if t.get("combine") else f"coder {t['coder']!r}"
     note(f"trained on {t['segments']} segments ({t['coded_segments']} coded) from {t['documents']} documents, {who}")
     if t.get("fold_note"):
         note(t["fold_note"])
+    if model.config.classifier.labels == "multi" and t.get("max_codes_per_segment") == 1 and len(t.get("per_code", {})) >= 2:
+        note("no coded segment carries two codes: if your codes exclude each other, a configuration with "
+             "classifier.labels: exclusive (one code or none per segment) may code better; compare with 'autocode evaluate --config FILE'")
     if "cv" in model.card:
         c = model.card["cv"]
         note(f"cross-validated ({c['fold_rule']}): micro-F1 {c['micro_f1']:.3f}, macro-F1 {c['macro_f1']:.3f}"
-             + (" against the combined codes" if c.get("per_coder") else "")
-             + (" (the figures the configuration was chosen on: optimistic)" if c.get("optimistic") else ""))
+             + (" against the combined codes" if c.get("per_coder") else ""))
         for who, r in c.get("per_coder", {}).items():
             note(f"  against coder {who!r} ({r['segments']} segments): micro-F1 {r['micro_f1']:.3f}, macro-F1 {r['macro_f1']:.3f}")
     typer.echo(str(out))

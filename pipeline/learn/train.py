@@ -26,7 +26,6 @@ from pipeline.learn.fit import (
     training_summary,
 )
 from pipeline.learn.model import Model, package_versions
-from pipeline.learn.select import train_selected
 from pipeline.text.codings import HandCodes, read_hand_codes, warn
 
 
@@ -64,8 +63,6 @@ def train(
     name: str = "",
     evaluate: bool = True,
     allow_new_codes: bool = False,
-    select: str | None = None,
-    progress=None,
 ) -> Model:
     """Train a model on hand-coded files.
 
@@ -81,26 +78,17 @@ def train(
         name: Model name (default: derived from the code system).
         evaluate: Run the document-grouped cross-validation for the model card.
         allow_new_codes: Go on (with a warning) when codes are not in ``codebook``.
-        select: ``micro`` or ``macro``: choose the configuration on the hand codes by
-            that F1 (:mod:`pipeline.learn.select`; ``config`` then gives the segmentation
-            and training procedure, the candidates the rest); None: train ``config`` as
-            it is.
-        progress: Called with one line per selection step.
     """
     hand, data = training_data(coded, config=config, codebook=codebook, coder=coder, combine=combine, texts=texts,
                                allow_new_codes=allow_new_codes)
-    return train_from(hand, data, config=config, name=name, evaluate=evaluate, files=[str(p) for p in coded], select=select, progress=progress)
+    return train_from(hand, data, config=config, name=name, evaluate=evaluate, files=[str(p) for p in coded])
 
 
 def train_from(hand: HandCodes, data: TrainingSet, *, config: RunConfig, name: str = "", evaluate: bool = True,
-               files: Sequence[str] = (), select: str | None = None, progress=None) -> Model:
+               files: Sequence[str] = ()) -> Model:
     """A model (with its cross-validated figures when ``evaluate``) from the output of
-    :func:`training_data`; with ``select`` the configuration is chosen on ``data``
-    (see :func:`train`)."""
+    :func:`training_data`."""
     documents = {d: hashlib.sha256(t.text.encode("utf-8")).hexdigest() for d, t in sorted(hand.transcripts.items()) if d in set(data.groups)}
-    if select:
-        # The selection's out-of-fold figures are the model card's CV figures (marked optimistic).
-        return train_selected(data, base=config, measure=select, name=name, files=files, document_sha256=documents, progress=progress)
     cv = cross_validate(data, config=config) if evaluate else None
     return train_on(data, config=config, name=name, cv=cv, files=files, document_sha256=documents)
 

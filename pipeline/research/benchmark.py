@@ -175,28 +175,13 @@ def fit_peer(texts_train: list[str], y_train: np.ndarray, *, seed: int):
     return lambda texts: clf.predict(sp.hstack([word.transform(texts), char.transform(texts)]).tocsr())
 
 
-def manifesto_candidates(config: RunConfig):
-    """The candidates ``--select`` chooses among (:mod:`pipeline.learn.select`): ``config`` (the
-    shipped USE configuration) and the same with the e5-small encoder at embedding weight 1.5
-    (``benchmarks/configs/manifesto-e5.yaml`` at 1.5), which measured best on new documents;
-    the selection adds the mean of the two."""
-    from dataclasses import replace
-
-    from pipeline.learn.select import Candidate
-
-    e5 = replace(config, embedder=replace(config.embedder, name="e5-small"), features=replace(config.features, embedding_weight=1.5))
-    return [Candidate("manifesto (USE)", "manifesto", config), Candidate("manifesto e5 (embedding weight 1.5)", "manifesto-e5", e5)]
-
-
-def fit_autocode(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray, *, config: RunConfig, select: bool = False, groups: np.ndarray | None = None):
+def fit_autocode(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray, *, config: RunConfig, groups: np.ndarray | None = None):
     """autocode trained as ``autocode train`` trains (:func:`pipeline.learn.train.train_on`) on
-    ``train_rows``, under ``config`` (single-label), or with ``select`` the configuration
-    chosen by macro-F1 on the training rows' document-grouped folds among
-    :func:`manifesto_candidates` (as ``autocode train`` chooses).
+    ``train_rows``, under ``config`` (single-label).
 
     The training set's context is every document in order, so that context features read
     each segment's neighbours (their texts, never their labels). ``groups`` (one per training
-    row; default: its document) decides the selection's folds: what one fold holds out
+    row; default: its document) decides the training's inner folds: what one fold holds out
     should be what the test holds out (:func:`fold_groups`).
 
     Returns:
@@ -221,12 +206,7 @@ def fit_autocode(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray,
         tuple(segments),
         np.asarray(train_rows),
     )
-    if select:
-        from pipeline.learn.select import train_selected
-
-        model = train_selected(data, base=config, measure="macro", pool=manifesto_candidates(config))
-    else:
-        model = train_on(data, config=config)
+    model = train_on(data, config=config)
 
     def predict(rows):
         from pipeline.research.evaluate import code_documents
@@ -266,7 +246,7 @@ def _uncached_speed(model, segments: list[Segment], rows: np.ndarray, n: int = 3
 
 
 def fold_groups(corpus: LabelledCorpus, split: str, rows: np.ndarray) -> np.ndarray:
-    """The group of each training row for the selection's folds, mirroring the split's test:
+    """The group of each training row for the training's inner folds, mirroring the split's test:
     new-documents holds out whole manifestos, so a fold holds out whole manifestos (grouped
     by party); in-domain holds out single sentences of known manifestos (every fifth), so
     each sentence is its own group and every fold holds out sentences whose neighbours and
@@ -276,7 +256,7 @@ def fold_groups(corpus: LabelledCorpus, split: str, rows: np.ndarray) -> np.ndar
     return np.array([corpus.segments[i].transcript for i in rows])
 
 
-def _job(method: str, corpus: LabelledCorpus, split: str, level: str, config: RunConfig, select: bool = False) -> dict:
+def _job(method: str, corpus: LabelledCorpus, split: str, level: str, config: RunConfig) -> dict:
     train, test = split_rows(corpus, split)
     y = corpus.labels(level)
     seed = config.training.seed
@@ -290,16 +270,13 @@ def _job(method: str, corpus: LabelledCorpus, split: str, level: str, config: Ru
         classify_s = time.perf_counter() - start
         rate = coded / classify_s if classify_s > 0 else None
     else:
-        model, predict = fit_autocode(list(corpus.segments), train, y, config=config, select=select, groups=fold_groups(corpus, split, train))
+        model, predict = fit_autocode(list(corpus.segments), train, y, config=config, groups=fold_groups(corpus, split, train))
         train_s = time.perf_counter() - start
         start = time.perf_counter()
         pred, coded = predict(test)
         classify_s = time.perf_counter() - start
         rate = _uncached_speed(model, list(corpus.segments), test)
     result = _scores(y[test], np.asarray(pred))
-    if method != "peer" and "selection" in model.card:
-        sel = model.card["selection"]
-        result["selection"] = {"chosen": sel["members"], "candidates": [{k: c[k] for k in ("name", "micro_f1", "macro_f1", "seconds")} for c in sel["candidates"]], "seconds": sel["seconds"]}
     result.update(
         {
             "train_segments": int(len(train)),
@@ -346,10 +323,8 @@ def run_benchmark(
     isolate: bool = True,
     client=None,
     on_result: Callable[[str, str, str, dict], None] | None = None,
-    select: bool = False,
 ) -> dict:
-    """Train and test autocode and the peer on every split and level (autocode with the
-    configuration chosen on each training part when ``select``, see :func:`fit_autocode`).
+    """Train and test autocode and the peer on every split and level.
 
     Returns:
         ``{"results": {split: {level: {"autocode": {...}, "peer": {...}, "ratio": {...}}}}, ...}``
@@ -362,7 +337,7 @@ def run_benchmark(
     if client is not None:
         # One task a job on a Dask cluster; a job's peak memory is then its worker
         # process's peak so far (a worker may have run other jobs before).
-        futures = {client.submit(_job, m, corpus, sp, lv, config, select, pure=False, key=f"benchmark-{sp}-{lv}-{m}"): (sp, lv, m) for sp, lv, m in jobs}
+        futures = {client.submit(_job, m, corpus, sp, lv, config, pure=False, key=f"benchmark-{sp}-{lv}-{m}"): (sp, lv, m) for sp, lv, m in jobs}
         from distributed import as_completed
 
         for future in as_completed(futures):
@@ -371,7 +346,7 @@ def run_benchmark(
                 on_result(*futures[future], done[futures[future]])
     else:
         for sp, lv, m in jobs:
-            job = lambda m=m, sp=sp, lv=lv: _job(m, corpus, sp, lv, config, select)  # noqa: E731
+            job = lambda m=m, sp=sp, lv=lv: _job(m, corpus, sp, lv, config)  # noqa: E731
             done[(sp, lv, m)] = in_child(job) if isolate else job()
             if on_result is not None:
                 on_result(sp, lv, m, done[(sp, lv, m)])
@@ -387,7 +362,6 @@ def run_benchmark(
         "protocol": "../shared/data/README.md: in-domain r%5==0, new-documents spd+afd; levels code, domain",
         "segments": len(corpus.segments),
         "config": config.to_dict(),
-        "select": select,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "results": results,
     }

@@ -7,10 +7,10 @@ labels. The protocol follows that folder's README exactly:
 * the three labels are one multi-label code system (a comment carries 0–3 codes); each
   comment is one segment and its own document (the folds of ``train`` then fall to
   comments);
-* autocode trains as ``autocode train`` trains without ``--config`` — the configuration
-  chosen by cross-validation on the training file (:mod:`pipeline.learn.select`), thresholds
-  maximising the task's measure (``training.threshold_measure: both_classes``) — and the
-  test file is scored once;
+* autocode trains as ``autocode train`` trains — the shipped configuration unless another
+  is given, thresholds chosen by cross-validation on the training file to maximise the
+  task's measure (``training.threshold_measure: both_classes``) — and the test file is
+  scored once;
 * measure per label: macro-F1 over the two classes (scikit-learn's
   ``f1_score(average="macro")`` on the label's 0/1 column), and their mean;
 * peer in the same run: word 1–2-gram + char_wb 2–5-gram TF-IDF (sublinear tf, min_df 2)
@@ -108,10 +108,9 @@ def predict(model, segments: list[Segment]) -> np.ndarray:
     return out
 
 
-def run_germeval(folder: str | Path, *, config: RunConfig, select: str | None = "micro", limit: int = 0, progress=None, pool=None) -> dict:
-    """Train autocode (selection on the training file unless ``select`` is None) and the
-    peer, score the test file once; return the report (see :func:`markdown_table`)."""
-    from pipeline.learn.select import train_selected
+def run_germeval(folder: str | Path, *, config: RunConfig, limit: int = 0) -> dict:
+    """Train autocode and the peer, score the test file once; return the report (see
+    :func:`markdown_table`)."""
     from pipeline.learn.train import train_on
 
     config = replace(config, training=replace(config.training, threshold_measure="both_classes"))
@@ -120,10 +119,7 @@ def run_germeval(folder: str | Path, *, config: RunConfig, select: str | None = 
     data = training_set(train_segs, Y_train)
     results = {}
     start = time.perf_counter()
-    if select:
-        model = train_selected(data, base=config, measure=select, pool=pool, progress=progress)
-    else:
-        model = train_on(data, config=config)
+    model = train_on(data, config=config)
     train_s = time.perf_counter() - start
     start = time.perf_counter()
     pred = predict(model, test_segs)
@@ -146,7 +142,6 @@ def run_germeval(folder: str | Path, *, config: RunConfig, select: str | None = 
         "protocol": "../shared/data/README.md: train on GermEval21_TrainData.csv (choices by CV inside it), score GermEval21_TestData.csv once; per label macro-F1 over the two classes",
         "train_comments": len(train_segs),
         "test_comments": len(test_segs),
-        "selection": model.card.get("selection"),
         "config": model.config.to_dict(),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "results": results,
@@ -154,8 +149,7 @@ def run_germeval(folder: str | Path, *, config: RunConfig, select: str | None = 
 
 
 def markdown_table(report: dict) -> str:
-    """The benchmark as Markdown: test figures of autocode and peer, then the candidates'
-    cross-validated figures on the training file."""
+    """The benchmark as Markdown: test figures of autocode and peer."""
     lines = [
         "# autocode vs. TF-IDF + LinearSVC peer — GermEval 2021",
         "",
@@ -167,20 +161,6 @@ def markdown_table(report: dict) -> str:
     for method, r in report["results"].items():
         cells = [f"{r['per_label'][lab]:.3f}" for lab in LABELS]
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {r['mean']:.3f} | {r['train_seconds']:.1f} | {r['segments_per_second'] or 0:.0f} |")
-    sel = report.get("selection")
-    if sel:
-        lines += [
-            "",
-            f"## Candidates (out-of-fold on the training file, {sel['folds']}; selection by {sel['measure']})",
-            "",
-            "| candidate | micro-F1 | macro-F1 | " + " | ".join(LABELS) + " | s |",
-            "|---|---:|---:|" + "---:|" * (len(LABELS) + 1),
-        ]
-        for c in sel["candidates"]:
-            lines.append(f"| {c['name']} | {c['micro_f1']:.3f} | {c['macro_f1']:.3f} | " + " | ".join(f"{c['per_code_f1'].get(lab, 0):.3f}" for lab in LABELS) + f" | {c['seconds']:.1f} |")
-        ch = sel["chosen"]
-        lines.append(f"| **chosen** ({sel['choice']}) | {ch['micro_f1']:.3f} | {ch['macro_f1']:.3f} | " + " | ".join(f"{ch['per_code_f1'].get(lab, 0):.3f}" for lab in LABELS) + f" | {sel['seconds']:.1f} |")
-        lines += ["", "Per label: " + ", ".join(f"{k} → {v}" for k, v in sel["per_code"].items()) + ". The chosen row is optimistic: the choice was made on these figures."]
     return "\n".join(lines) + "\n"
 
 

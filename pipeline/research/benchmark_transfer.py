@@ -30,7 +30,7 @@ import numpy as np
 from pipeline.core.codebook import Codebook
 from pipeline.core.config import RunConfig
 from pipeline.core.errors import InputError
-from pipeline.research.evaluate import predict_matrix, selected_cv_predictions
+from pipeline.research.evaluate import predict_matrix
 
 REGISTERS = {"interviews": "codings.jsonl", "literature": "literature/codings.jsonl"}
 
@@ -96,16 +96,13 @@ def speed(model, data, *, n_segments: int = 150) -> tuple[float, int]:
     return len(segs) / (time.perf_counter() - start), len(segs)
 
 
-def evaluate_config(registers: dict, *, config: RunConfig, select: bool = False) -> dict:
-    """Every figure of one configuration (see the module docstring); with ``select``, of
-    the configuration chosen on each training part as ``autocode train`` chooses it
-    (nested: the CV figures choose inside each outer fold)."""
+def evaluate_config(registers: dict, *, config: RunConfig) -> dict:
+    """Every figure of one configuration (see the module docstring)."""
     from pipeline.learn.cv import cross_validated_predictions, scores_with_parents
-    from pipeline.learn.select import train_selected
     from pipeline.learn.train import train_on
 
     def cv(data):
-        return (selected_cv_predictions if select else cross_validated_predictions)(data, config=config)[0]
+        return cross_validated_predictions(data, config=config)[0]
 
     names = list(registers)
     result: dict = {"cv": {}, "transfer": {}}
@@ -122,10 +119,8 @@ def evaluate_config(registers: dict, *, config: RunConfig, select: bool = False)
     models = {}
     for name, data in registers.items():
         start = time.perf_counter()
-        models[name] = train_selected(data, base=config) if select else train_on(data, config=config)
+        models[name] = train_on(data, config=config)
         result.setdefault("train_seconds", {})[name] = round(time.perf_counter() - start, 2)
-        if select:
-            result.setdefault("chosen", {})[name] = models[name].card["selection"]["per_code"]
     for src in names:
         for dst in names:
             if src != dst:
@@ -147,11 +142,8 @@ def run_transfer(
     *,
     isolate: bool = True,
     on_result: Callable[[str, dict], None] | None = None,
-    select: RunConfig | None = None,
 ) -> dict:
-    """:func:`evaluate_config` for each named configuration, and with ``select`` a row
-    ``selected``: the configuration chosen on each training part, with ``select`` as the
-    base configuration (segmentation and training procedure).
+    """:func:`evaluate_config` for each named configuration.
 
     Returns:
         ``{"registers": {name: {...sizes}}, "configs": {name: config dict},
@@ -160,9 +152,8 @@ def run_transfer(
     from pipeline.research.benchmark import in_child
 
     results = {}
-    rows = [(name, config, False) for name, config in configs.items()] + ([("selected", select, True)] if select is not None else [])
-    for name, config, chosen in rows:
-        job = lambda config=config, chosen=chosen: evaluate_config(registers, config=config, select=chosen)  # noqa: E731
+    for name, config in configs.items():
+        job = lambda config=config: evaluate_config(registers, config=config)  # noqa: E731
         results[name] = in_child(job) if isolate else job()
         if on_result is not None:
             on_result(name, results[name])
@@ -172,19 +163,16 @@ def run_transfer(
             n: {"documents": len(set(d.groups)), "segments": len(d.segments), "coded_segments": int(d.Y.any(axis=1).sum())}
             for n, d in registers.items()
         },
-        "configs": {n: c.to_dict() for n, c in configs.items()} | ({"selected": "chosen per training part (pipeline.select)"} if select is not None else {}),
+        "configs": {n: c.to_dict() for n, c in configs.items()},
         "machine": {"cpus": os.cpu_count(), "omp_threads": os.environ.get("OMP_NUM_THREADS", ""), "platform": platform.platform()},
         "results": results,
     }
 
 
-def check_card_model(directory: str | Path, configs: dict[str, RunConfig], *, select: bool = False):
-    """The model whose card is to carry the figures, and the report's row that describes it.
-
-    A model made by configuration selection (its card has ``selection``) is described by the
-    row ``selected`` (the selection repeated on each training part), so ``select`` must be
-    on; any other model must have been trained with the one configuration measured, or the
-    figures would describe another model.
+def check_card_model(directory: str | Path, configs: dict[str, RunConfig]):
+    """The model whose card is to carry the figures, and the report's row that describes it:
+    the configuration measured that the model was trained with (else the figures would
+    describe another model).
 
     Returns:
         ``(model, row)``.
@@ -192,21 +180,12 @@ def check_card_model(directory: str | Path, configs: dict[str, RunConfig], *, se
     from pipeline.core.errors import ModelPathError
     from pipeline.learn.model import load_model
 
-    if len(configs) != 1:
-        raise ModelPathError(f"--card records one configuration's figures, but {len(configs)} --config files were given. Give only the model's configuration.")
     model = load_model(directory)
-    (name, config), = configs.items()
-    if "selection" in model.card:
-        if not select:
-            raise ModelPathError(
-                f"{directory} was made by configuration selection (autocode train without --config): its figures are those of "
-                "the selection repeated on each training part. Add --select."
-            )
-        return model, "selected"
-    if model.config != config:
+    name = next((n for n, config in configs.items() if config == model.config), None)
+    if name is None:
         raise ModelPathError(
-            f"{directory} was trained with another configuration than {name}: the figures would not be this model's. "
-            f"Measure with --config {directory}/config.yaml, or retrain the model with {name}."
+            f"{directory} was trained with another configuration than {', '.join(configs)}: the figures would not be this model's. "
+            f"Measure with --config {directory}/config.yaml as well, or retrain the model with one of them."
         )
     return model, name
 
@@ -217,8 +196,6 @@ def card_figures(report: dict, row: str | None = None) -> dict:
     ``row`` (default: its only row)."""
     result = report["results"][row] if row is not None else next(iter(report["results"].values()))
     out: dict = {"registers": report["registers"], "directions": {}}
-    if row == "selected":
-        out["procedure"] = "configuration selection repeated on each training part (nested)"
     for direction, t in result["transfer"].items():
         dst = direction.split("→")[1]
         out["directions"][direction] = {

@@ -1,14 +1,6 @@
-"""Cross-validation beyond one fixed configuration: the nested cross-validation of the
-configuration selection (:func:`cross_validate_selected`), the learning curve, and per
-code how many coded segments a target F1 needs (:func:`segments_needed`).
-
-A model made by configuration selection (``autocode train`` without ``--config``) is
-evaluated as it was made: each outer fold of :func:`pipeline.learn.classify.make_folds`
-(grouped by document, as every cross-validation) runs the whole selection
-(:func:`pipeline.learn.select.train_selected`, with its own inner folds) on its training
-part and codes its held-out documents as ``autocode classify`` does. The selection's own
-out-of-fold figures in the model card are optimistic (the choice was made on them);
-these are not.
+"""Cross-validation beyond the model card's: what ``autocode classify`` codes in held-out
+documents (:func:`predict_matrix`), the learning curve, and per code how many coded
+segments a target F1 needs (:func:`segments_needed`).
 
 Each point of the learning curve trains the nested, document-grouped cross-validation of
 :mod:`pipeline.learn.cv` on a share of every outer fold's training segments and tests on
@@ -18,17 +10,15 @@ the whole held-out documents.
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.core.config import RunConfig, config_from_dict
-from pipeline.core.errors import CodingError, ModelError
-from pipeline.learn.classify import Folds, make_folds
-from pipeline.learn.cv import cv_figures, fit_predict, per_code_scores, shared_embeddings
-from pipeline.learn.select import MEASURES, Candidate, default_pool, presets, train_selected
+from pipeline.core.config import RunConfig
+from pipeline.core.errors import CodingError
+from pipeline.learn.classify import make_folds
+from pipeline.learn.cv import fit_predict, per_code_scores, shared_embeddings
 
 
 def code_documents(model, segments) -> dict[tuple[str, str], list[str]]:
@@ -53,157 +43,6 @@ def predict_matrix(model, data) -> np.ndarray:
         for code in by_id[seg.transcript, seg.id]:
             out[i, codes[code]] = True
     return out
-
-
-# --- the selection procedure, cross-validated ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FoldChoice:
-    """What one outer fold of the nested selection chose on its training part.
-
-    Attributes:
-        fold: The fold's number, from 1.
-        documents: The held-out documents, sorted.
-        segments: Held-out examples (segments; with ``--combine each`` once per coder).
-        choice: ``"whole model"`` or ``"per code"`` (the card's ``selection.choice``).
-        members: The candidates the fold's model is made of.
-        per_code: Code -> the candidate that codes it.
-    """
-
-    fold: int
-    documents: tuple[str, ...]
-    segments: int
-    choice: str
-    members: tuple[str, ...]
-    per_code: dict[str, str]
-
-    def describe(self) -> str:
-        """The choice in a few words, e.g. ``"whole model: fast C=1"``."""
-        return f"{self.choice}: {' + '.join(self.members)}"
-
-
-def selection_settings(card: Mapping, base: RunConfig) -> tuple[list[Candidate], str, bool]:
-    """How to run again the selection a model card records: ``(pool, measure, ensemble)``
-    for :func:`pipeline.learn.select.train_selected`.
-
-    The pool is the card's candidates: a preset family (:func:`pipeline.learn.select.presets`
-    of ``base``) at the recorded C and decision rule (``labels``: one code or none, or
-    multi-label), or the configuration the card records for a chosen candidate (taken as
-    recorded where there is one); the mean of two candidates is tried again when the card
-    lists one.
-
-    Args:
-        card: The model card (``Model.card``) with a ``selection`` section.
-        base: The model's run configuration (segmentation and training procedure).
-
-    Raises:
-        ModelError: The card lacks what the selection needs, or names a candidate whose
-            configuration it does not record.
-    """
-    sel = card.get("selection") or {}
-    measure = str(sel.get("measure", "")).removesuffix("-F1")
-    if measure not in MEASURES or not sel.get("candidates"):
-        raise ModelError(
-            f"the model card's selection records measure {sel.get('measure')!r} and {len(sel.get('candidates') or [])} candidates; "
-            f"expected one of {', '.join(m + '-F1' for m in MEASURES)} and at least one candidate. "
-            "Train the model again, or evaluate one configuration with --config FILE."
-        )
-    named, recorded = presets(base), sel.get("member_configs", {})
-    pool = []
-    for c in sel["candidates"]:
-        if c["family"] == "ensemble":
-            continue
-        if c["name"] in recorded:
-            config = config_from_dict(recorded[c["name"]])
-        elif c["family"] in named:
-            # the decision rule as recorded (one code or none, or multi-label: older cards)
-            clf = named[c["family"]].classifier
-            config = replace(named[c["family"]], classifier=replace(clf, C=float(c["C"]), labels=c.get("labels", clf.labels)))
-        else:
-            raise ModelError(
-                f"the model card names candidate {c['name']!r} of family {c['family']!r} but records no configuration for it "
-                f"(known families: {', '.join(named)}). Evaluate one configuration with --config FILE."
-            )
-        pool.append(Candidate(c["name"], c["family"], config))
-    ensemble = any(c["family"] == "ensemble" for c in sel["candidates"])
-    return pool, measure, ensemble
-
-
-def selected_cv_predictions(
-    data,
-    *,
-    config: RunConfig,
-    measure: str = "micro",
-    pool: Sequence[Candidate] | None = None,
-    ensemble: bool = True,
-    progress: Callable[[str], None] | None = None,
-) -> tuple[np.ndarray, Folds, list[FoldChoice]]:
-    """Out-of-fold predictions of the whole selection procedure: each outer fold chooses
-    and trains on the other documents (:func:`pipeline.learn.select.train_selected`) and
-    codes its own as ``autocode classify`` does (:func:`predict_matrix`).
-
-    Args:
-        data: A :class:`pipeline.learn.fit.TrainingSet`.
-        config: The base configuration (segmentation, training procedure, folds).
-        measure, pool, ensemble: As for :func:`pipeline.learn.select.train_selected`
-            (pool None: its candidates of ``config``).
-        progress: Called with a line as each outer fold starts and ends.
-
-    Returns:
-        ``(pred, folds, chosen)``: bool ndarray of shape (n_segments, n_codes), the outer
-        :class:`pipeline.learn.classify.Folds`, and one :class:`FoldChoice` per fold.
-    """
-    say = progress or (lambda line: None)
-    made = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed)
-    if not made.splits:
-        raise CodingError(f"cross-validation needs at least two coded segments; found {len(data.segments)}. Code more segments.")
-    pred = np.zeros_like(data.Y, dtype=bool)
-    chosen = []
-    n = len(made.splits)
-    for k, (train, test) in enumerate(made.splits, 1):
-        clock = time.perf_counter()
-        docs = tuple(sorted({str(d) for d in data.groups[test]}))
-        say(f"outer fold {k}/{n}: choosing a configuration on {len(train)} segments of {len(set(data.groups[train]))} documents, "
-            f"then coding the {len(test)} held-out segments ({', '.join(docs)})")
-        model = train_selected(data.subset(train), base=config, measure=measure, pool=pool, ensemble=ensemble)
-        pred[test] = predict_matrix(model, data.subset(test))
-        sel = model.card["selection"]
-        chosen.append(FoldChoice(k, docs, len(test), sel["choice"], tuple(sel["members"]), dict(sel["per_code"])))
-        scores = per_code_scores(data.Y[test], pred[test], data.codebook.leaf_ids)
-        say(f"outer fold {k}/{n} chose {chosen[-1].describe()}; held out: micro-F1 {scores['micro_f1']:.3f} "
-            f"({time.perf_counter() - clock:.1f} s)")
-    return pred, made, chosen
-
-
-def cross_validate_selected(
-    data,
-    *,
-    config: RunConfig,
-    measure: str = "micro",
-    pool: Sequence[Candidate] | None = None,
-    ensemble: bool = True,
-    progress: Callable[[str], None] | None = None,
-) -> dict:
-    """The nested cross-validation of the selection procedure (:func:`selected_cv_predictions`),
-    with the figures of :func:`pipeline.learn.cv.cross_validate`.
-
-    Returns:
-        The dict of :func:`pipeline.learn.cv.cross_validate`, and ``evaluated`` (what
-        was cross-validated, in words) and ``selection``: ``nested`` (True),
-        ``measure`` (e.g. ``"micro-F1"``), ``candidates`` (their names) and ``folds``
-        (one dict of :class:`FoldChoice` per outer fold).
-    """
-    pool = list(pool) if pool is not None else default_pool(config, data.Y)
-    pred, made, chosen = selected_cv_predictions(data, config=config, measure=measure, pool=pool, ensemble=ensemble, progress=progress)
-    # accuracy where every candidate codes one code (or none) per segment
-    result = cv_figures(data, pred, made, single=all(c.config.classifier.labels != "multi" for c in pool))
-    result["evaluated"] = (f"the selection procedure, nested: each of the {len(chosen)} outer folds chose its own configuration "
-                           f"(among {len(pool)} candidate{'s' if len(pool) != 1 else ''}, by {measure}-F1) "
-                           "on its training part and coded its held-out documents as 'autocode classify' does")
-    result["selection"] = {"nested": True, "measure": f"{measure}-F1", "candidates": [c.name for c in pool],
-                           "folds": [asdict(c) for c in chosen]}
-    return result
 
 
 # --- the learning curve ----------------------------------------------------------------------------

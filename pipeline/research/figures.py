@@ -85,12 +85,33 @@ def _registers(record: dict) -> str:
         src, dst = direction.split("→")
         rows.append((f"trained on the {src}, coding the {dst} (micro-F1)",
                      lambda r, d=direction: f"{r['transfer'][d]['micro_f1']:.3f}"))
+    rows += [
+        ("codable segments per second, new text (embedding and classification)", lambda r: f"{r['segments_per_second']:.0f}"),
+        ("peak memory of the whole measurement (MiB)", lambda r: f"{r['peak_memory_mib']:.0f}"),
+    ]
     lines = ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     lines += [f"| {label} | {cells(pick)} |" for label, pick in rows]
     return "\n".join(lines)
 
 
-#: Kind of table -> the function that renders it from a record: each benchmark's own
+def _variants(record: dict) -> str:
+    from pipeline.research.variants import nested_table
+
+    return nested_table(record)
+
+
+def _variants_points(record: dict) -> str:
+    from pipeline.research.variants import points_table
+
+    return points_table(record)
+
+
+def _variants_transfer(record: dict) -> str:
+    from pipeline.research.variants import transfer_table
+
+    return transfer_table(record)
+
+
 def _review_simulation(record: dict) -> str:
     """``autocode benchmark review``: one row per order and block of decisions."""
     lines = [
@@ -127,11 +148,13 @@ def _review_speed(record: dict) -> str:
     return "\n".join(["| what | median | p95 |", "|---|---:|---:|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows])
 
 
+#: Kind of table -> the function that renders it from a record: each benchmark's own
 #: summary table, as its command prints it, and ``registers``, the register-transfer
 #: figures in brief.
 TABLES: dict[str, Callable[[dict], str]] = {
     "transfer": _transfer, "registers": _registers, "manifesto": _manifesto, "germeval": _germeval,
     "review-simulation": _review_simulation, "review-speed": _review_speed,
+    "variants": _variants, "variants-points": _variants_points, "variants-transfer": _variants_transfer,
 }
 
 

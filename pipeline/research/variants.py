@@ -1,25 +1,22 @@
-"""How much configuration selection is worth: variants of it compared under nested
-cross-validation (``autocode benchmark variants``, docs/model-selection.md).
+"""Configurations compared under the same cross-validation (``autocode benchmark variants``,
+docs/model-selection.md): the evidence for the one training procedure autocode keeps.
 
-Each variant is a pool of candidates for :func:`pipeline.learn.select.train_selected`;
-each outer fold of :func:`pipeline.research.evaluate.selected_cv_predictions` runs the
-variant's whole selection on its training part and codes its held-out documents. A
-fixed configuration (no selection) is measured on the same outer folds. Every figure
-comes with its fold-to-fold standard error, and each variant's difference to the best
-one with the standard error of the paired per-fold differences, so that "not worse than
-the best by more than the noise" can be read off the record.
+Each variant is one fixed configuration, ``fixed:FAMILY`` or ``fixed:FAMILY@C``, of a
+family of :func:`families`: ``hybrid`` (the shipped configuration: e5-small beside word
+and character n-grams, C 10), ``e5`` (the e5 embedding alone, centred, with code
+prototypes, C 0.02: the shipped configuration before the hybrid) and ``fast``
+(configs/fast.yaml: USE beside the n-grams, C 1). Every variant is measured on the same
+document-grouped folds; every figure comes with its fold-to-fold standard error, and each
+variant's difference to the best one with the standard error of the paired per-fold
+differences, so that "not worse than the best by more than the noise" can be read off the
+record. With ``sizes`` the same variants are compared on learning-curve points: each outer
+fold trains on whole documents of its training part, drawn in a seeded order until the
+given number of segments is reached.
 
-Variants (:data:`VARIANTS`):
-
-* ``selection``: what ``autocode train`` does today (:func:`pipeline.learn.select.default_pool`,
-  the mean of two families, the per-code choice);
-* ``hybrid``: one family, the hybrid (e5 beside word and character n-grams), with C
-  chosen per code from :data:`WIDE_C`;
-* ``hybrid+fast``: the same, and the fast preset (USE beside the n-grams) over the same
-  grid as a second family, per code;
-* ``fixed:default`` and ``fixed:hybrid``: the shipped configuration and the hybrid at
-  C=1, no selection; ``fixed:FAMILY@C`` a family of
-  :func:`pipeline.learn.select.presets` at another C.
+The configuration selection that ``autocode train`` ran before (13 candidates, a mean of
+two families, a choice per code) and the per-code choice of C were compared here too; they
+lost or tied (docs/model-selection.md) and were deleted. Their rows stay in the committed
+records, made at the commit each record names.
 """
 
 from __future__ import annotations
@@ -31,44 +28,48 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.core.config import RunConfig
+from pipeline.core.config import RunConfig, load_config
 from pipeline.learn.classify import make_folds
-from pipeline.learn.cv import cross_validated_predictions, per_code_scores
-from pipeline.learn.select import candidates, default_pool, presets
-from pipeline.research.evaluate import predict_matrix, selected_cv_predictions
+from pipeline.learn.cv import cross_validated_predictions, fit_predict, per_code_scores, shared_embeddings
+from pipeline.research.evaluate import predict_matrix
 
-WIDE_C = (0.3, 1.0, 3.0, 10.0, 30.0)
-"""The C grid of the one-family variants: the selection's own grid (0.3, 1, 3) chose its
-edge, 3, in every recorded run, so the grid goes two steps beyond it."""
-
-VARIANTS = ("selection", "hybrid", "hybrid+fast", "fixed:default", "fixed:hybrid")
+VARIANTS = ("fixed:hybrid", "fixed:e5", "fixed:fast")
+FAMILY_NAMES = ("hybrid", "e5", "fast")
 
 
-def variant_pool(name: str, base: RunConfig, Y: np.ndarray):
-    """``(pool, ensemble)`` of a selection variant, or ``(config, None)`` of a fixed one."""
-    if name == "selection":
-        return default_pool(base, Y), True
-    if name == "hybrid":
-        return candidates(base, families=("hybrid",), grids={"hybrid": WIDE_C}), False
-    if name == "hybrid+fast":
-        return candidates(base, families=("hybrid", "fast"), grids={"hybrid": WIDE_C, "fast": WIDE_C}), False
+def families(base: RunConfig) -> dict[str, RunConfig]:
+    """The named configurations, each with the segmentation and training procedure of
+    ``base`` (how hand codes become examples, folds, seed, threshold measure)."""
+    from pipeline.defaults import fast_config_path
+
+    hybrid, fast = load_config(None), load_config(fast_config_path())
+    e5 = replace(hybrid, features=replace(hybrid.features, lexical=False), classifier=replace(hybrid.classifier, C=0.02))
+
+    def own(config: RunConfig) -> RunConfig:
+        t = base.training
+        training = replace(config.training, min_examples=t.min_examples, cv_folds=t.cv_folds, min_overlap=t.min_overlap, seed=t.seed,
+                           threshold_measure=t.threshold_measure)
+        return replace(config, segment=base.segment, training=training)
+
+    return {"hybrid": own(hybrid), "e5": own(e5), "fast": own(fast)}
+
+
+def variant_config(name: str, base: RunConfig) -> RunConfig:
+    """The configuration of variant ``fixed:FAMILY`` or ``fixed:FAMILY@C``."""
+    if not known(name):
+        raise ValueError(f"unknown variant {name!r}; expected fixed:FAMILY or fixed:FAMILY@C with FAMILY one of {', '.join(FAMILY_NAMES)}")
     family, _, C = name.removeprefix("fixed:").partition("@")
-    if name.startswith("fixed:") and family in ("default", "hybrid", "fast"):
-        config = presets(base)[family]
-        if C or family == "hybrid":
-            config = replace(config, classifier=replace(config.classifier, C=float(C or 1.0)))
-        return config, None
-    raise ValueError(f"unknown variant {name!r}; expected one of {', '.join(VARIANTS)} (fixed:FAMILY@C for another C)")
+    config = families(base)[family]
+    return replace(config, classifier=replace(config.classifier, C=float(C))) if C else config
 
 
 def known(name: str) -> bool:
-    """Whether ``name`` is a variant :func:`variant_pool` knows: one of :data:`VARIANTS`, or
-    ``fixed:FAMILY@C`` (default, fast or hybrid at a positive C)."""
-    if name in VARIANTS:
-        return True
+    """Whether ``name`` is a variant :func:`variant_config` knows."""
     family, at, C = name.removeprefix("fixed:").partition("@")
+    if not name.startswith("fixed:") or family not in FAMILY_NAMES:
+        return False
     try:
-        return name.startswith("fixed:") and family in ("default", "hybrid", "fast") and bool(at) and float(C) > 0
+        return not at or float(C) > 0
     except ValueError:
         return False
 
@@ -93,15 +94,6 @@ def paired(a: dict, b: dict, key: str) -> tuple[float, float]:
     return round(float(d.mean()), 4), round(float(d.std(ddof=1) / np.sqrt(len(d))), 4)
 
 
-def chosen_counts(folds) -> dict[str, int]:
-    """How many (outer fold, code) pairs each candidate coded: where the chosen C lands."""
-    out: dict[str, int] = {}
-    for f in folds:
-        for name in f.per_code.values():
-            out[name] = out.get(name, 0) + 1
-    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
-
-
 def compare_nested(
     data,
     *,
@@ -114,8 +106,7 @@ def compare_nested(
 ) -> dict:
     """Every variant on the same outer folds of ``data`` (a
     :class:`pipeline.learn.fit.TrainingSet`): ``{name: figures}`` with
-    :func:`fold_figures`, ``seconds``, and for a selection the candidates and
-    ``chosen`` (:func:`chosen_counts`); then ``vs_best``: per variant the paired
+    :func:`fold_figures` and ``seconds``; then ``vs_best``: per variant the paired
     difference to the variant with the best pooled figure of ``measure``. ``done``: rows
     measured before on the same folds (``{name: row}``), kept as they are."""
     say = progress or (lambda line: None)
@@ -127,37 +118,70 @@ def compare_nested(
             say(f"variant {name}: kept from the earlier run")
             continue
         clock = time.perf_counter()
-        pool, ensemble = variant_pool(name, base, data.Y)
-        say(f"variant {name}: " + ("one fixed configuration" if ensemble is None else f"{len(pool)} candidates"))
-        if ensemble is None:
-            pred, made = cross_validated_predictions(data, config=pool)[:2]
-            row = fold_figures(data.Y, pred, made.splits, codes)
-        else:
-            pred, made, chosen = selected_cv_predictions(data, config=base, measure=measure, pool=pool, ensemble=ensemble, progress=say)
-            row = fold_figures(data.Y, pred, made.splits, codes)
-            row["candidates"] = [c.name for c in pool] + (["mean of the two best families"] if ensemble else [])
-            row["chosen"] = chosen_counts(chosen)
-            row["folds_chose"] = [f.describe() for f in chosen]
+        pred, made = cross_validated_predictions(data, config=variant_config(name, base))[:2]
         assert [t.tolist() for _, t in made.splits] == [t.tolist() for _, t in folds.splits], "variants must share the outer folds"
+        row = fold_figures(data.Y, pred, made.splits, codes)
         row["seconds"] = round(time.perf_counter() - clock, 1)
         out[name] = row
         say(f"variant {name}: micro-F1 {row['micro_f1']:.3f} ± {row['se_micro_f1']}, macro-F1 {row['macro_f1']:.3f} ± {row['se_macro_f1']} "
             f"({row['seconds']:.0f} s)")
         if on_result is not None:
             on_result(name, row)
+    return {"folds": folds.describe(), **versus_best(out, measure)}
+
+
+def versus_best(rows: dict, measure: str = "micro") -> dict:
+    """``best`` (the variant with the best pooled figure of ``measure``), the rows, and
+    ``vs_best``: each row's paired difference to it with its standard error."""
     key = "micro_f1" if measure == "micro" else "macro_f1"
-    best = max(out, key=lambda n: out[n][key])
-    vs = {}
-    for name, row in out.items():
-        vs[name] = {k: dict(zip(("difference", "se"), paired(row, out[best], k))) for k in ("micro_f1", "macro_f1")}
-    return {"folds": folds.describe(), "best": best, "variants": out, "vs_best": vs}
+    best = max(rows, key=lambda n: rows[n][key])
+    vs = {name: {k: dict(zip(("difference", "se"), paired(row, rows[best], k))) for k in ("micro_f1", "macro_f1")} for name, row in rows.items()}
+    return {"best": best, "variants": rows, "vs_best": vs}
 
 
-def transfer_variants(registers: dict, *, base: RunConfig, variants: Sequence[str] = VARIANTS, measure: str = "micro",
+def documents_until(order: np.ndarray, groups: np.ndarray, size: int) -> np.ndarray:
+    """The rows of whole documents, taken in ``order`` (document names) until at least
+    ``size`` rows are in (all of them where there are fewer)."""
+    rows, taken = [], 0
+    for doc in order:
+        mine = np.flatnonzero(groups == doc)
+        rows.append(mine)
+        taken += len(mine)
+        if taken >= size:
+            break
+    return np.sort(np.concatenate(rows)) if rows else np.array([], dtype=int)
+
+
+def learning_points(data, *, base: RunConfig, variants: Sequence[str] = VARIANTS, sizes: Sequence[int] = (50, 100, 200, 400),
+                    measure: str = "micro", progress: Callable[[str], None] | None = None) -> dict:
+    """Each variant trained on few segments: per size, every outer fold trains on whole
+    documents of its training part (:func:`documents_until`, documents in an order drawn
+    with the configured seed, the same for every variant) and codes its held-out
+    documents. Returns ``{size: {"segments": mean training segments, **versus_best}}``."""
+    say = progress or (lambda line: None)
+    folds = make_folds(data.groups, data.Y, base.training.cv_folds, seed=base.training.seed).splits
+    rng = np.random.default_rng(base.training.seed)
+    orders = [rng.permutation(sorted(set(data.groups[train].tolist()))) for train, _ in folds]
+    configs = {name: variant_config(name, base) for name in variants}
+    shared = {name: shared_embeddings(data, config) for name, config in configs.items()}
+    out: dict = {}
+    for size in sizes:
+        subsets = [documents_until(order, data.groups, size) for order in orders]
+        rows = {}
+        for name, config in configs.items():
+            pred = np.zeros_like(data.Y, dtype=bool)
+            for (_, test), subset in zip(folds, subsets):
+                pred[test] = fit_predict(data, config, subset, test, shared[name])
+            rows[name] = fold_figures(data.Y, pred, folds, data.codebook.leaf_ids)
+            say(f"{size} segments, {name}: micro-F1 {rows[name]['micro_f1']:.3f} ± {rows[name]['se_micro_f1']}")
+        out[str(size)] = {"segments": round(float(np.mean([len(s) for s in subsets])), 1), **versus_best(rows, measure)}
+    return out
+
+
+def transfer_variants(registers: dict, *, base: RunConfig, variants: Sequence[str] = VARIANTS,
                       progress: Callable[[str], None] | None = None) -> dict:
-    """Each variant trained on all of one register (choosing there) and coding the other's
-    documents: ``{variant: {"a→b": {"micro_f1", "macro_f1"}, ...}}``."""
-    from pipeline.learn.select import train_selected
+    """Each variant trained on all of one register and coding the other's documents:
+    ``{variant: {"a→b": {"micro_f1", "macro_f1"}, ...}}``."""
     from pipeline.learn.train import train_on
 
     say = progress or (lambda line: None)
@@ -166,9 +190,7 @@ def transfer_variants(registers: dict, *, base: RunConfig, variants: Sequence[st
     for name in variants:
         out[name] = {}
         for src in names:
-            data = registers[src]
-            pool, ensemble = variant_pool(name, base, data.Y)
-            model = train_on(data, config=pool) if ensemble is None else train_selected(data, base=base, measure=measure, pool=pool, ensemble=ensemble)
+            model = train_on(registers[src], config=variant_config(name, base))
             for dst in names:
                 if dst != src:
                     target = registers[dst]
@@ -178,67 +200,66 @@ def transfer_variants(registers: dict, *, base: RunConfig, variants: Sequence[st
     return out
 
 
-def record_header(command: Sequence[str]) -> dict:
-    """What a record says about how it was made: the command, the commit (``+dirty`` with
-    uncommitted changes) and the package versions."""
-    import subprocess
-    import sys
+def _row(name: str, r: dict, vs: dict | None) -> str:
+    diff = (f"{vs['micro_f1']['difference']:+.3f} ± {vs['micro_f1']['se']:.3f} | {vs['macro_f1']['difference']:+.3f} ± {vs['macro_f1']['se']:.3f}"
+            if vs else " | ")
+    return f"| {name} | {r['micro_f1']:.3f} ± {r['se_micro_f1']:.3f} | {r['macro_f1']:.3f} ± {r['se_macro_f1']:.3f} | {diff}"
 
-    from pipeline.learn.model import package_versions
 
-    def git(*args):
-        try:
-            return subprocess.run(["git", *args], capture_output=True, text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return ""
+def nested_table(record: dict) -> str:
+    """A row per variant: pooled figures ± fold-to-fold standard error, the paired
+    difference to the best, seconds."""
+    nested = record.get("nested", {})
+    lines = ["| variant | micro-F1 ± SE | macro-F1 ± SE | micro vs best ± SE | macro vs best ± SE | seconds |", "|---|---:|---:|---:|---:|---:|"]
+    return "\n".join(lines + [_row(n, r, nested.get("vs_best", {}).get(n)) + f" | {r['seconds']:.0f} |" for n, r in nested.get("variants", {}).items()])
 
-    commit = git("rev-parse", "HEAD")
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    return {"command": "autocode " + " ".join(command), "commit": commit + ("+dirty" if commit and dirty else ""),
-            "python": sys.version.split()[0], "packages": package_versions()}
+
+def points_table(record: dict) -> str:
+    """A row per learning-curve point and variant."""
+    lines = ["| training segments (whole documents) | variant | micro-F1 ± SE | macro-F1 ± SE | micro vs best ± SE | macro vs best ± SE |",
+             "|---|---|---:|---:|---:|---:|"]
+    for size, point in record.get("learning_points", {}).items():
+        lines += [f"| {size} ({point['segments']:.0f}) " + _row(n, r, point["vs_best"][n]) + " |" for n, r in point["variants"].items()]
+    return "\n".join(lines)
+
+
+def transfer_table(record: dict) -> str:
+    """A row per variant and direction of the register transfer."""
+    lines = ["| variant | direction | micro-F1 | macro-F1 |", "|---|---|---:|---:|"]
+    for name, t in record.get("transfer", {}).items():
+        lines += [f"| {name} | {d} | {f['micro_f1']:.3f} | {f['macro_f1']:.3f} |" for d, f in t.items()]
+    return "\n".join(lines)
 
 
 def markdown_variants(record: dict) -> str:
-    """The record's table: a row per variant, pooled figures ± fold-to-fold standard
-    error and the paired difference to the best."""
-    nested = record.get("nested", {"variants": {}})
-    lines = [f"# Selection variants ({nested.get('folds', 'transfer only')}; {record['data']})", "",
-             f"`{record['command']}` at {record['commit'] or 'an unknown commit'}"
+    """The record's tables (:func:`nested_table`, :func:`points_table`, :func:`transfer_table`)."""
+    nested = record.get("nested", {})
+    lines = [f"# Variants ({nested.get('folds', 'no nested comparison')}; {record['data']})", "",
+             f"`{record['command']}` at {record.get('commit') or 'an unknown commit'}"
              + "".join(f"; {n} from an earlier run at {c[:7]}" for n, c in record.get("resumed", {}).items()), ""]
-    if nested["variants"]:
-        lines += ["| variant | micro-F1 ± SE | macro-F1 ± SE | micro vs best ± SE | macro vs best ± SE | seconds |",
-                  "|---|---:|---:|---:|---:|---:|"]
-    for name, r in nested["variants"].items():
-        vs = nested.get("vs_best", {}).get(name)
-        diff = (f"{vs['micro_f1']['difference']:+.3f} ± {vs['micro_f1']['se']:.3f} | {vs['macro_f1']['difference']:+.3f} ± {vs['macro_f1']['se']:.3f}"
-                if vs else " | ")
-        lines.append(f"| {name} | {r['micro_f1']:.3f} ± {r['se_micro_f1']:.3f} | {r['macro_f1']:.3f} ± {r['se_macro_f1']:.3f} | {diff} | {r['seconds']:.0f} |")
-    for name, r in nested["variants"].items():
-        if "chosen" in r:
-            lines += ["", f"{name}: (outer fold, code) pairs per chosen candidate: " + ", ".join(f"{k} {v}" for k, v in r["chosen"].items())]
-    if record.get("transfer"):
-        lines += ["", "| variant | direction | micro-F1 | macro-F1 |", "|---|---|---:|---:|"]
-        for name, t in record["transfer"].items():
-            lines += [f"| {name} | {d} | {f['micro_f1']:.3f} | {f['macro_f1']:.3f} |" for d, f in t.items()]
-    return "\n".join(lines) + "\n"
+    for part, table in (("nested", nested_table), ("learning_points", points_table), ("transfer", transfer_table)):
+        if record.get(part) and (part != "nested" or nested.get("variants")):
+            lines += [table(record), ""]
+    return "\n".join(lines)
 
 
-def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: bool = True, transfer: bool = False,
+def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: bool = True, transfer: bool = False, sizes: Sequence[int] = (),
                  resume: bool = False, germeval=None, progress: Callable[[str], None] | None = None) -> dict:
     """With ``nested``, :func:`compare_nested` on both registers of the sample corpus
     together (the default configuration's segmentation and training procedure, the default
-    coder of each register); with ``transfer``, :func:`transfer_variants`. The record is written to
-    ``out`` (JSON) and beside it as Markdown after every variant, so a long run leaves
-    what it finished; with ``resume`` the nested rows of such a record at ``out`` (same
-    data) are kept, and ``resumed`` names the commit each came from. With ``germeval`` (the
-    germeval2021 folder) the data is GermEval 2021's official training file instead (each
-    comment its own document, thresholds by the task's measure); its test file is not read."""
+    coder of each register); with ``sizes``, :func:`learning_points`; with ``transfer``,
+    :func:`transfer_variants`. The record (:func:`pipeline.core.records.write_record`) is
+    written to ``out`` (JSON) and beside it as Markdown after every variant, so a long run
+    leaves what it finished; with ``resume`` the nested rows of such a record at ``out``
+    (same data) are kept, and ``resumed`` names the commit each came from. With
+    ``germeval`` (the germeval2021 folder) the data is GermEval 2021's official training
+    file instead (each comment its own document, thresholds by the task's measure); its
+    test file is not read."""
     import json
-    import sys
 
     from pipeline.core.codebook import load_codebook
-    from pipeline.core.config import load_config
     from pipeline.core.io import atomic_write_text
+    from pipeline.core.records import write_record
     from pipeline.defaults import codebook_path
     from pipeline.research.benchmark_transfer import combine, load_registers
 
@@ -249,19 +270,17 @@ def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: boo
 
         base = replace(base, training=replace(base.training, threshold_measure="both_classes"))
         both = training_set(*load_germeval(germeval, "train"))
-        registers, names = {}, []
+        registers: dict = {}
         described = f"GermEval 2021 training file ({len(both.segments)} comments, each its own document)"
     else:
         registers = load_registers(corpus, codebook=load_codebook(codebook_path()), config=base)
-        names = list(registers)
-        both = combine(*registers.values()) if len(names) == 2 else registers[names[0]]
+        both = combine(*registers.values()) if len(registers) == 2 else next(iter(registers.values()))
         described = " + ".join(f"{n} ({len(d.segments)} segments, {len(set(d.groups))} documents, coder {d.coder})" for n, d in registers.items())
-    record = {"benchmark": "selection variants, nested", **record_header(sys.argv[1:]), "data": described, "nested": {"variants": {}}}
+    record: dict = {"benchmark": "configuration variants", "data": described, "nested": {"variants": {}}}
 
     def save():
-        atomic_write_text(out, json.dumps(record, ensure_ascii=False, indent=2) + "\n")
-        if "folds" in record.get("nested", {}) or record.get("transfer"):
-            atomic_write_text(out.with_suffix(".md"), markdown_variants(record))
+        written = write_record(out, record)
+        atomic_write_text(out.with_suffix(".md"), markdown_variants(written))
 
     def partial(name, row):
         record["nested"]["variants"][name] = row
@@ -273,14 +292,16 @@ def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: boo
         earlier = json.loads(out.read_text(encoding="utf-8"))
         if earlier.get("data") == record["data"]:
             done = earlier.get("nested", {}).get("variants", {})
-            record["resumed"] = {name: earlier.get("resumed", {}).get(name, earlier["commit"]) for name in done}
+            record["resumed"] = {name: earlier.get("resumed", {}).get(name, earlier.get("commit") or "") for name in done}
             record["nested"]["variants"].update(done)
     if nested:
         record["nested"] = compare_nested(both, base=base, variants=variants, progress=progress, on_result=partial, done=done)
     else:
         del record["nested"]
+    if sizes:
+        record["learning_points"] = learning_points(both, base=base, variants=variants, sizes=sizes, progress=progress)
     save()
-    if transfer and len(names) == 2:
+    if transfer and len(registers) == 2:
         record["transfer"] = transfer_variants(registers, base=base, variants=variants, progress=progress)
         save()
     return record

@@ -53,7 +53,7 @@ def train_model(project: Project, model_id: int) -> Path:
     row = project.model_row(model_id)
     coders = [r[0] for r in project.con.execute("SELECT DISTINCT coder FROM decisions WHERE undone = 0 AND action = 'code'")]
     model = train([project.folder], config=project.config, codebook=project.codebook, coder=sorted(coders) or None,
-                  combine="union", name=row["name"], select="micro")
+                  combine="union", name=row["name"])
     folder = project.model_path(row)
     save_model(model, folder)
     cv = model.card.get("cv")
