@@ -16,18 +16,17 @@ strategies, so the curves differ only by the choice of the batches.
   documents the test; the figures pool the folds' predictions).
 
 What is fitted on texts — the word and character vocabularies with their IDF, an embedder
-that learns, the code prototypes of such an embedder — is fitted once per fold on that
-fold's pool (:func:`fold_inputs`, through :func:`pipeline.learn.fit.each_fold_features`),
-never on its test rows, whose figures the simulation reports. The pool's uncoded texts
-take part: a researcher has them at hand (texts, never codes) before coding any. A real
-round of ``suggest`` fits on the coded segments alone; refitting per round would cost one
-featurisation per round, fold, seed and strategy instead of one per fold, and changes no
-more than which words of the coder's own, already available, texts are known — both arms
-share it. Two further differences from ``train``: the thresholds' inner folds read the
-fold's features rather than fitting their own (they move thresholds, never touch the
-test rows), and document centering (``features.center``) is no fit at all: each
-document is centered on its own segments at transform time, as ``autocode classify``
-centers a document it codes.
+that learns, and with it the code prototypes — is fitted on each fold's pool
+(:func:`fold_inputs`, through :func:`pipeline.learn.fit.each_fold_features`), never on the
+fold's test rows, whose figures are reported. The pool's uncoded segments take part: they
+are texts the researcher has at hand before coding any (the fit reads no codes). A real
+round of ``suggest`` fits on the coded segments alone; fitting per round as it does would
+cost a featurisation per round, fold, seed and strategy instead of one per fold, and would
+change only which of the pool's own words are known, in both arms alike. The thresholds'
+inner folds read the fold's features instead of fitting their own as ``train`` does: that
+may move a threshold, never the test rows' features. Document centering
+(``features.center``) is fitted on nothing: each document is centered on its own segments
+when transformed, as ``autocode classify`` centers a document it codes.
 """
 
 from __future__ import annotations
