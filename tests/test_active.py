@@ -308,7 +308,7 @@ def blobs_task(seed: int = 0):
     config = config_from_dict({"classifier": {"name": "svm", "labels": "single", "C": 1.0, "class_weight": "none"}})
     docs = np.array([f"d{i % 5}" for i in range(len(y))])
     test = np.arange(len(y)) % 3 == 0
-    return Task(X, X, Y, docs, ("a", "b", "c", "d"), True, config), [(np.flatnonzero(~test), np.flatnonzero(test))]
+    return Task((X,), (X,), Y, docs, ("a", "b", "c", "d"), True, config), [(np.flatnonzero(~test), np.flatnonzero(test))]
 
 
 def test_simulation_is_deterministic_and_shares_the_start():

@@ -15,9 +15,18 @@ strategies, so the curves differ only by the choice of the batches.
   cross-validated by document (each fold's training documents are the pool, its held-out
   documents the test; the figures pool the folds' predictions).
 
-What is not the same as a real round of ``suggest``: the features (TF-IDF vocabulary and
-embeddings) are computed once from all texts of the corpus — texts, never codes — so a
-round costs one classifier fit, not a re-featurisation; both arms share this.
+What is fitted on texts — the word and character vocabularies with their IDF, an embedder
+that learns, and with it the code prototypes — is fitted on each fold's pool
+(:func:`fold_inputs`, through :func:`pipeline.learn.fit.each_fold_features`), never on the
+fold's test rows, whose figures are reported. The pool's uncoded segments take part: they
+are texts the researcher has at hand before coding any (the fit reads no codes). A real
+round of ``suggest`` fits on the coded segments alone; fitting per round as it does would
+cost a featurisation per round, fold, seed and strategy instead of one per fold, and would
+change only which of the pool's own words are known, in both arms alike. The thresholds'
+inner folds read the fold's features instead of fitting their own as ``train`` does: that
+may move a threshold, never the test rows' features. Document centering
+(``features.center``) is fitted on nothing: each document is centered on its own segments
+when transformed, as ``autocode classify`` centers a document it codes.
 """
 
 from __future__ import annotations
@@ -38,11 +47,12 @@ from pipeline.learn.active_learning import DEFAULT_STRATEGY, get_strategy, selec
 
 @dataclass(frozen=True)
 class Task:
-    """A labelled corpus ready for simulation.
+    """A labelled corpus ready for simulation, with the inputs of each fold.
 
     Attributes:
-        X: Features of all rows, shape (n_rows, n_features) (ndarray or CSR).
-        E: Embeddings of all rows for diversity, shape (n_rows, dim).
+        X: Per fold, the features of all rows, shape (n_rows, n_features) (ndarray or
+            CSR), fitted on that fold's pool only (one shared matrix where nothing is fitted).
+        E: Per fold, the embeddings of all rows for diversity, shape (n_rows, dim).
         Y: bool ndarray of shape (n_rows, n_codes).
         documents: ndarray of shape (n_rows,), the document of each row.
         codes: The code of each column.
@@ -50,8 +60,8 @@ class Task:
         config: The run configuration (classifier and thresholds).
     """
 
-    X: object
-    E: object
+    X: tuple
+    E: tuple
     Y: np.ndarray
     documents: np.ndarray
     codes: tuple[str, ...]
@@ -59,15 +69,11 @@ class Task:
     config: RunConfig
 
 
-def _fit(task: Task, rows: np.ndarray):
+def _fit(task: Task, X, rows: np.ndarray):
     from pipeline.learn.classify import fit_with_thresholds
 
     cfg = task.config
-    return fit_with_thresholds(task.X[rows], task.Y[rows], task.documents[rows], config=cfg.classifier, seed=cfg.training.seed, cv_folds=cfg.training.cv_folds)
-
-
-def _predict(task: Task, model, rows: np.ndarray) -> np.ndarray:
-    return model.predict(task.X[rows]).astype(bool)
+    return fit_with_thresholds(X[rows], task.Y[rows], task.documents[rows], config=cfg.classifier, seed=cfg.training.seed, cv_folds=cfg.training.cv_folds)
 
 
 def scores(task: Task, truth: np.ndarray, pred: np.ndarray) -> dict:
@@ -104,6 +110,9 @@ def simulate(
         One point per budget: ``coded``, ``macro_f1``, ``accuracy``, ``fit_seconds``
         (mean per fold), ``select_seconds`` (scoring the pool and choosing, mean per fold).
     """
+    if len(task.X) != len(folds) or len(task.E) != len(folds):
+        raise ValueError(f"the task holds inputs for {len(task.X)} fold(s), but {len(folds)} fold(s) were given; "
+                         "build task and folds together (sample_task, manifesto_task).")
     chosen = get_strategy(strategy)
     coded = [np.sort(np.random.default_rng([seed, f]).choice(pool, size=min(start, len(pool)), replace=False)) for f, (pool, _) in enumerate(folds)]
     budgets = list(range(start, stop + 1, batch))
@@ -113,9 +122,10 @@ def simulate(
         tested = np.zeros(len(task.Y), dtype=bool)
         fit_s = select_s = 0.0
         for f, (pool, test) in enumerate(folds):
+            X, E = task.X[f], task.E[f]
             t0 = time.perf_counter()
-            model = _fit(task, coded[f])
-            pred[test] = _predict(task, model, test)
+            model = _fit(task, X, coded[f])
+            pred[test] = model.predict(X[test]).astype(bool)
             tested[test] = True
             fit_s += time.perf_counter() - t0
             if step + 1 == len(budgets):
@@ -123,15 +133,15 @@ def simulate(
             t0 = time.perf_counter()
             left = np.setdiff1d(pool, coded[f])
             # The random baseline ignores the scores: do not spend time computing them.
-            proba = np.zeros((len(left), len(task.codes))) if chosen.random else model.predict_proba(task.X[left])
+            proba = np.zeros((len(left), len(task.codes))) if chosen.random else model.predict_proba(X[left])
             picks = select(
                 proba,
                 n=batch,
                 codes=task.codes,
                 thresholds=model.thresholds_,
                 single=task.single,
-                embeddings=task.E[left],
-                coded_embeddings=task.E[coded[f]],
+                embeddings=E[left],
+                coded_embeddings=E[coded[f]],
                 documents=task.documents[left],
                 code_counts=task.Y[coded[f]].sum(axis=0),
                 document_counts=Counter(task.documents[coded[f]].tolist()),
@@ -185,35 +195,63 @@ def run_task(task: Task, folds, *, strategies: Sequence[str], seeds: Sequence[in
 # --- the corpora -----------------------------------------------------------------------------
 
 
-def manifesto_task(folder: str | Path, *, config: RunConfig, limit_per_document: int = 0) -> tuple[Task, list[tuple[np.ndarray, np.ndarray]]]:
-    """The Manifesto corpus, in-domain split, code level, under ``config`` (single-label)."""
+def fold_inputs(config: RunConfig, data, folds) -> tuple[tuple, tuple]:
+    """Per fold, the features (:func:`pipeline.learn.fit.each_fold_features`) and the
+    diversity embeddings of all rows of ``data``, each fitted on the fold's pool alone.
+
+    What fits nothing (a pretrained encoder, no lexical block) is computed once and shared
+    by the folds, so that only what must be per fold costs per fold.
+
+    Args:
+        data: A :class:`pipeline.learn.fit.TrainingSet`, one row per simulated row.
+        folds: ``(pool rows, test rows)`` pairs, indices into ``data.segments``.
+
+    Returns:
+        ``(X, E)``: tuples with one matrix per fold, as :class:`Task` holds them.
+    """
+    from pipeline.learn.cv import shared_embeddings
     from pipeline.learn.embed import make_embedder
-    from pipeline.learn.features import Featurizer
+    from pipeline.learn.features import embed_segments
+    from pipeline.learn.fit import each_fold_features
+
+    X = tuple(x for x, _ in each_fold_features(config, data, folds, shared_embeddings(data, config)))
+    if not make_embedder(config.embedder, cache=False).trainable:
+        E = embed_segments(make_embedder(config.embedder), data.segments, context=0)
+        return X, (E,) * len(folds)
+    Es = []
+    for pool, _ in folds:
+        embedder = make_embedder(config.embedder).fit([data.segments[i].text for i in pool])
+        Es.append(embed_segments(embedder, data.segments, context=0))
+    return X, tuple(Es)
+
+
+def manifesto_task(folder: str | Path, *, config: RunConfig, limit_per_document: int = 0) -> tuple[Task, list[tuple[np.ndarray, np.ndarray]]]:
+    """The Manifesto corpus, in-domain split, code level, under ``config`` (single-label):
+    one fold whose pool is the training rows, features fitted on them (:func:`fold_inputs`)."""
+    from pipeline.core.codebook import Codebook
+    from pipeline.learn.fit import TrainingSet
     from pipeline.research.benchmark import load_manifesto, split_rows
 
     corpus = load_manifesto(folder, limit_per_document=limit_per_document)
     train, test = split_rows(corpus, "in-domain")
-    texts = [s.text for s in corpus.segments]
-    docs = np.array([s.transcript for s in corpus.segments])
-    E = make_embedder(config.embedder).fit(texts).encode(texts)
-    featurizer = Featurizer(config.features).fit([texts[i] for i in train])
-    X = featurizer.transform(E, texts, docs)
-    codes = tuple(sorted(set(corpus.codes.tolist())))
+    book = Codebook.from_ids(corpus.codes.tolist(), name="Manifesto codes")
+    codes = book.leaf_ids
     Y = corpus.codes[:, None] == np.array(codes)[None, :]
+    data = TrainingSet(corpus.segments, Y, np.array([s.transcript for s in corpus.segments]), book, "")
+    folds = [(train, test)]
+    X, E = fold_inputs(config, data, folds)
     config = replace(config, classifier=replace(config.classifier, labels="single"))
-    return Task(X, E, Y, docs, codes, True, config), [(train, test)]
+    return Task(X, E, Y, data.groups, codes, True, config), folds
 
 
 def sample_task(corpus: str | Path, *, config: RunConfig, coder: str = "A") -> tuple[Task, list[tuple[np.ndarray, np.ndarray]]]:
     """The sample corpus (interviews, literature where present) under ``config``, folds
-    grouped by document."""
+    grouped by document, features fitted per fold on its pool (:func:`fold_inputs`)."""
     from pipeline.core.codebook import Codebook, load_codebook
     from pipeline.core.errors import CodebookError
     from pipeline.defaults import codebook_path
     from pipeline.learn.classify import make_folds
-    from pipeline.learn.cv import shared_embeddings
-    from pipeline.learn.features import embed_segments
-    from pipeline.learn.fit import build_training_set, features_for
+    from pipeline.learn.fit import build_training_set
     from pipeline.text.codings import read_hand_codes
 
     corpus = Path(corpus)
@@ -228,15 +266,8 @@ def sample_task(corpus: str | Path, *, config: RunConfig, coder: str = "A") -> t
         hand = read_hand_codes(coded, texts=texts)
         book = Codebook.from_ids(sorted({c.code for c in hand.codings}))
     data = build_training_set(hand, codebook=book, config=config, coder=coder)
-    shared = shared_embeddings(data, config)
-    _, _, X = features_for(config, data, np.arange(len(data.segments)), embedded=shared)
-    from pipeline.learn.embed import make_embedder
-
-    embedder = make_embedder(config.embedder)
-    if embedder.trainable:
-        embedder.fit(data.texts)
-    E = embed_segments(embedder, data.segments, context=0)
     folds = make_folds(data.groups, data.Y, config.training.cv_folds, seed=config.training.seed).splits
+    X, E = fold_inputs(config, data, folds)
     return Task(X, E, data.Y, data.groups, data.codebook.leaf_ids, config.classifier.labels == "single", config), folds
 
 
