@@ -30,7 +30,10 @@ formats, counts) is not a table of measurements and needs no record; a setting w
 with a decimal (``C=0.5``) goes in inline code. Tables inside a figures block are checked
 by their block, tables in fenced code (a command's output shown as an example) are not
 checked. A cited table passes when every figure in it equals a number of the record at
-the precision shown (``0.571`` for 0.5714; ``57.1 %`` also for 0.5714), its sign included.
+the precision shown (``0.571`` for 0.5714; ``57.1 %`` also for 0.5714), its sign included,
+and the record is tracked by git (where the documents are in a clone). Whole numbers are
+not told from counts and row labels, so they are not checked: a table of times in whole
+seconds passes without a record, and should cite one all the same.
 
 A figure seen on a test part while a procedure or setting was being chosen is marked
 with ``‡`` right after it (``0.652‡``); a page that marks one must explain the mark on a
