@@ -7,8 +7,9 @@ joined by each rule of ``train --combine`` (each, union, majority). Every model'
 out-of-fold predictions are scored against A's codes (on the segments A coded) and
 against B's (on the segments B coded), so that the rows compare like with like.
 
-Run ``python benchmarks/multiple_coders.py [--seeds N] [--json FILE]``; prints a Markdown table
-(docs/multiple-coders.md holds its figures). The embeddings come from the cache after
+Run ``python benchmarks/multiple_coders.py [--seeds N] [--json FILE]``; prints a Markdown table;
+``--json`` writes the figures as a record (docs/multiple-coders.md cites
+``benchmarks/results/multiple-coders.json``). The embeddings come from the cache after
 the first run. ``autocode evaluate corpus/codings.jsonl --texts corpus/transcripts
 --coder A --coder B --combine RULE`` prints the same figures for one rule.
 """
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +28,7 @@ import numpy as np
 
 from pipeline.core.codebook import load_codebook
 from pipeline.core.config import load_config
+from pipeline.core.records import write_record
 from pipeline.defaults import codebook_path
 from pipeline.learn.cv import cross_validated_predictions, per_code_scores
 from pipeline.learn.fit import build_training_set
@@ -111,7 +115,11 @@ def main() -> None:
             results[name][0].setdefault("vs_A_alone", {})[coder] = {"micro_f1_diff": diff(docs), "ci95": [lo, hi], "documents": len(docs)}
             print(f"  against {coder}: {name} - A alone = {diff(docs):+.3f} [{lo:+.3f}, {hi:+.3f}] ({len(docs)} documents)")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        # A record (pipeline.core.records): the figures with the command and commit that made them,
+        # so docs/multiple-coders.md can cite it and the figures check can compare its tables.
+        command = shlex.join(["python", "benchmarks/multiple_coders.py", *sys.argv[1:]])
+        write_record(args.json, {"benchmark": "multiple coders", "seeds": args.seeds, "results": results,
+                                 "command": command})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Time and size of the results overview for a large run, and the time to open it.
 
-    python benchmarks/overview_bench.py [--documents 100] [--segments 100000] [--keep DIR]
+    python benchmarks/overview_bench.py [--documents 100] [--segments 100000] [--keep DIR] [--record FILE]
 
 Builds a classify output folder of ``--documents`` transcripts with ``--segments``
 segments in all (synthetic but realistic: the sentences of the sample corpus, shuffled
@@ -17,6 +17,9 @@ model's thresholds deciding the codes, as classify does; source texts and
   navigation start to the page parsed, scripted and laid out (measured inside the page
   with ``performance.now()``), the time one filter change takes, and the wall time of
   ``chromium --dump-dom`` against a blank page.
+
+``--record FILE`` writes the figures as a record (:func:`pipeline.core.records.write_record`);
+docs/overview.md cites ``benchmarks/results/overview.json``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import os
 import random
 import re
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -137,6 +141,7 @@ def main() -> None:
     ap.add_argument("--documents", type=int, default=100)
     ap.add_argument("--segments", type=int, default=100_000)
     ap.add_argument("--keep", type=Path, help="build the folder here and keep it (a folder built before is reused)")
+    ap.add_argument("--record", type=Path, help="write the figures as a record (JSON) here")
     args = ap.parse_args()
 
     from pipeline.cli._app import default_model_dir
@@ -188,6 +193,17 @@ def main() -> None:
               f"after navigation start; one filter change {opened.get('filter', float('nan')):.0f} ms; "
               f"{opened.get('elements', 0):,} elements; chromium --dump-dom wall {opened['wall']:.2f} s "
               f"(blank page {opened['wall_blank']:.2f} s)")
+    if args.record is not None:
+        from pipeline.core.records import write_record
+
+        write_record(args.record, {
+            "benchmark": "overview", "command": shlex.join(["python", "benchmarks/overview_bench.py", *sys.argv[1:]]),
+            "documents": args.documents, "segments": args.segments, "jsonl_mib": jsonl_mb,
+            "build_wall_s": t_build, "build_cpu_s": c_build, "render_wall_s": t_render, "render_cpu_s": c_render,
+            "write_wall_s": t_write, "write_cpu_s": c_write, "page_mib": size / 2**20, "segments_shown": len(ov.segments),
+            "peak_rss_mib": peak, "rss_with_model_mib": rss_before, "load_average": os.getloadavg()[0],
+            "cores": os.cpu_count(), "chromium": opened,
+        })
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -105,7 +105,105 @@ def test_an_unknown_table_or_an_unclosed_marker_fails_the_check(tmp_path):
 
 
 def test_every_table_in_the_docs_is_the_one_its_committed_record_renders():
-    """What CI runs: a figure in README.md or docs/ that differs from its record fails."""
+    """What CI runs: a figure in README.md or docs/ that differs from its record fails
+    (the documents pending their rewrite, below, may still hold tables that cite none)."""
+    assert figures.stale(REPOSITORY) == []
     done = subprocess.run([sys.executable, "-m", "pipeline.research.figures", "--check"], cwd=REPOSITORY,
                           capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    named = {line.split(":", 1)[0] for line in done.stderr.splitlines() if line.strip()}
+    assert named <= PENDING, done.stderr
+    assert done.returncode == (1 if named else 0), done.stderr
+
+
+# --- tables of figures that no block renders cite their record -------------------------
+
+#: Being rewritten by another developer: their tables cite records when the rewrite
+#: lands, and then this set is emptied.
+PENDING = {"README.md", "docs/model-selection.md", "docs/quality.md"}
+
+CITED = """Figures of one run.
+
+<!-- record: benchmarks/results/m.json -->
+| model | micro-F1 | difference | share | time |
+|---|---:|---:|---:|---:|
+| A | 0.570 | −0.095 | 57.1 % | 12.3 s |
+| B | 0.531‡ | +0.004 | 0.5 % | 1,234.5 s |
+
+‡ seen on the test part while choosing.
+"""
+
+RECORD = {"results": {"A": {"micro_f1": 0.5704, "diff": -0.0951, "share": 0.5714, "seconds": 12.31},
+                      "B": {"micro_f1": 0.53125, "diff": 0.0041, "share": 0.005, "seconds": 1234.46}},
+          "seeds": 1, "ok": True}
+
+
+def _docs(tmp_path: Path, doc: str, record: dict | None = None) -> Path:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "page.md").write_text(doc, encoding="utf-8")
+    if record is not None:
+        (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+        (tmp_path / "benchmarks" / "results" / "m.json").write_text(json.dumps(record), encoding="utf-8")
+    return tmp_path
+
+
+def test_a_table_of_figures_without_a_record_fails_the_check(tmp_path):
+    root = _docs(tmp_path, CITED.replace("<!-- record: benchmarks/results/m.json -->\n", ""), RECORD)
+    assert figures.main(["--check", "--root", str(root)]) == 1
+    problems = figures.check(root)
+    assert len(problems) == 1
+    assert problems[0].startswith("docs/page.md:3: the table (model …) shows measured figures but cites no record")
+
+
+def test_a_table_whose_figures_are_in_its_record_passes(tmp_path):
+    root = _docs(tmp_path, CITED, RECORD)
+    assert figures.check(root) == []
+    assert figures.main(["--check", "--root", str(root)]) == 0
+
+
+def test_a_figure_not_in_the_record_fails_with_its_row(tmp_path):
+    record = json.loads(json.dumps(RECORD))
+    record["results"]["B"]["micro_f1"] = 0.5326  # shows as 0.533, not the 0.531 of the table
+    record["results"]["A"]["diff"] = 0.0951  # the sign differs
+    root = _docs(tmp_path, CITED, record)
+    assert figures.check(root) == [
+        "docs/page.md:6: -0.095 not in benchmarks/results/m.json at the precision shown; "
+        "render the figure from the record or cite the record that holds it",
+        "docs/page.md:7: 0.531 not in benchmarks/results/m.json at the precision shown; "
+        "render the figure from the record or cite the record that holds it",
+    ]
+
+
+def test_a_cited_record_that_is_missing_fails(tmp_path):
+    root = _docs(tmp_path, CITED)
+    problems = figures.check(root)
+    assert len(problems) == 1
+    assert problems[0].startswith("docs/page.md:3: cites benchmarks/results/m.json, which is not a committed file")
+
+
+def test_tables_without_decimals_code_settings_and_fenced_output_need_no_record(tmp_path):
+    doc = ("| option | default |\n|---|---|\n| `--c` | `0.5` |\n| `--n` | 1,000 |\n\n"
+           "```\n| fold | F1 |\n| 1 | 0.512 |\n```\n")
+    root = _docs(tmp_path, doc)
+    assert figures.check(root) == []
+
+
+def test_a_figure_marked_as_seen_on_a_test_part_needs_the_legend(tmp_path):
+    root = _docs(tmp_path, CITED.replace("‡ seen on the test part while choosing.\n", ""), RECORD)
+    problems = figures.check(root)
+    assert len(problems) == 1
+    assert problems[0].startswith("docs/page.md:7: a figure is marked ‡ (seen on a test part while choosing)")
+
+
+def test_every_table_of_figures_in_the_docs_cites_a_record_that_holds_its_figures():
+    offenders = [p for d in figures.documents(REPOSITORY)
+                 if d.relative_to(REPOSITORY).as_posix() not in PENDING for p in figures.uncited(d, REPOSITORY)]
+    assert offenders == []
+
+
+def test_the_records_readme_names_every_committed_record():
+    """benchmarks/results/README.md is the list of records and the pages that cite them."""
+    results = REPOSITORY / "benchmarks" / "results"
+    listing = (results / "README.md").read_text(encoding="utf-8")
+    records = [p.relative_to(results).as_posix() for p in sorted(results.rglob("*.json"))]
+    assert records, "no record in benchmarks/results"
+    assert [r for r in records if f"`{r}`" not in listing] == []

@@ -12,15 +12,42 @@ The record is the JSON a benchmark command writes (:func:`pipeline.core.records.
 path relative to the repository root); the kind names one of :data:`TABLES`. Below each
 table a line names the command and commit that made the record.
 
-``python -m pipeline.research.figures --check`` lists every block whose text differs from
-what its record renders (exit status 1), ``--write`` rewrites those blocks in place.
+A table that no kind renders cites its record on the line right above it (one or more
+paths, separated by spaces)::
+
+    <!-- record: benchmarks/results/multiple-coders.json -->
+    | trained on | vs A: micro-F1 |
+    ...
+
+``python -m pipeline.research.figures --check`` lists (exit status 1) every block whose
+text differs from what its record renders, and every table of measured figures that cites
+no record or shows a figure its record does not hold; ``--write`` rewrites the blocks in
+place (a cited table is the author's to mend).
+
+What counts as a measured figure: a decimal number in a table cell (``0.652``, ``12.3 s``,
+``−0.095``, ``45.2 %``), outside inline code. A table with no such number (options,
+formats, counts) is not a table of measurements and needs no record; a setting written
+with a decimal (``C=0.5``) goes in inline code. Tables inside a figures block are checked
+by their block, tables in fenced code (a command's output shown as an example) are not
+checked. A cited table passes when every figure in it equals a number of the record at
+the precision shown (``0.571`` for 0.5714; ``57.1 %`` also for 0.5714), its sign included,
+and the record is tracked by git (where the documents are in a clone). Whole numbers are
+not told from counts and row labels, so they are not checked: a table of times in whole
+seconds passes without a record, and should cite one all the same.
+
+A figure seen on a test part while a procedure or setting was being chosen is marked
+with ``‡`` right after it (``0.652‡``); a page that marks one must explain the mark on a
+line of its own starting with ``‡ `` (e.g. "‡ seen on the test part while choosing: not an
+unbiased estimate").
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -236,9 +263,146 @@ def blocks(document: Path, root: Path) -> list[Block]:
     return sorted(out, key=lambda b: b.line)
 
 
-def check(root: Path) -> list[str]:
+def stale(root: Path) -> list[str]:
     """Every block of the documents under ``root`` that differs from its record, in words."""
     return [b.describe(root) for d in documents(root) for b in blocks(d, root) if b.stale]
+
+
+CITATION = re.compile(r"<!-- record: (?P<paths>[^>]*?) -->")
+#: A decimal number with its sign: not part of a version (2.13.0) or a word (e5.2).
+FIGURE = re.compile(r"(?<![\w.,])(?P<sign>[-+−]?)(?P<number>\d{1,3}(?:,\d{3})+\.\d+|\d+\.\d+)"
+                    r"(?![\w.]|,\d)(?P<percent>\s?%)?")
+CODE_SPAN = re.compile(r"`[^`]*`")
+#: The mark of a figure seen on a test part while choosing, and its explanation's opening.
+SEEN = "‡"
+LEGEND = re.compile(rf"^{SEEN}\s", re.MULTILINE)
+
+
+def measured(line: str) -> list[tuple[float, int, bool]]:
+    """The measured figures of a table line: (value, decimals shown, shown as percent)."""
+    out = []
+    for m in FIGURE.finditer(CODE_SPAN.sub("", line)):
+        number = m["number"].replace(",", "")
+        value = -float(number) if m["sign"] in ("-", "−") else float(number)
+        out.append((value, len(number.split(".")[1]), bool(m["percent"])))
+    return out
+
+
+def record_numbers(value) -> list[float]:
+    """Every number in a JSON value, sorted (booleans are not numbers here)."""
+    found: list[float] = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            found.append(float(v))
+
+    walk(value)
+    return sorted(found)
+
+
+def holds(numbers: list[float], value: float, decimals: int, percent: bool) -> bool:
+    """Whether a number in ``numbers`` (sorted) shows as ``value`` at ``decimals`` places
+    (or, for a percentage, a fraction that does)."""
+    half = 0.5 * 10 ** -decimals + 1e-9
+    for wanted, scale in ((value, 1.0), (value / 100, 100.0)) if percent else ((value, 1.0),):
+        lo = bisect.bisect_left(numbers, wanted - half / scale)
+        if lo < len(numbers) and numbers[lo] <= wanted + half / scale:
+            return True
+    return False
+
+
+def tables(text: str) -> list[tuple[int, list[str]]]:
+    """The Markdown tables of ``text`` outside figures blocks and fenced code: (index of
+    the first line, the lines)."""
+    inside = [(m.start(), m.end()) for m in BLOCK.finditer(text)]
+    lines, out, fenced, i, offset = text.splitlines(), [], False, 0, 0
+    starts = []
+    for line in lines:
+        starts.append(offset)
+        offset += len(line) + 1
+    while i < len(lines):
+        if lines[i].lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        if fenced or not lines[i].startswith("|") or any(a <= starts[i] < b for a, b in inside):
+            i += 1
+            continue
+        end = i
+        while end < len(lines) and lines[end].startswith("|"):
+            end += 1
+        out.append((i, lines[i:end]))
+        i = end
+    return out
+
+
+def _committed(root: Path, path: str) -> bool:
+    """Whether ``path`` is tracked by git in ``root`` (True where ``root`` is no repository:
+    a folder of documents checked outside a clone)."""
+    if not (root / ".git").exists():
+        return True
+    try:
+        done = subprocess.run(["git", "-C", str(root), "ls-files", "--error-unmatch", "--", path],
+                              capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return True
+    return done.returncode == 0
+
+
+def uncited(document: Path, root: Path) -> list[str]:
+    """Every table of measured figures in ``document`` that cites no committed record or
+    shows a figure its record does not hold, and a ``‡`` mark without its explanation."""
+    text = document.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    where = document.relative_to(root)
+    out = []
+    for first, rows in tables(text):
+        figures = [f for row in rows for f in measured(row)]
+        if not figures:
+            continue
+        shown = ", ".join(row.split("|")[1].strip() or "…" for row in rows[:1])
+        above = CITATION.fullmatch(lines[first - 1].strip()) if first > 0 else None
+        if above is None:
+            out.append(f"{where}:{first + 1}: the table ({shown} …) shows measured figures but cites no record; "
+                       "name the committed record of the run that made them on the line above it "
+                       "('<!-- record: benchmarks/results/NAME.json -->') or render it in a figures block")
+            continue
+        numbers: list[float] = []
+        for path in above["paths"].split():
+            file = root / path
+            if not file.is_file() or not _committed(root, path):
+                out.append(f"{where}:{first}: cites {path}, which is not a committed file; "
+                           "commit the record the table comes from")
+                numbers = []
+                break
+            try:
+                numbers += record_numbers(json.loads(file.read_text(encoding="utf-8")))
+            except ValueError as e:
+                out.append(f"{where}:{first}: cites {path}, which is not JSON ({e})")
+                numbers = []
+                break
+        else:
+            numbers.sort()
+            for n, row in enumerate(rows):
+                missing = [f"{v:.{d}f}" + ("%" if p else "") for v, d, p in measured(row) if not holds(numbers, v, d, p)]
+                if missing:
+                    out.append(f"{where}:{first + n + 1}: {', '.join(missing)} not in {above['paths']} at the "
+                               "precision shown; render the figure from the record or cite the record that holds it")
+    if SEEN in text and not LEGEND.search(text):
+        line = text.count("\n", 0, text.index(SEEN)) + 1
+        out.append(f"{where}:{line}: a figure is marked {SEEN} (seen on a test part while choosing) but the page "
+                   f"does not say so; add a line starting with '{SEEN} ' that explains the mark")
+    return out
+
+
+def check(root: Path) -> list[str]:
+    """Every block of the documents under ``root`` that differs from its record, and every
+    table of figures that cites no record or differs from it, in words."""
+    return stale(root) + [p for d in documents(root) for p in uncited(d, root)]
 
 
 def write(root: Path) -> tuple[list[Path], list[str]]:
@@ -269,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--check", action="store_true",
-                        help="list every table that differs from its record (exit 1)")
+                        help="list every table that differs from its record or cites none (exit 1)")
     action.add_argument("--write", action="store_true", help="render every table from its record")
     parser.add_argument("--root", type=Path, default=Path("."),
                         help="the repository (default: the current folder)")
