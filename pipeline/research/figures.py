@@ -175,13 +175,25 @@ def _review_speed(record: dict) -> str:
     return "\n".join(["| what | median | p95 |", "|---|---:|---:|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows])
 
 
+def _main_command(record: dict) -> str:
+    """``benchmarks/main_command_bench.py``: the README's main command, cold and warm."""
+    lines = ["| the main command | runs | wall time, min / median | peak memory, median |", "|---|---:|---:|---:|"]
+    for label, what in (("cold", "cold: empty embedding cache"), ("warm", "warm: the same command again")):
+        r = record[label]
+        lines.append(f"| {what} | {r['runs']} | {r['wall_s']['min']:.1f} s / {r['wall_s']['median']:.1f} s | {r['peak_mib']['median']:.0f} MiB |")
+    m = record["machine"]
+    installed = "installed package" if record["installed"].get("editable") is False else "editable checkout"
+    return "\n".join(lines) + (f"\n\n{record['files']} files, {record['segments']} segments; {installed}; {m['cpus']} cores, "
+                               f"load average {m['load_average_start'][0]:.1f} at the start.")
+
+
 #: Kind of table -> the function that renders it from a record: each benchmark's own
 #: summary table, as its command prints it, and ``registers``, the register-transfer
 #: figures in brief.
 TABLES: dict[str, Callable[[dict], str]] = {
     "transfer": _transfer, "registers": _registers, "manifesto": _manifesto, "germeval": _germeval,
     "review-simulation": _review_simulation, "review-speed": _review_speed,
-    "variants": _variants, "variants-points": _variants_points, "variants-transfer": _variants_transfer,
+    "main-command": _main_command, "variants": _variants, "variants-points": _variants_points, "variants-transfer": _variants_transfer,
 }
 
 
