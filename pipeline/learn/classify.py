@@ -79,7 +79,7 @@ class MultiLabelLogReg:
         self.intercept_ = np.zeros(Y.shape[1])
         # Wide sparse features (the lexical block): liblinear's dual solver reaches the same
         # optimum 3-4x faster (GermEval, 3,244 x 65,569: 2.6 s against 11.3 s per code, the
-        # weights equal to 1e-5), which is what keeps configuration selection affordable.
+        # weights equal to 1e-5), which keeps the shipped configuration's training quick.
         dual = sp.issparse(Xs) and Xs.shape[1] > Xs.shape[0]
         for j in range(Y.shape[1]):
             y = Y[:, j]
@@ -221,8 +221,7 @@ class SingleLabelLinear:
             else:
                 # Wide sparse features (the lexical block): newton-cg comes closer to the optimum
                 # than lbfgs, 6x faster (GermEval, 3,244 x 65,182, four classes: 1.1 s against
-                # 6.2 s; decision values 0.025 from a tol-1e-8 fit against 0.053), which keeps
-                # the selection's one-code-or-none candidates affordable.
+                # 6.2 s; decision values 0.025 from a tol-1e-8 fit against 0.053).
                 wide = sp.issparse(Xs) and Xs.shape[1] > Xs.shape[0]
                 est = LogisticRegression(C=self.C, class_weight=cw, max_iter=2000, solver="newton-cg" if wide else "lbfgs", random_state=self.seed)
             with warnings.catch_warnings():

@@ -368,7 +368,7 @@ def fit_classifier(config: RunConfig, data: TrainingSet, train_rows: np.ndarray,
 
     The thresholds are chosen on inner folds of ``train_rows``; where the features fit
     something on their training texts (:func:`fits_on_rows`), each inner fold fits its
-    own on its training rows (:func:`each_fold_features`), as the selection does, so that
+    own on its training rows (:func:`each_fold_features`), so that
     no inner held-out segment shapes the vocabulary that scores it.
 
     Returns:

@@ -11,8 +11,8 @@ reads them once, document by document, and keeps only what a person reads:
   :data:`BORDER` of the code's threshold: the coded ones with the lowest scores, the
   uncoded ones with the highest), with the transcript's own
   words sliced from the source by the segment's offsets;
-* why: the words and phrases that weigh most for each code (models with word features,
-  or joint models with members that have them: :mod:`pipeline.learn.terms`), and the code
+* why: the words and phrases that weigh most for each code (models with word features:
+  :mod:`pipeline.learn.terms`), and the code
   system's anchor examples nearest to the segments shown.
 
 Memory does not grow with the number of segments: aggregates are small matrices and

@@ -221,15 +221,13 @@ def fit_autocode(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray,
 
 def uncached(model):
     """``model`` with embedders that compute every vector (no embedding cache), weights
-    loaded: what a first run on new text costs. A joint model (several configurations)
-    drops the cache of each of its embedders."""
+    loaded: what a first run on new text costs."""
     from dataclasses import replace
 
     from pipeline.learn.embed import make_embedder
 
     if not model.embedder.trainable:
-        fresh = model.embedder.uncached() if hasattr(model.embedder, "uncached") else make_embedder(model.config.embedder, cache=False)
-        model = replace(model, embedder=fresh)
+        model = replace(model, embedder=make_embedder(model.config.embedder, cache=False))
     model.embedder.encode(["Aufwärmen."])  # loading the weights is start-up, not coding
     return model
 
