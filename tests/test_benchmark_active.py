@@ -13,6 +13,7 @@ from pipeline.cli import app
 from pipeline.core.config import config_from_dict
 from pipeline.learn.embed import TfidfEmbedder
 from pipeline.learn.features import Featurizer
+from tests.test_active import interview
 
 runner = CliRunner()
 
@@ -67,15 +68,6 @@ def test_manifesto_simulation_never_fits_on_the_test_sentences(tmp_path, fits):
     vocabularies = [f.word_.vocabulary_ for kind, f, _ in fits if kind == "featurizer"]
     vocabularies += [f.vectorizer.vocabulary_ for kind, f, _ in fits if kind == "embedder"]
     assert all("markt" in v and SECRET not in v for v in vocabularies)
-
-
-def interview(sentences: list[str]) -> tuple[str, list[tuple[int, int]]]:
-    text, spans = "", []
-    for s in sentences:
-        text += "I: Und weiter?\n\nB: "
-        spans.append((len(text), len(text) + len(s)))
-        text += s + "\n\n"
-    return text, spans
 
 
 @pytest.mark.filterwarnings("ignore:code '")  # the shipped code system's other codes are not used here
