@@ -201,7 +201,7 @@ def provenance(record: dict) -> str:
     """One line: the command and commit that made ``record``."""
     commit = record.get("commit")
     made = f"commit {commit[:10]}" if commit else "no recorded commit"
-    if record.get("uncommitted_changes"):
+    if record.get("uncommitted_changes") or str(commit).endswith("+dirty"):  # older records mark it in the commit
         made += " with uncommitted changes"
     when = str(record.get("created", ""))[:10]
     command = record.get("command", "")
