@@ -51,16 +51,17 @@ def test_benchmark_variants_resume_keeps_the_rows_of_an_interrupted_run(repo, tm
                 "se_micro_f1": 0.01, "se_macro_f1": 0.01, "seconds": 1.0}
 
     earlier = {"commit": "abc1234", "data": data, "nested": {"variants": {"fixed:e5": row(0.6, 0.6, 0.6, 0.6, 0.7),
-                                                                             "fixed:hybrid": row(0.7, 0.7, 0.7, 0.7, 0.7)}}}
+                                                                             "selection": row(0.7, 0.7, 0.7, 0.7, 0.7)}}}
     out = tmp_path / "variants.json"
     out.write_text(json.dumps(earlier), encoding="utf-8")
     result = runner.invoke(app, ["benchmark", "variants", "--resume", "--out", str(out), "--corpus", str(repo / "corpus"),
-                                 "--variant", "fixed:e5", "--variant", "fixed:hybrid"])
+                                 "--variant", "fixed:e5", "--variant", "selection"])
     assert result.exit_code == 0, result.output
     assert result.stderr.count("kept from the earlier run") == 2
     record = json.loads(out.read_text(encoding="utf-8"))
-    assert record["resumed"] == {"fixed:e5": "abc1234", "fixed:hybrid": "abc1234"}
-    assert record["nested"]["best"] == "fixed:hybrid" and record["nested"]["folds"] == "5 folds grouped by document"
+    # a variant this version no longer measures ("selection") is kept from the earlier run
+    assert record["resumed"] == {"fixed:e5": "abc1234", "selection": "abc1234"}
+    assert record["nested"]["best"] == "selection" and record["nested"]["folds"] == "5 folds grouped by document"
     assert record["nested"]["vs_best"]["fixed:e5"]["micro_f1"] == {"difference": -0.08, "se": 0.02}
     assert record["packages"]["scikit-learn"] and "created" in record  # a record, with what made it
     assert "fixed:e5 from an earlier run at abc1234" in out.with_suffix(".md").read_text(encoding="utf-8")

@@ -36,7 +36,13 @@ def variants(
         raise typer.BadParameter("--no-nested without --transfer or --size measures nothing; give one, or leave out --no-nested.", param_hint="--nested")
     if any(n < 1 for n in size or ()):
         raise typer.BadParameter(f"expected a number of segments of at least 1, found {min(size)}.", param_hint="--size")
-    unknown = [v for v in chosen if not known(v)]
+    kept = set()
+    if resume and out.is_file():
+        import json
+
+        # Rows of an earlier run are kept as they are, also of variants this version no longer measures.
+        kept = set(json.loads(out.read_text(encoding="utf-8")).get("nested", {}).get("variants", {}))
+    unknown = [v for v in chosen if not known(v) and v not in kept]
     if unknown:
         raise typer.BadParameter(f"expected fixed:FAMILY or fixed:FAMILY@C with FAMILY one of {', '.join(FAMILY_NAMES)} and C > 0, "
                                 f"found {', '.join(unknown)}.", param_hint="--variant")
