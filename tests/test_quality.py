@@ -249,9 +249,9 @@ def test_transfer_figures_go_into_the_card_of_the_measured_model_only(repo, tmp_
     from pipeline.learn.model import load_model
 
     cfg = tmp_path / "tfidf.yaml"
-    cfg.write_text(yaml.safe_dump({"embedder": {"name": "tfidf"}, "features": {"prototypes": 0.0}, "classifier": {"C": 1.0}, "training": {"cv_folds": 3}}))
+    cfg.write_text(yaml.safe_dump({"embedder": {"name": "tfidf"}, "features": {"lexical": False, "prototypes": 0.0}, "classifier": {"C": 1.0}, "training": {"cv_folds": 3}}))
     other = tmp_path / "other.yaml"
-    other.write_text(yaml.safe_dump({"embedder": {"name": "tfidf"}, "features": {"prototypes": 0.0}, "classifier": {"C": 2.0}, "training": {"cv_folds": 3}}))
+    other.write_text(yaml.safe_dump({"embedder": {"name": "tfidf"}, "features": {"lexical": False, "prototypes": 0.0}, "classifier": {"C": 2.0}, "training": {"cv_folds": 3}}))
     coded = [str(repo / "corpus" / "codings.jsonl"), str(repo / "corpus" / "literature" / "codings.jsonl")]
     res = runner.invoke(app, ["train", *coded, "--out", str(tmp_path / "m"), "--config", str(cfg), "--coder", "A", "--no-cv"])
     assert res.exit_code == 0, res.output
