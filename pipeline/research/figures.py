@@ -112,10 +112,6 @@ def _registers(record: dict) -> str:
         src, dst = direction.split("→")
         rows.append((f"trained on the {src}, coding the {dst} (micro-F1)",
                      lambda r, d=direction: f"{r['transfer'][d]['micro_f1']:.3f}"))
-    rows += [
-        ("codable segments per second, new text (embedding and classification)", lambda r: f"{r['segments_per_second']:.0f}"),
-        ("peak memory of the whole measurement (MiB)", lambda r: f"{r['peak_memory_mib']:.0f}"),
-    ]
     lines = ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     lines += [f"| {label} | {cells(pick)} |" for label, pick in rows]
     return "\n".join(lines)
@@ -199,9 +195,9 @@ TABLES: dict[str, Callable[[dict], str]] = {
 
 def provenance(record: dict) -> str:
     """One line: the command and commit that made ``record``."""
-    commit = record.get("commit")
+    commit = record.get("commit") or (record.get("checkout") or {}).get("commit")  # a script run from an installed package
     made = f"commit {commit[:10]}" if commit else "no recorded commit"
-    if record.get("uncommitted_changes") or str(commit).endswith("+dirty"):  # older records mark it in the commit
+    if record.get("uncommitted_changes") or (record.get("checkout") or {}).get("uncommitted_changes") or str(commit).endswith("+dirty"):  # older records mark it in the commit
         made += " with uncommitted changes"
     when = str(record.get("created", ""))[:10]
     command = record.get("command", "")
