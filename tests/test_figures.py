@@ -105,21 +105,15 @@ def test_an_unknown_table_or_an_unclosed_marker_fails_the_check(tmp_path):
 
 
 def test_every_table_in_the_docs_is_the_one_its_committed_record_renders():
-    """What CI runs: a figure in README.md or docs/ that differs from its record fails
-    (the documents pending their rewrite, below, may still hold tables that cite none)."""
+    """What CI runs: a figure in README.md or docs/ that differs from its record, or a
+    table of figures that cites none, fails."""
     assert figures.stale(REPOSITORY) == []
     done = subprocess.run([sys.executable, "-m", "pipeline.research.figures", "--check"], cwd=REPOSITORY,
                           capture_output=True, text=True)
-    named = {line.split(":", 1)[0] for line in done.stderr.splitlines() if line.strip()}
-    assert named <= PENDING, done.stderr
-    assert done.returncode == (1 if named else 0), done.stderr
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
 
 
 # --- tables of figures that no block renders cite their record -------------------------
-
-#: Being rewritten by another developer: their tables cite records when the rewrite
-#: lands, and then this set is emptied.
-PENDING = {"README.md", "docs/model-selection.md"}
 
 CITED = """Figures of one run.
 
@@ -195,8 +189,7 @@ def test_a_figure_marked_as_seen_on_a_test_part_needs_the_legend(tmp_path):
 
 
 def test_every_table_of_figures_in_the_docs_cites_a_record_that_holds_its_figures():
-    offenders = [p for d in figures.documents(REPOSITORY)
-                 if d.relative_to(REPOSITORY).as_posix() not in PENDING for p in figures.uncited(d, REPOSITORY)]
+    offenders = [p for d in figures.documents(REPOSITORY) for p in figures.uncited(d, REPOSITORY)]
     assert offenders == []
 
 
