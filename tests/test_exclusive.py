@@ -264,3 +264,29 @@ def test_graded_codes_are_coded_better_by_one_code_or_none_than_by_thresholds(tm
     assert [r["codes"] for r in again.code_segments(list(data.segments))] == [r["codes"] for r in coded]
     card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
     assert "one code or none per segment" in card  # the classifier line
+
+
+def test_train_points_to_one_code_or_none_where_no_segment_carries_two_codes(tmp_path):
+    """The researcher whose codes exclude each other hears of `classifier.labels: exclusive`;
+    one with a segment of two codes does not."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    config = tmp_path / "tfidf.yaml"
+    config.write_text(json.dumps({"embedder": {"name": "tfidf"}, "features": {"lexical": False, "prototypes": 0.0, "center": 0.0},
+                                  "training": {"codebook_examples": 0.0, "min_examples": 1}}), encoding="utf-8")
+    rng = np.random.default_rng(0)
+    rows = [{"id": i, "text": f"{rng.choice(['Das Geld fehlte', 'Die Sprache war schwer', 'Wir fuhren hin'])} am Tag {i}.",
+             "codes": []} for i in range(1, 41)]
+    for r in rows:
+        r["codes"] = ["GELD"] if "Geld" in r["text"] else ["SPRACHE"] if "Sprache" in r["text"] else []
+    hints = {}
+    for name, extra in (("apart", []), ("both", ["GELD", "SPRACHE"])):
+        units = tmp_path / f"{name}.jsonl"
+        units.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows + ([{"id": 41, "text": "Geld und Sprache.", "codes": extra}] if extra else [])),
+                         encoding="utf-8")
+        result = CliRunner().invoke(app, ["train", str(units), "--out", str(tmp_path / f"m-{name}"), "--config", str(config), "--no-cv"])
+        assert result.exit_code == 0, result.output
+        hints[name] = "classifier.labels: exclusive" in result.stderr
+    assert hints == {"apart": True, "both": False}
