@@ -2,8 +2,8 @@
 
 The server starts ``python -m pipeline.review.worker PROJECT MODEL_ID [--train]`` and never
 waits for it. With ``--train`` the worker trains a model on the project's decisions with
-exactly what ``autocode train PROJECT --out ...`` does (the configuration chosen on the
-codes by cross-validation; the project's coders pooled by union), saves it under
+exactly what ``autocode train PROJECT --out ...`` does (the project's configuration, its
+thresholds chosen by cross-validation; the project's coders pooled by union), saves it under
 ``models/``, then codes every segment of the project: the model's codes and scores of
 each segment become its proposals, and the uncoded segments are ranked by
 :func:`pipeline.learn.active_learning.select` for the "what to code next" queue (what
