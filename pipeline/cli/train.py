@@ -63,7 +63,7 @@ def train(
     note(f"trained on {t['segments']} segments ({t['coded_segments']} coded) from {t['documents']} documents, {who}")
     if t.get("fold_note"):
         note(t["fold_note"])
-    if model.config.classifier.labels == "multi" and t.get("max_codes_per_segment") == 1 and len(t.get("per_code", {})) >= 2:
+    if model.config.classifier.labels == "multi" and t.get("max_codes_per_segment") == 1 and sum(n > 0 for n in t.get("per_code", {}).values()) >= 2:
         note("no coded segment carries two codes: if your codes exclude each other, a configuration with "
              "classifier.labels: exclusive (one code or none per segment) may code better; compare with 'autocode evaluate --config FILE'")
     if "cv" in model.card:

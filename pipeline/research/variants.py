@@ -31,6 +31,7 @@ import numpy as np
 from pipeline.core.config import RunConfig, load_config
 from pipeline.learn.classify import make_folds
 from pipeline.learn.cv import cross_validated_predictions, fit_predict, per_code_scores, shared_embeddings
+from pipeline.learn.features import Featurizer
 from pipeline.research.evaluate import predict_matrix
 
 VARIANTS = ("fixed:hybrid", "fixed:e5", "fixed:fast")
@@ -163,7 +164,12 @@ def learning_points(data, *, base: RunConfig, variants: Sequence[str] = VARIANTS
     rng = np.random.default_rng(base.training.seed)
     orders = [rng.permutation(sorted(set(data.groups[train].tolist()))) for train, _ in folds]
     configs = {name: variant_config(name, base) for name in variants}
-    shared = {name: shared_embeddings(data, config) for name, config in configs.items()}
+    embedded: dict = {}  # variants of one embedder (and context) share its vectors: read them once
+    for config in configs.values():
+        key = (config.embedder, Featurizer(config.features).context)
+        if key not in embedded:
+            embedded[key] = shared_embeddings(data, config)
+    shared = {name: embedded[config.embedder, Featurizer(config.features).context] for name, config in configs.items()}
     out: dict = {}
     for size in sizes:
         subsets = [documents_until(order, data.groups, size) for order in orders]
