@@ -31,7 +31,7 @@ def test_variant_figures_carry_the_fold_to_fold_standard_error_and_the_paired_di
 def test_benchmark_variants_names_the_variants_it_knows(tmp_path):
     result = runner.invoke(app, ["benchmark", "variants", "--out", str(tmp_path / "v.json"), "--variant", "selection"])
     assert result.exit_code != 0
-    assert "expected fixed:FAMILY or fixed:FAMILY@C with FAMILY one of hybrid, e5, fast and C > 0" in result.output
+    assert "expected fixed:FAMILY[@C][:weight=W] with FAMILY one of hybrid, e5, fast, C > 0 and W > 0" in result.output
     assert "found selection" in result.output
     assert not (tmp_path / "v.json").exists()
 
@@ -80,6 +80,10 @@ def test_a_fixed_variant_takes_its_family_at_the_c_named():
     assert variant_config("fixed:fast", base).embedder.name == "use-multilingual"
     assert known("fixed:fast@3") and not known("fixed:fast@") and not known("fixed:fast@x") and not known("fixed:words@1")
     assert not known("hybrid") and not known("selection")
+    weighted = variant_config("fixed:hybrid@3:weight=2", base)
+    assert (weighted.classifier.C, weighted.features.embedding_weight) == (3.0, 2.0)
+    assert variant_config("fixed:hybrid:weight=0.5", base).classifier.C == base.classifier.C
+    assert not known("fixed:hybrid:weight=0") and not known("fixed:hybrid:weight") and not known("fixed:hybrid:C=2")
 
 
 def test_whole_documents_are_taken_until_the_size_is_reached():

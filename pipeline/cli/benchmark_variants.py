@@ -17,7 +17,7 @@ from pipeline.core.io import check_output_path
 def variants(
     out: Annotated[Path, typer.Option("--out", "-o", help="The JSON record to write (e.g. benchmarks/results/variants.json).", metavar="FILE")],
     corpus: Annotated[Path, typer.Option(help="Corpus folder with the interviews' codings.jsonl and literature/codings.jsonl.", metavar="FOLDER")] = Path("corpus"),
-    variant: Annotated[Optional[list[str]], typer.Option(help="fixed:FAMILY or fixed:FAMILY@C with FAMILY hybrid (the shipped configuration), e5 or fast, e.g. fixed:hybrid@30 (repeatable; default: the three families at their own C).", metavar="NAME")] = None,
+    variant: Annotated[Optional[list[str]], typer.Option(help="fixed:FAMILY[@C][:weight=W] with FAMILY hybrid (the shipped configuration), e5 or fast, C the regularisation and W the embedding's weight against the n-grams, e.g. fixed:hybrid@30 or fixed:hybrid:weight=2 (repeatable; default: the three families at their own C).", metavar="NAME")] = None,
     nested: Annotated[bool, typer.Option("--nested/--no-nested", help="The cross-validation on both registers together.")] = True,
     size: Annotated[Optional[list[int]], typer.Option(help="Also a learning-curve point: each outer fold trains on whole documents until this many segments (repeatable, e.g. --size 50 --size 100).", metavar="N")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Keep the nested rows of an interrupted run's record at --out (same data) and measure only the variants it lacks.")] = False,
@@ -44,7 +44,7 @@ def variants(
         kept = set(json.loads(out.read_text(encoding="utf-8")).get("nested", {}).get("variants", {}))
     unknown = [v for v in chosen if not known(v) and v not in kept]
     if unknown:
-        raise typer.BadParameter(f"expected fixed:FAMILY or fixed:FAMILY@C with FAMILY one of {', '.join(FAMILY_NAMES)} and C > 0, "
+        raise typer.BadParameter(f"expected fixed:FAMILY[@C][:weight=W] with FAMILY one of {', '.join(FAMILY_NAMES)}, C > 0 and W > 0, "
                                 f"found {', '.join(unknown)}.", param_hint="--variant")
     run_variants(corpus, out, variants=chosen, nested=nested, transfer=transfer and germeval is None, sizes=tuple(size or ()), resume=resume,
                  germeval=germeval, progress=note)

@@ -1,8 +1,9 @@
 """Configurations compared under the same cross-validation (``autocode benchmark variants``,
 docs/model-selection.md): the evidence for the one training procedure autocode keeps.
 
-Each variant is one fixed configuration, ``fixed:FAMILY`` or ``fixed:FAMILY@C``, of a
-family of :func:`families`: ``hybrid`` (the shipped configuration: e5-small beside word
+Each variant is one fixed configuration, ``fixed:FAMILY``, ``fixed:FAMILY@C`` or with
+the embedding block's weight against the n-grams ``fixed:FAMILY@C:weight=W``, of a family
+of :func:`families`: ``hybrid`` (the shipped configuration: e5-small beside word
 and character n-grams, C 10), ``e5`` (the e5 embedding alone, centred, with code
 prototypes, C 0.02: the shipped configuration before the hybrid) and ``fast``
 (configs/fast.yaml: USE beside the n-grams, C 1). Every variant is measured on the same
@@ -55,24 +56,43 @@ def families(base: RunConfig) -> dict[str, RunConfig]:
     return {"hybrid": own(hybrid), "e5": own(e5), "fast": own(fast)}
 
 
+def parse(name: str) -> tuple[str, float | None, float | None] | None:
+    """``(family, C, embedding weight)`` of ``fixed:FAMILY[@C][:weight=W]`` (``None`` for
+    what the family's configuration sets); ``None`` where ``name`` is not of that form."""
+    if not name.startswith("fixed:"):
+        return None
+    head, colon, tail = name.removeprefix("fixed:").partition(":")
+    family, at, C = head.partition("@")
+    key, _, W = tail.partition("=")
+    if family not in FAMILY_NAMES or (colon and key != "weight"):
+        return None
+    try:
+        c, w = (float(C) if at else None), (float(W) if colon else None)
+    except ValueError:
+        return None
+    if (c is not None and c <= 0) or (w is not None and w <= 0):
+        return None
+    return family, c, w
+
+
 def variant_config(name: str, base: RunConfig) -> RunConfig:
-    """The configuration of variant ``fixed:FAMILY`` or ``fixed:FAMILY@C``."""
-    if not known(name):
-        raise ValueError(f"unknown variant {name!r}; expected fixed:FAMILY or fixed:FAMILY@C with FAMILY one of {', '.join(FAMILY_NAMES)}")
-    family, _, C = name.removeprefix("fixed:").partition("@")
+    """The configuration of variant ``fixed:FAMILY[@C][:weight=W]``: the family's, with C
+    and the embedding block's weight against the lexical block where given."""
+    parsed = parse(name)
+    if parsed is None:
+        raise ValueError(f"unknown variant {name!r}; expected fixed:FAMILY[@C][:weight=W] with FAMILY one of {', '.join(FAMILY_NAMES)}")
+    family, C, weight = parsed
     config = families(base)[family]
-    return replace(config, classifier=replace(config.classifier, C=float(C))) if C else config
+    if C is not None:
+        config = replace(config, classifier=replace(config.classifier, C=C))
+    if weight is not None:
+        config = replace(config, features=replace(config.features, embedding_weight=weight))
+    return config
 
 
 def known(name: str) -> bool:
     """Whether ``name`` is a variant :func:`variant_config` knows."""
-    family, at, C = name.removeprefix("fixed:").partition("@")
-    if not name.startswith("fixed:") or family not in FAMILY_NAMES:
-        return False
-    try:
-        return not at or float(C) > 0
-    except ValueError:
-        return False
+    return parse(name) is not None
 
 
 def fold_figures(Y: np.ndarray, pred: np.ndarray, splits, codes: Sequence[str]) -> dict:
