@@ -45,6 +45,23 @@ def test_the_commit_is_the_checked_out_one_of_the_repository(tmp_path):
     assert isinstance(written["uncommitted_changes"], bool)
 
 
+def test_a_changed_record_is_no_uncommitted_change_but_changed_code_is(tmp_path, monkeypatch):
+    # A run that resumes a committed record rewrites that record: its own output must not
+    # mark its figures as made from uncommitted code.
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "pipeline").mkdir()
+    (tmp_path / "benchmarks" / "results" / "variants.json").write_text("{}\n")
+    (tmp_path / "pipeline" / "code.py").write_text("C = 10\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "records"], check=True)
+    monkeypatch.setattr(records, "REPOSITORY", tmp_path)
+    assert write_record(tmp_path / "benchmarks" / "results" / "variants.json", {})["uncommitted_changes"] is False
+    (tmp_path / "pipeline" / "code.py").write_text("C = 3\n")
+    assert write_record(tmp_path / "benchmarks" / "results" / "variants.json", {})["uncommitted_changes"] is True
+
+
 def test_an_installed_package_records_no_commit_rather_than_an_enclosing_repositorys(tmp_path, monkeypatch):
     # An installed package sits in a venv that may lie inside some other repository:
     # that repository's commit says nothing about this code.

@@ -23,6 +23,10 @@ RECORDED_PACKAGES = (
 #: The repository this package sits in (when it runs from a checkout).
 REPOSITORY = Path(__file__).resolve().parents[2]
 
+#: Where the committed records live, relative to :data:`REPOSITORY`: changes there are
+#: records (a run resuming or rewriting its own), not code, and do not change a figure.
+RECORDS = "benchmarks/results/"
+
 
 def _git(*args: str) -> str | None:
     if not (REPOSITORY / ".git").exists():
@@ -44,12 +48,16 @@ def current_commit() -> str | None:
 
 
 def uncommitted_changes() -> bool | None:
-    """Whether tracked files differ from :func:`current_commit` (then the commit alone does
-    not reproduce the figures), or None where there is no commit."""
+    """Whether tracked files other than the records (:data:`RECORDS`) differ from
+    :func:`current_commit` (then the commit alone does not reproduce the figures), or None
+    where there is no commit."""
     if current_commit() is None:
         return None
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    return None if status is None else bool(status)
+    status = _git("status", "--porcelain", "--untracked-files=no", "--no-renames")
+    if status is None:
+        return None
+    paths = [line.split(None, 1)[1].strip('"') for line in status.splitlines() if line.strip()]  # "XY path", relative to the root
+    return any(not path.startswith(RECORDS) for path in paths)
 
 
 def command_line(argv: list[str] | None = None) -> str:
