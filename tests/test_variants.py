@@ -31,7 +31,7 @@ def test_variant_figures_carry_the_fold_to_fold_standard_error_and_the_paired_di
 def test_benchmark_variants_names_the_variants_it_knows(tmp_path):
     result = runner.invoke(app, ["benchmark", "variants", "--out", str(tmp_path / "v.json"), "--variant", "selection"])
     assert result.exit_code != 0
-    assert "expected fixed:FAMILY[@C][:weight=W] with FAMILY one of hybrid, e5, fast, C > 0 and W > 0" in result.output
+    assert "expected fixed:FAMILY[@C][:weight=W] with FAMILY one of hybrid, e5, fast, manifesto, C > 0 and W > 0" in result.output
     assert "found selection" in result.output
     assert not (tmp_path / "v.json").exists()
 
@@ -84,6 +84,36 @@ def test_a_fixed_variant_takes_its_family_at_the_c_named():
     assert (weighted.classifier.C, weighted.features.embedding_weight) == (3.0, 2.0)
     assert variant_config("fixed:hybrid:weight=0.5", base).classifier.C == base.classifier.C
     assert not known("fixed:hybrid:weight=0") and not known("fixed:hybrid:weight") and not known("fixed:hybrid:C=2")
+
+
+def test_on_single_label_data_without_definitions_every_family_is_single_label_without_prototypes():
+    # The Manifesto's codes come without definitions and one per quasi-sentence: the
+    # families compared there take that from the data's configuration, not their own.
+    from pipeline.core.config import load_config
+    from pipeline.defaults import manifesto_config_path
+    from pipeline.research.variants import families, variant_config
+
+    base = load_config(manifesto_config_path())
+    named = families(base)
+    assert set(named) == {"hybrid", "e5", "fast", "manifesto"}
+    for config in named.values():
+        assert config.classifier.labels == "single"
+        assert config.features.prototypes == 0.0 and config.training.codebook_examples == 0.0
+    assert named["manifesto"] == base
+    assert named["hybrid"].embedder.name == "e5-small" and named["hybrid"].features.lexical
+    with pytest.raises(ValueError, match="fixed:manifesto.*single-label.*--manifesto"):
+        variant_config("fixed:manifesto", load_config(None))
+    assert "manifesto" not in families(load_config(None))  # its SVM gives no probabilities for thresholds
+
+
+def test_benchmark_variants_takes_one_data_set_and_a_known_split(tmp_path):
+    both = runner.invoke(app, ["benchmark", "variants", "--out", str(tmp_path / "v.json"), "--germeval", str(tmp_path), "--manifesto", str(tmp_path)])
+    assert both.exit_code != 0 and "give --germeval or --manifesto, not both" in both.output
+    split = runner.invoke(app, ["benchmark", "variants", "--out", str(tmp_path / "v.json"), "--manifesto", str(tmp_path), "--split", "test"])
+    assert split.exit_code != 0 and "expected in-domain or new-documents, found 'test'" in split.output
+    missing = runner.invoke(app, ["benchmark", "variants", "--out", str(tmp_path / "v.json"), "--manifesto", str(tmp_path)])
+    assert missing.exit_code != 0 and "manifestos_2021.csv" in missing.output
+    assert not (tmp_path / "v.json").exists()
 
 
 def test_whole_documents_are_taken_until_the_size_is_reached():

@@ -23,14 +23,23 @@ def variants(
     resume: Annotated[bool, typer.Option("--resume", help="Keep the nested rows of an interrupted run's record at --out (same data) and measure only the variants it lacks.")] = False,
     transfer: Annotated[bool, typer.Option("--transfer/--no-transfer", help="Also train each variant on one register and code the other, both directions.")] = False,
     germeval: Annotated[Optional[Path], typer.Option(help="Compare on GermEval 2021's training file in this folder instead of the sample corpus (its test file is not read).", metavar="FOLDER")] = None,
+    manifesto: Annotated[Optional[Path], typer.Option(help="Compare on the training part of --split of the Manifesto data in this folder (manifesto_de_2021; its test part is not read).", metavar="FOLDER")] = None,
+    split: Annotated[str, typer.Option(help="With --manifesto: the protocol's split, in-domain or new-documents.", metavar="SPLIT")] = "new-documents",
 ) -> None:
     """Fixed configurations compared on the same document-grouped folds of both registers
-    of the sample corpus together (or GermEval 2021's training file). Writes micro- and
+    of the sample corpus together (or GermEval 2021's training file, or a Manifesto
+    split's training part). Writes micro- and
     macro-F1 with the fold-to-fold standard error, and each variant's paired difference
     to the best."""
     from pipeline.research.variants import FAMILY_NAMES, VARIANTS, known, run_variants
 
     check_output_path(out, kind="file", option="--out")
+    if germeval is not None and manifesto is not None:
+        raise typer.BadParameter("give --germeval or --manifesto, not both: each is a data set of its own.", param_hint="--manifesto")
+    if split not in ("in-domain", "new-documents"):
+        raise typer.BadParameter(f"expected in-domain or new-documents, found {split!r}.", param_hint="--split")
+    if manifesto is not None and size:
+        raise typer.BadParameter("--size draws whole coded documents of the sample corpus; with --manifesto leave it out.", param_hint="--size")
     chosen = tuple(variant or VARIANTS)
     if not (nested or transfer or size):
         raise typer.BadParameter("--no-nested without --transfer or --size measures nothing; give one, or leave out --no-nested.", param_hint="--nested")
@@ -46,6 +55,6 @@ def variants(
     if unknown:
         raise typer.BadParameter(f"expected fixed:FAMILY[@C][:weight=W] with FAMILY one of {', '.join(FAMILY_NAMES)}, C > 0 and W > 0, "
                                 f"found {', '.join(unknown)}.", param_hint="--variant")
-    run_variants(corpus, out, variants=chosen, nested=nested, transfer=transfer and germeval is None, sizes=tuple(size or ()), resume=resume,
-                 germeval=germeval, progress=note)
+    run_variants(corpus, out, variants=chosen, nested=nested, transfer=transfer and germeval is None and manifesto is None, sizes=tuple(size or ()),
+                 resume=resume, germeval=germeval, manifesto=manifesto, split=split, progress=note)
     note(f"wrote {out} and {out.with_suffix('.md')}")

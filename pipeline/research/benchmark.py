@@ -175,6 +175,26 @@ def fit_peer(texts_train: list[str], y_train: np.ndarray, *, seed: int):
     return lambda texts: clf.predict(sp.hstack([word.transform(texts), char.transform(texts)]).tocsr())
 
 
+def labelled_training_set(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray, *, groups: np.ndarray | None = None):
+    """The :class:`pipeline.learn.fit.TrainingSet` of ``train_rows`` with one label each
+    (``y``), its code system the labels they carry; every document in order is its
+    context. ``groups``: see :func:`fit_autocode`."""
+    from pipeline.core.codebook import Codebook
+    from pipeline.learn.fit import TrainingSet
+
+    codebook = Codebook.from_ids(sorted(set(y[train_rows])), name="labels of the training rows")
+    Y = y[train_rows][:, None] == np.array(codebook.leaf_ids)[None, :]
+    return TrainingSet(
+        tuple(segments[i] for i in train_rows),
+        Y,
+        np.array([segments[i].transcript for i in train_rows]) if groups is None else np.asarray(groups),
+        codebook,
+        "",
+        tuple(segments),
+        np.asarray(train_rows),
+    )
+
+
 def fit_autocode(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray, *, config: RunConfig, groups: np.ndarray | None = None):
     """autocode trained as ``autocode train`` trains (:func:`pipeline.learn.train.train_on`) on
     ``train_rows``, under ``config`` (single-label).
@@ -190,23 +210,9 @@ def fit_autocode(segments: list[Segment], train_rows: np.ndarray, y: np.ndarray,
         ``autocode classify`` does (:meth:`Model.code_segments`) and returns the labels
         of ``rows`` and how many segments were coded to get them.
     """
-    from pipeline.core.codebook import Codebook
-    from pipeline.learn.fit import TrainingSet
     from pipeline.learn.train import train_on
 
-    classes = sorted(set(y[train_rows]))
-    codebook = Codebook.from_ids(classes, name="labels of the training rows")
-    Y = y[train_rows][:, None] == np.array(codebook.leaf_ids)[None, :]
-    data = TrainingSet(
-        tuple(segments[i] for i in train_rows),
-        Y,
-        np.array([segments[i].transcript for i in train_rows]) if groups is None else np.asarray(groups),
-        codebook,
-        "",
-        tuple(segments),
-        np.asarray(train_rows),
-    )
-    model = train_on(data, config=config)
+    model = train_on(labelled_training_set(segments, train_rows, y, groups=groups), config=config)
 
     def predict(rows):
         from pipeline.research.evaluate import code_documents

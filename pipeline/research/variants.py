@@ -36,24 +36,34 @@ from pipeline.learn.features import Featurizer
 from pipeline.research.evaluate import predict_matrix
 
 VARIANTS = ("fixed:hybrid", "fixed:e5", "fixed:fast")
-FAMILY_NAMES = ("hybrid", "e5", "fast")
+FAMILY_NAMES = ("hybrid", "e5", "fast", "manifesto")
 
 
 def families(base: RunConfig) -> dict[str, RunConfig]:
-    """The named configurations, each with the segmentation and training procedure of
-    ``base`` (how hand codes become examples, folds, seed, threshold measure)."""
-    from pipeline.defaults import fast_config_path
+    """The named configurations, each with what ``base`` says of the data rather than of
+    the model: its segmentation and training procedure (how hand codes become examples,
+    folds, seed, threshold measure), its label mode (``classifier.labels``), and, where
+    its code system comes without definitions (``base`` has prototypes and codebook
+    examples off), no prototypes and no codebook examples. ``manifesto`` is the
+    configuration of ``autocode benchmark manifesto`` (single-label)."""
+    from pipeline.defaults import fast_config_path, manifesto_config_path
 
-    hybrid, fast = load_config(None), load_config(fast_config_path())
+    hybrid, fast, manifesto = load_config(None), load_config(fast_config_path()), load_config(manifesto_config_path())
     e5 = replace(hybrid, features=replace(hybrid.features, lexical=False), classifier=replace(hybrid.classifier, C=0.02))
+    undefined = not base.features.prototypes and not base.training.codebook_examples
 
     def own(config: RunConfig) -> RunConfig:
         t = base.training
         training = replace(config.training, min_examples=t.min_examples, cv_folds=t.cv_folds, min_overlap=t.min_overlap, seed=t.seed,
-                           threshold_measure=t.threshold_measure)
-        return replace(config, segment=base.segment, training=training)
+                           threshold_measure=t.threshold_measure, **({"codebook_examples": 0.0} if undefined else {}))
+        features = replace(config.features, prototypes=0.0) if undefined else config.features
+        classifier = replace(config.classifier, labels=base.classifier.labels)
+        return replace(config, segment=base.segment, training=training, features=features, classifier=classifier)
 
-    return {"hybrid": own(hybrid), "e5": own(e5), "fast": own(fast)}
+    out = {"hybrid": own(hybrid), "e5": own(e5), "fast": own(fast)}
+    if base.classifier.labels != "multi":  # its classifier (svm) gives no probabilities for per-code thresholds
+        out["manifesto"] = own(manifesto)
+    return out
 
 
 def parse(name: str) -> tuple[str, float | None, float | None] | None:
@@ -82,7 +92,11 @@ def variant_config(name: str, base: RunConfig) -> RunConfig:
     if parsed is None:
         raise ValueError(f"unknown variant {name!r}; expected fixed:FAMILY[@C][:weight=W] with FAMILY one of {', '.join(FAMILY_NAMES)}")
     family, C, weight = parsed
-    config = families(base)[family]
+    named = families(base)
+    if family not in named:
+        raise ValueError(f"variant {name!r} is single-label (a linear SVM without probabilities): it serves single-label data "
+                         "such as --manifesto, not codes of which a segment may carry several")
+    config = named[family]
     if C is not None:
         config = replace(config, classifier=replace(config.classifier, C=C))
     if weight is not None:
@@ -270,7 +284,8 @@ def markdown_variants(record: dict) -> str:
 
 
 def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: bool = True, transfer: bool = False, sizes: Sequence[int] = (),
-                 resume: bool = False, germeval=None, progress: Callable[[str], None] | None = None) -> dict:
+                 resume: bool = False, germeval=None, manifesto=None, split: str = "new-documents",
+                 progress: Callable[[str], None] | None = None) -> dict:
     """With ``nested``, :func:`compare_nested` on both registers of the sample corpus
     together (the default configuration's segmentation and training procedure, the default
     coder of each register); with ``sizes``, :func:`learning_points`; with ``transfer``,
@@ -280,7 +295,10 @@ def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: boo
     (same data) are kept, and ``resumed`` names the commit each came from. With
     ``germeval`` (the germeval2021 folder) the data is GermEval 2021's official training
     file instead (each comment its own document, thresholds by the task's measure); its
-    test file is not read."""
+    test file is not read. With ``manifesto`` (the manifesto_de_2021 folder) it is the
+    training part of the Manifesto protocol's ``split`` at the code level, single-label,
+    folded as ``autocode benchmark manifesto`` folds it inside training
+    (:func:`pipeline.research.benchmark.fold_groups`); its test part is not read."""
     import json
 
     from pipeline.core.codebook import load_codebook
@@ -298,6 +316,17 @@ def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: boo
         both = training_set(*load_germeval(germeval, "train"))
         registers: dict = {}
         described = f"GermEval 2021 training file ({len(both.segments)} comments, each its own document)"
+    elif manifesto is not None:
+        from pipeline.defaults import manifesto_config_path
+        from pipeline.research.benchmark import fold_groups, labelled_training_set, load_manifesto, split_rows
+
+        base = load_config(manifesto_config_path())
+        corpus_ = load_manifesto(manifesto)
+        train, _ = split_rows(corpus_, split)
+        both = labelled_training_set(list(corpus_.segments), train, corpus_.labels("code"), groups=fold_groups(corpus_, split, train))
+        registers = {}
+        described = (f"Manifesto 2021, training part of the {split} split ({len(train)} quasi-sentences, {len(both.codebook.leaf_ids)} codes, "
+                     "single-label)")
     else:
         registers = load_registers(corpus, codebook=load_codebook(codebook_path()), config=base)
         both = combine(*registers.values()) if len(registers) == 2 else next(iter(registers.values()))
