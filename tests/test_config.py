@@ -54,7 +54,7 @@ def test_options_the_run_would_ignore_are_refused(data, message):
 def test_values_equal_to_the_defaults_are_not_ignored_options():
     # The shipped default lists every option, so a copy of it with lexical switched off
     # must still load: embedding_weight at its default is no mistake.
-    config = config_from_dict({"features": {"lexical": False, "embedding_weight": 1.0, "context_weight": 0.5}})
+    config = config_from_dict({"features": {"lexical": False, "embedding_weight": 1.5, "context_weight": 0.5}})
     assert not config.features.lexical
 
 

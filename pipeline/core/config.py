@@ -123,7 +123,7 @@ class FeaturesConfig:
     """
 
     lexical: bool = True
-    embedding_weight: float = option(1.0, gt=0)
+    embedding_weight: float = option(1.5, gt=0)
     context: int = option(0, ge=0)
     context_window: int = option(0, ge=0)
     context_weight: float = option(0.5, gt=0)
