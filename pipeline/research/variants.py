@@ -3,10 +3,11 @@ docs/model-selection.md): the evidence for the one training procedure autocode k
 
 Each variant is one fixed configuration, ``fixed:FAMILY``, ``fixed:FAMILY@C`` or with
 the embedding block's weight against the n-grams ``fixed:FAMILY@C:weight=W``, of a family
-of :func:`families`: ``hybrid`` (the shipped configuration: e5-small beside word
-and character n-grams, C 10), ``e5`` (the e5 embedding alone, centred, with code
+of :func:`families`: ``hybrid`` (the shipped configuration: e5-small, weighted 1.5,
+beside word and character n-grams, C 10), ``e5`` (the e5 embedding alone, centred, with code
 prototypes, C 0.02: the shipped configuration before the hybrid) and ``fast``
-(configs/fast.yaml: USE beside the n-grams, C 1). Every variant is measured on the same
+(configs/fast.yaml: USE beside the n-grams, C 1), and on single-label data ``manifesto``
+(configs/manifesto.yaml). Every variant is measured on the same
 document-grouped folds; every figure comes with its fold-to-fold standard error, and each
 variant's difference to the best one with the standard error of the paired per-fold
 differences, so that "not worse than the best by more than the noise" can be read off the
