@@ -36,8 +36,10 @@ def variants(
     check_output_path(out, kind="file", option="--out")
     if germeval is not None and manifesto is not None:
         raise typer.BadParameter("give --germeval or --manifesto, not both: each is a data set of its own.", param_hint="--manifesto")
-    if split not in ("in-domain", "new-documents"):
-        raise typer.BadParameter(f"expected in-domain or new-documents, found {split!r}.", param_hint="--split")
+    from pipeline.research.benchmark import SPLITS
+
+    if split not in SPLITS:
+        raise typer.BadParameter(f"expected {' or '.join(SPLITS)}, found {split!r}.", param_hint="--split")
     if manifesto is not None and size:
         raise typer.BadParameter("--size draws whole coded documents of the sample corpus; with --manifesto leave it out.", param_hint="--size")
     chosen = tuple(variant or VARIANTS)

@@ -199,12 +199,12 @@ def learning_points(data, *, base: RunConfig, variants: Sequence[str] = VARIANTS
     rng = np.random.default_rng(base.training.seed)
     orders = [rng.permutation(sorted(set(data.groups[train].tolist()))) for train, _ in folds]
     configs = {name: variant_config(name, base) for name in variants}
+    keys = {name: (config.embedder, Featurizer(config.features).context) for name, config in configs.items()}
     embedded: dict = {}  # variants of one embedder (and context) share its vectors: read them once
-    for config in configs.values():
-        key = (config.embedder, Featurizer(config.features).context)
-        if key not in embedded:
-            embedded[key] = shared_embeddings(data, config)
-    shared = {name: embedded[config.embedder, Featurizer(config.features).context] for name, config in configs.items()}
+    for name, config in configs.items():
+        if keys[name] not in embedded:
+            embedded[keys[name]] = shared_embeddings(data, config)
+    shared = {name: embedded[keys[name]] for name in configs}
     out: dict = {}
     for size in sizes:
         subsets = [documents_until(order, data.groups, size) for order in orders]
@@ -322,9 +322,9 @@ def run_variants(corpus, out, *, variants: Sequence[str] = VARIANTS, nested: boo
         from pipeline.research.benchmark import fold_groups, labelled_training_set, load_manifesto, split_rows
 
         base = load_config(manifesto_config_path())
-        corpus_ = load_manifesto(manifesto)
-        train, _ = split_rows(corpus_, split)
-        both = labelled_training_set(list(corpus_.segments), train, corpus_.labels("code"), groups=fold_groups(corpus_, split, train))
+        labelled = load_manifesto(manifesto)
+        train, _ = split_rows(labelled, split)
+        both = labelled_training_set(list(labelled.segments), train, labelled.labels("code"), groups=fold_groups(labelled, split, train))
         registers = {}
         described = (f"Manifesto 2021, training part of the {split} split ({len(train)} quasi-sentences, {len(both.codebook.leaf_ids)} codes, "
                      "single-label)")
